@@ -1,0 +1,21 @@
+//! # provlog-core
+//!
+//! The pure core of provlog, a verifiable provenance log for AI data: everything needed to build
+//! and check proofs, and nothing that does I/O. Storage enters through small synchronous traits
+//! ([`log::NodeReader`]); callers own the network, the database and the clock.
+//!
+//! - [`hash`]: RFC 9162 §2.1 hashing (`0x00` leaves, `0x01` nodes) and the [`Hash`] type.
+//! - [`log`]: the append-only log: tree hashes, inclusion and consistency proofs.
+//!
+//! Specifications: [RFC 9162](https://www.rfc-editor.org/rfc/rfc9162),
+//! [C2SP tlog-checkpoint](https://c2sp.org/tlog-checkpoint),
+//! [C2SP signed-note](https://c2sp.org/signed-note),
+//! [C2SP tlog-proof](https://c2sp.org/tlog-proof),
+//! [RFC 8785](https://www.rfc-editor.org/rfc/rfc8785).
+
+pub mod hash;
+pub mod log;
+#[doc(hidden)]
+pub mod testing;
+
+pub use hash::{leaf_hash, node_hash, Hash, EMPTY_ROOT};
