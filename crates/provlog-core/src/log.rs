@@ -18,9 +18,6 @@ use crate::hash::{leaf_hash, node_hash, Hash, EMPTY_ROOT};
 /// Verification accepts any `u64`; only proof *generation* from storage is bounded.
 pub const MAX_STORED_TREE_SIZE: u64 = 1 << 61;
 
-/// Longest inclusion or consistency proof for a `u64`-sized tree.
-const MAX_PROOF_LEN: usize = 2 * 64;
-
 /// Why a proof could not be built or did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofError {
