@@ -61,8 +61,9 @@ interface IProvenanceAnchor {
     // ---------------------------------------------------------------- anchoring
 
     /// @notice Anchors the checkpoint (`logId`, `treeSize`, `rootHash`). Only anchorers.
-    /// @dev Reverts with ZeroTreeSize, ZeroRootHash, NotAnchorer, or NonMonotonicSize unless
-    ///      `treeSize` > the log's latest anchored size. Emits CheckpointAnchored.
+    /// @dev Checks in this order and reverts with: NotAnchorer (caller lacks the role),
+    ///      ZeroTreeSize, ZeroRootHash, NonMonotonicSize (unless `treeSize` > the log's latest
+    ///      anchored size). Emits CheckpointAnchored.
     function anchor(bytes32 logId, uint64 treeSize, bytes32 rootHash) external;
 
     /// @notice Root anchored for (`logId`, `treeSize`) and the block timestamp of its anchoring;

@@ -31,7 +31,7 @@ contract ProvenanceAnchorTest is TestBase {
 
     // ------------------------------------------------------------ deployment and log ids
 
-    function test_constructor_setsOwner() public {
+    function test_constructor_setsOwner() public view {
         vm.assertEq(pa.owner(), OWNER);
         vm.assertEq(pa.pendingOwner(), address(0));
     }

@@ -29,11 +29,12 @@ for (let i = 0; i < args.length; i++) {
   }
 }
 roots.push(process.cwd());
+const searchRoots = [...new Set(roots)];
 
 function findImports(importPath) {
   const candidates = path.isAbsolute(importPath)
     ? [importPath]
-    : roots.map((r) => path.resolve(r, importPath));
+    : searchRoots.map((r) => path.resolve(r, importPath));
   for (const p of candidates) {
     try {
       return { contents: fs.readFileSync(p, 'utf8') };
@@ -41,7 +42,7 @@ function findImports(importPath) {
       // try the next root
     }
   }
-  return { error: `File not found: ${importPath} (searched ${roots.join(', ')})` };
+  return { error: `File not found: ${importPath} (searched ${searchRoots.join(', ')})` };
 }
 
 const input = fs.readFileSync(0, 'utf8');

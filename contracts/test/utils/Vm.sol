@@ -60,6 +60,12 @@ abstract contract TestBase {
         return min + (x % (span + 1));
     }
 
+    /// @dev `bound` for uint64 ranges.
+    function boundU64(uint256 x, uint64 min, uint64 max) internal pure returns (uint64) {
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint64(bound(x, min, max)); // lies in [min, max], so fits
+    }
+
     /// @dev `x` with bit `bit` (0 = least significant) flipped.
     function flipBit(bytes32 x, uint256 bit) internal pure returns (bytes32) {
         return x ^ bytes32(uint256(1) << (bit % 256));
