@@ -1,1 +1,66 @@
-fn main() {}
+//! `provlog`: the command line of the provenance log.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod keygen;
+mod verify;
+
+/// Verifiable provenance log for AI data.
+#[derive(Debug, Parser)]
+#[command(name = "provlog", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate an Ed25519 checkpoint signing key (C2SP signed-note format).
+    #[command(
+        after_help = "Example:\n  provlog keygen --name example.com/provlog --out log.key\n\n\
+        The secret key is written to FILE with mode 0600 and never printed; the verifier key\n\
+        (name+keyid+base64) is printed on stdout for consumers to pin."
+    )]
+    Keygen(keygen::Args),
+    /// Verify receipts and proofs offline.
+    #[command(subcommand)]
+    Verify(verify::Command),
+}
+
+/// How a command failed, and the exit code that tells scripts which it was.
+#[derive(Debug)]
+pub enum Failure {
+    /// A well-formed input that does not verify: exit 1.
+    Invalid(String),
+    /// Bad usage, unreadable or unparseable input: exit 2.
+    Usage(String),
+}
+
+impl Failure {
+    fn exit(self) -> ExitCode {
+        match self {
+            Failure::Invalid(reason) => {
+                eprintln!("invalid: {reason}");
+                ExitCode::from(1)
+            }
+            Failure::Usage(reason) => {
+                eprintln!("error: {reason}");
+                ExitCode::from(2)
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen(args) => keygen::run(args),
+        Command::Verify(cmd) => verify::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.exit(),
+    }
+}

@@ -6,6 +6,9 @@
 //!
 //! - [`hash`]: RFC 9162 §2.1 hashing (`0x00` leaves, `0x01` nodes) and the [`Hash`] type.
 //! - [`log`]: the append-only log: tree hashes, inclusion and consistency proofs.
+//! - [`content`]: content trees of snapshots (one leaf per item) and single- and multi-item proofs.
+//! - [`checkpoint`]: C2SP checkpoints signed as C2SP signed notes (Ed25519, strict).
+//! - [`record`]: the v1 record format (RFC 8785 canonical JSON) whose bytes are the log leaves.
 //!
 //! Specifications: [RFC 9162](https://www.rfc-editor.org/rfc/rfc9162),
 //! [C2SP tlog-checkpoint](https://c2sp.org/tlog-checkpoint),
@@ -13,8 +16,13 @@
 //! [C2SP tlog-proof](https://c2sp.org/tlog-proof),
 //! [RFC 8785](https://www.rfc-editor.org/rfc/rfc8785).
 
+pub mod checkpoint;
+pub mod content;
 pub mod hash;
 pub mod log;
+pub mod receipt;
+pub mod record;
+
 #[doc(hidden)]
 pub mod testing;
 

@@ -239,3 +239,155 @@ pub fn consistency_tampers(
     });
     out
 }
+
+/// A small signed log of mixed records, for receipt tests, benchmarks, fuzz seeds and CLI tests.
+pub mod fixture {
+    use ed25519_dalek::SigningKey;
+    use serde_json::{json, Map, Value};
+
+    use crate::checkpoint::{Checkpoint, NoteSigner, TrustedKeys};
+    use crate::content::ContentTree;
+    use crate::hash::Hash;
+    use crate::log::MemoryLog;
+    use crate::receipt::{ItemInclusion, Receipt, RECEIPT_FORMAT_V1};
+    use crate::record::{
+        digest_content, signal_content, snapshot_content_json, ContentAlg, FormatVersion, KeyId,
+        Kind, LogOrigin, MediaType, Nonce, Record, SignedStatement, SourceId, Timestamp,
+    };
+
+    pub const ORIGIN: &str = "example.com/provlog/test";
+    /// Items per snapshot record.
+    pub const SNAPSHOT_ITEMS: usize = 5;
+
+    /// Record `i` is a signal when i % 3 == 0, a snapshot when i % 3 == 1, a digest otherwise;
+    /// every fourth record is signed by its source; each links the previous one as parent.
+    #[derive(Debug)]
+    pub struct Fixture {
+        pub signer: NoteSigner,
+        pub source_key: SigningKey,
+        pub log: MemoryLog,
+        pub records: Vec<Vec<u8>>,
+        /// Leaf data of each snapshot record's items, by record index.
+        pub items: Vec<Option<Vec<Vec<u8>>>>,
+        /// Signed checkpoint at the full size.
+        pub checkpoint: String,
+    }
+
+    impl Fixture {
+        pub fn new(n: u64) -> Self {
+            let signer =
+                NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[7; 32])).expect("valid origin");
+            let source_key = SigningKey::from_bytes(&[9; 32]);
+            let mut log = MemoryLog::new();
+            let (mut records, mut all_items) = (vec![], vec![]);
+            let mut previous: Option<Hash> = None;
+            for i in 0..n {
+                let (kind, content, items) = match i % 3 {
+                    0 => {
+                        let payload = json!({"token": "ETH", "signal": ((i / 3) % 3) as i64 - 1,
+                            "trend": "up", "trader_grade": 61.5 + i as f64 / 8.0, "hour": i});
+                        let (content, _) = signal_content(&payload).expect("valid signal");
+                        (Kind::Signal, content, None)
+                    }
+                    1 => {
+                        let rows: Vec<Value> = (0..SNAPSHOT_ITEMS)
+                            .map(|r| json!({"token": format!("TOK{r}"), "grade": r * 10 + i as usize % 7}))
+                            .collect();
+                        let (content, items) = snapshot_content_json(&rows).expect("valid rows");
+                        (Kind::Snapshot, content, Some(items))
+                    }
+                    _ => {
+                        let root = Hash::sha256(format!("file {i}").as_bytes());
+                        let content =
+                            digest_content(ContentAlg::Sha256, root, 1, MediaType::octet_stream())
+                                .expect("valid digest");
+                        (Kind::Digest, content, None)
+                    }
+                };
+                let source = SourceId::new("acme-signals").expect("valid source");
+                let parents: Vec<Hash> = previous.into_iter().collect();
+                let mut metadata = Map::new();
+                metadata.insert("model".into(), json!("grader-v3"));
+                let signature = (i % 4 == 0).then(|| {
+                    SignedStatement::new(source.clone(), kind, content.clone())
+                        .with_parents(parents.clone())
+                        .with_metadata(metadata.clone())
+                        .sign_statement(
+                            &source_key,
+                            KeyId::new("k1").expect("valid key id"),
+                            Nonce::new(format!("nonce-{i:012}")).expect("valid nonce"),
+                            1_764_000_000 + i,
+                        )
+                        .expect("signable")
+                });
+                let record = Record {
+                    content,
+                    kind,
+                    metadata,
+                    origin: LogOrigin::new(ORIGIN).expect("valid origin"),
+                    parents,
+                    quality: vec![],
+                    received_at: Timestamp::from_unix_millis(1_764_000_000_000 + i as i64 * 1000)
+                        .expect("valid time"),
+                    signature,
+                    source,
+                    v: FormatVersion::V1,
+                };
+                let bytes = record.to_canonical_bytes().expect("valid record");
+                log.append(&bytes);
+                previous = Some(crate::hash::leaf_hash(&bytes));
+                records.push(bytes);
+                all_items.push(items);
+            }
+            let checkpoint = Checkpoint::new(ORIGIN, log.size(), log.root());
+            let checkpoint = String::from_utf8(signer.sign_checkpoint(&checkpoint).expect("signs"))
+                .expect("notes are UTF-8");
+            Fixture {
+                signer,
+                source_key,
+                log,
+                records,
+                items: all_items,
+                checkpoint,
+            }
+        }
+
+        pub fn trusted(&self) -> TrustedKeys {
+            TrustedKeys::new([self.signer.verifier_key().clone()])
+        }
+
+        /// Receipt for record `i` at the full size.
+        pub fn receipt(&self, i: u64) -> Receipt {
+            let bytes = &self.records[i as usize];
+            Receipt {
+                format: RECEIPT_FORMAT_V1.to_string(),
+                record: String::from_utf8(bytes.clone()).expect("records are UTF-8"),
+                leaf_hash: crate::hash::leaf_hash(bytes),
+                leaf_index: i,
+                inclusion_proof: self
+                    .log
+                    .inclusion_proof(i, self.log.size())
+                    .expect("in the log"),
+                checkpoint: self.checkpoint.clone(),
+                item: None,
+                anchor: None,
+            }
+        }
+
+        /// Receipt for item `item` of snapshot record `i`.
+        pub fn item_receipt(&self, i: u64, item: u64) -> Receipt {
+            let items = self.items[i as usize].as_ref().expect("a snapshot record");
+            let tree = ContentTree::from_items(items).expect("non-empty");
+            let mut receipt = self.receipt(i);
+            receipt.item = Some(ItemInclusion {
+                index: item,
+                data: base64::Engine::encode(
+                    &base64::prelude::BASE64_STANDARD,
+                    &items[item as usize],
+                ),
+                proof: tree.item_proof(item).expect("in the tree"),
+            });
+            receipt
+        }
+    }
+}

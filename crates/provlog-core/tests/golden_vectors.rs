@@ -194,3 +194,27 @@ fn consistency_vectors_are_current() {
     assert_labels(&v);
     check_or_update("consistency.json", v);
 }
+
+/// Sample receipts a newcomer can verify with the CLI, and other verifiers (the browser, the
+/// contract tests) can read: a signed signal, one row of a snapshot, and a file digest.
+#[test]
+fn sample_receipts_are_current() {
+    let f = provlog_core::testing::fixture::Fixture::new(12);
+    let samples = [
+        ("signal.json", f.receipt(0)),
+        ("snapshot-row.json", f.item_receipt(1, 3)),
+        ("digest.json", f.receipt(5)),
+    ];
+    let trusted = f.trusted();
+    for (name, receipt) in samples {
+        provlog_core::receipt::verify_receipt(&receipt, &trusted).unwrap();
+        let json: Value = serde_json::from_str(&receipt.to_json_pretty()).unwrap();
+        check_or_update(&format!("receipts/{name}"), json);
+    }
+    let vkey = f.signer.verifier_key().to_string();
+    let path = vectors_dir().join("receipts/log.vkey");
+    if std::env::var_os("PROVLOG_UPDATE_VECTORS").is_some() {
+        std::fs::write(&path, format!("{vkey}\n")).unwrap();
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap().trim(), vkey);
+}
