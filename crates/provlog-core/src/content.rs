@@ -72,7 +72,7 @@ impl rs_merkle::Hasher for Rfc9162Hasher {
     }
 
     /// Overridden because the default concatenates into a fresh `Vec` per node and hashes it
-    /// with [`Self::hash`], which would add the leaf prefix instead of the node prefix.
+    /// with `hash`, which would add the leaf prefix instead of the node prefix.
     fn concat_and_hash(left: &[u8; 32], right: Option<&[u8; 32]>) -> [u8; 32] {
         match right {
             Some(right) => {

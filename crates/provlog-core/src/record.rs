@@ -33,8 +33,8 @@ pub use signature::{
 };
 pub use time::Timestamp;
 
+use crate::content::ContentTree;
 use crate::hash::{leaf_hash, Hash};
-use crate::log::MemoryLog;
 
 /// The record format this module reads and writes (`"v": 1`).
 pub const FORMAT_VERSION: u64 = 1;
@@ -355,12 +355,11 @@ impl Record {
 }
 
 /// RFC 9162 root over the leaf data of the items, and their count.
-fn content_root<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> (Hash, u64) {
-    let mut tree = MemoryLog::new();
-    for item in items {
-        tree.append(item);
-    }
-    (tree.root(), tree.size())
+/// Root and size of the content tree over items already known to be at least one.
+fn content_root<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Result<(Hash, u64), RecordError> {
+    let tree = ContentTree::from_items(items)
+        .map_err(|e| RecordError::invalid("content.items", e.to_string()))?;
+    Ok((tree.root(), tree.len()))
 }
 
 fn at_least_one_item(n: usize) -> Result<(), RecordError> {
@@ -390,7 +389,7 @@ pub fn snapshot_content_json(items: &[Value]) -> Result<(Content, Vec<Vec<u8>>),
         .iter()
         .map(canonicalize)
         .collect::<Result<Vec<_>, _>>()?;
-    let (root, n) = content_root(canonical.iter().map(Vec::as_slice));
+    let (root, n) = content_root(canonical.iter().map(Vec::as_slice))?;
     let content = Content {
         alg: ContentAlg::Rfc9162Sha256,
         root,
@@ -418,7 +417,7 @@ pub fn snapshot_content_bytes(
             }
         }
     }
-    let (root, n) = content_root(items.iter().map(AsRef::as_ref));
+    let (root, n) = content_root(items.iter().map(AsRef::as_ref))?;
     Ok(Content {
         alg: ContentAlg::Rfc9162Sha256,
         root,
