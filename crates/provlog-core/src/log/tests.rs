@@ -18,38 +18,16 @@ fn log_of(n: u64) -> MemoryLog {
     log
 }
 
-/// RFC 6962 §2.1 example inputs (also in transparency-dev/merkle and Go's sumdb tests).
-const RFC_LEAVES: [&str; 8] = [
-    "",
-    "00",
-    "10",
-    "2021",
-    "3031",
-    "40414243",
-    "5051525354555657",
-    "606162636465666768696a6b6c6d6e6f",
-];
-const RFC_ROOTS: [&str; 8] = [
-    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
-    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
-    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
-    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
-    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
-];
-
 #[test]
 fn rfc_known_roots() {
     let mut log = MemoryLog::new();
     assert_eq!(log.root(), EMPTY_ROOT);
-    for (data, root) in RFC_LEAVES.iter().zip(RFC_ROOTS) {
+    for (data, root) in testing::RFC_LEAVES.iter().zip(testing::RFC_ROOTS) {
         log.append(&hex::decode(data).unwrap());
         assert_eq!(log.root().to_hex(), root, "size {}", log.size());
     }
     // Every earlier root stays reachable.
-    for (i, root) in RFC_ROOTS.iter().enumerate() {
+    for (i, root) in testing::RFC_ROOTS.iter().enumerate() {
         assert_eq!(log.root_at(i as u64 + 1).unwrap().to_hex(), *root);
     }
 }
