@@ -1,0 +1,281 @@
+//! The store against a real PostgreSQL: each test gets a fresh database (`#[sqlx::test]`,
+//! `DATABASE_URL` names the server).
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use provlog_core::log::{self, MemoryLog};
+use provlog_core::{leaf_hash, Hash};
+use provlog_store::{NewRecord, SequenceOutcome, Store, StoreError, LEADER_LEASE};
+use sqlx::PgPool;
+
+const ORIGIN: &str = "example.com/provlog/store-test";
+
+fn record(i: u64, parents: Vec<u64>) -> NewRecord {
+    let leaf = format!("{{\"record\":{i}}}").into_bytes();
+    NewRecord {
+        leaf_hash: leaf_hash(&leaf),
+        leaf,
+        source: format!("source-{}", i % 3),
+        kind: if i % 2 == 0 { "signal" } else { "snapshot" },
+        content_root: Hash::sha256(&i.to_be_bytes()),
+        received_ms: 1_764_000_000_000 + i as i64,
+        parents,
+        items: if i % 2 == 1 {
+            vec![b"a".to_vec(), b"b".to_vec()]
+        } else {
+            vec![]
+        },
+    }
+}
+
+async fn store(pool: PgPool) -> Store {
+    let s = Store::from_pool(pool);
+    s.init_log(ORIGIN).await.unwrap();
+    s
+}
+
+async fn lead(s: &Store, holder: &str) {
+    assert!(s
+        .acquire_lease(LEADER_LEASE, holder, Duration::from_secs(30))
+        .await
+        .unwrap());
+}
+
+fn new(outcome: SequenceOutcome) -> Vec<provlog_store::Sequenced> {
+    match outcome {
+        SequenceOutcome::New(v) => v,
+        SequenceOutcome::Replayed(_) => panic!("expected a new batch"),
+    }
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn concurrent_batches_get_dense_unique_indexes(pool: PgPool) {
+    let s = store(pool).await;
+    let mut tasks = vec![];
+    for t in 0..8u64 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let batch: Vec<NewRecord> = (0..25).map(|i| record(t * 100 + i, vec![])).collect();
+            new(s.sequence(&batch, None).await.unwrap())
+        }));
+    }
+    let mut indexes = vec![];
+    for t in tasks {
+        let got = t.await.unwrap();
+        // A batch's indexes are contiguous.
+        assert!(got.windows(2).all(|w| w[1].index == w[0].index + 1));
+        indexes.extend(got.into_iter().map(|r| r.index));
+    }
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..200).collect::<Vec<_>>());
+    assert_eq!(s.sizes().await.unwrap().sequenced, 200);
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn integration_matches_the_in_memory_log(pool: PgPool) {
+    let s = store(pool).await;
+    lead(&s, "a").await;
+    let mut mem = MemoryLog::new();
+    let mut next = 0u64;
+    // Uneven batches and integration steps cross many subtree boundaries.
+    for batch in [1u64, 2, 5, 1, 17, 64, 3, 100] {
+        let records: Vec<NewRecord> = (next..next + batch).map(|i| record(i, vec![])).collect();
+        for r in &records {
+            mem.append(&r.leaf);
+        }
+        new(s.sequence(&records, None).await.unwrap());
+        next += batch;
+        while let Some(size) = s.integrate("a", 7).await.unwrap() {
+            let plan = log::root_plan(size).unwrap();
+            let fetched = log::FetchedNodes::new(
+                plan.iter().copied().zip(s.read_nodes(&plan).await.unwrap()),
+            );
+            assert_eq!(
+                log::tree_root(size, &fetched).unwrap(),
+                mem.root_at(size).unwrap()
+            );
+        }
+    }
+    assert_eq!(s.sizes().await.unwrap().integrated, next);
+    // Every stored node equals the in-memory log's.
+    let all: Vec<u64> = (0..log::stored_count(next)).collect();
+    assert_eq!(s.read_nodes(&all).await.unwrap(), mem.stored_hashes());
+    // Proofs from stored nodes verify.
+    let plan = log::inclusion_plan(42, next).unwrap();
+    let fetched =
+        log::FetchedNodes::new(plan.iter().copied().zip(s.read_nodes(&plan).await.unwrap()));
+    let proof = log::inclusion_proof(42, next, &fetched).unwrap();
+    log::verify_inclusion(42, next, &record(42, vec![]).leaf_hash, &proof, &mem.root()).unwrap();
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn only_the_lease_holder_integrates_and_checkpoints(pool: PgPool) {
+    let s = store(pool).await;
+    new(s.sequence(&[record(0, vec![])], None).await.unwrap());
+    assert!(matches!(
+        s.integrate("a", 10).await,
+        Err(StoreError::NotLeader { .. })
+    ));
+    lead(&s, "a").await;
+    assert!(!s
+        .acquire_lease(LEADER_LEASE, "b", Duration::from_secs(30))
+        .await
+        .unwrap());
+    assert!(matches!(
+        s.integrate("b", 10).await,
+        Err(StoreError::NotLeader { .. })
+    ));
+    assert_eq!(s.integrate("a", 10).await.unwrap(), Some(1));
+    assert_eq!(s.integrate("a", 10).await.unwrap(), None);
+
+    // An expired lease is taken over.
+    assert!(s
+        .acquire_lease(LEADER_LEASE, "a", Duration::from_millis(1))
+        .await
+        .unwrap());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    lead(&s, "b").await;
+    assert_eq!(
+        s.lease_holder(LEADER_LEASE).await.unwrap().as_deref(),
+        Some("b")
+    );
+    let root = record(0, vec![]).leaf_hash;
+    assert!(matches!(
+        s.store_checkpoint("a", 1, &root, "note").await,
+        Err(StoreError::NotLeader { .. })
+    ));
+    s.store_checkpoint("b", 1, &root, "note").await.unwrap();
+    s.store_checkpoint("b", 1, &root, "note").await.unwrap();
+    assert!(matches!(
+        s.store_checkpoint("b", 1, &Hash::default(), "other").await,
+        Err(StoreError::CheckpointConflict { size: 1 })
+    ));
+    assert_eq!(s.latest_checkpoint().await.unwrap().unwrap().size, 1);
+    s.release_lease(LEADER_LEASE, "b").await.unwrap();
+    assert_eq!(s.lease_holder(LEADER_LEASE).await.unwrap(), None);
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn idempotency_keys_replay_or_conflict(pool: PgPool) {
+    let s = store(pool).await;
+    let batch = vec![record(1, vec![]), record(2, vec![])];
+    let key = Some(("client-key-1", Hash::sha256(b"request A")));
+    let first = new(s.sequence(&batch, key).await.unwrap());
+    assert_eq!(
+        s.sequence(&batch, key).await.unwrap(),
+        SequenceOutcome::Replayed(first.clone())
+    );
+    assert!(matches!(
+        s.sequence(&batch, Some(("client-key-1", Hash::sha256(b"request B"))))
+            .await,
+        Err(StoreError::IdempotencyConflict { .. })
+    ));
+    // Concurrent retries: one batch is stored, all callers get it.
+    let key2 = ("client-key-2", Hash::sha256(b"request C"));
+    let mut tasks = vec![];
+    for _ in 0..6 {
+        let (s, batch) = (s.clone(), batch.clone());
+        tasks.push(tokio::spawn(async move {
+            s.sequence(&batch, Some(key2)).await.unwrap()
+        }));
+    }
+    let mut results = vec![];
+    for t in tasks {
+        results.push(match t.await.unwrap() {
+            SequenceOutcome::New(v) | SequenceOutcome::Replayed(v) => v,
+        });
+    }
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(
+        s.sizes().await.unwrap().sequenced,
+        4,
+        "no duplicates, no gaps"
+    );
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn lookups_and_lineage(pool: PgPool) {
+    let s = store(pool).await;
+    // 0 <- 1 <- 2 <- 3, and 3 also derives from 0.
+    new(s.sequence(&[record(0, vec![])], None).await.unwrap());
+    new(s.sequence(&[record(1, vec![0])], None).await.unwrap());
+    new(s
+        .sequence(&[record(2, vec![1]), record(3, vec![2, 0])], None)
+        .await
+        .unwrap());
+    let got = s.record(3).await.unwrap().unwrap();
+    assert_eq!(got.leaf, record(3, vec![]).leaf);
+    assert_eq!(s.parents(3).await.unwrap(), vec![0, 2]);
+    assert_eq!(
+        s.items(1).await.unwrap(),
+        vec![b"a".to_vec(), b"b".to_vec()]
+    );
+    assert!(s.record(9).await.unwrap().is_none());
+
+    let hashes = [record(2, vec![]).leaf_hash, Hash::default()];
+    assert_eq!(
+        s.resolve_parents(&hashes).await.unwrap(),
+        vec![Some(2), None]
+    );
+
+    let up = s.lineage(3, 10, 100).await.unwrap();
+    let ancestors: Vec<(u64, u64, u32)> = up
+        .ancestors
+        .iter()
+        .map(|e| (e.child, e.parent, e.depth))
+        .collect();
+    assert_eq!(ancestors, vec![(3, 0, 1), (3, 2, 1), (2, 1, 2), (1, 0, 3)]);
+    let down = s.lineage(0, 1, 100).await.unwrap();
+    assert_eq!(down.descendants.len(), 2);
+    assert!(s
+        .lineage(3, 1, 100)
+        .await
+        .unwrap()
+        .ancestors
+        .iter()
+        .all(|e| e.depth == 1));
+
+    let by_source = s
+        .find_records(&provlog_store::RecordFilter {
+            source: Some("source-0".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        by_source.iter().map(|r| r.index).collect::<Vec<_>>(),
+        vec![0, 3]
+    );
+    let by_root = s
+        .find_records(&provlog_store::RecordFilter {
+            content_root: Some(Hash::sha256(&2u64.to_be_bytes())),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_root.len(), 1);
+    let page = s
+        .find_records(&provlog_store::RecordFilter {
+            after: Some(1),
+            limit: 1,
+            since_ms: Some(1_764_000_000_000),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page[0].index, 2);
+    assert_eq!(s.leaves(1, 2).await.unwrap().len(), 2);
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn a_database_belongs_to_one_log(pool: PgPool) {
+    let s = store(pool).await;
+    s.init_log(ORIGIN).await.unwrap();
+    assert!(matches!(
+        s.init_log("other.example/log").await,
+        Err(StoreError::WrongLog { .. })
+    ));
+}
