@@ -13,7 +13,7 @@ use std::str::FromStr;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use rand_core::CryptoRngCore;
-use signed_note::{Note, NoteError, VerificationError, Verifier, VerifierList};
+use signed_note::{Note, NoteError, VerificationError, Verifier};
 use zeroize::Zeroizing;
 
 use crate::hash::Hash;
@@ -166,30 +166,48 @@ impl Verifier for StrictVerifier {
 
 /// The keys a verifier trusts to sign checkpoints: the log's current and earlier keys (rotation),
 /// or witnesses. Signatures by other keys are ignored, as signed-note requires.
+///
+/// Unlike `signed_note::VerifierList` (boxed trait objects), this is `Send + Sync`, so a server
+/// can share it between requests.
 pub struct TrustedKeys {
-    keys: Vec<VerifierKey>,
-    list: VerifierList,
+    verifiers: Vec<StrictVerifier>,
 }
 
 impl TrustedKeys {
     pub fn new(keys: impl IntoIterator<Item = VerifierKey>) -> Self {
-        let keys: Vec<VerifierKey> = keys.into_iter().collect();
-        let list = VerifierList::new(
-            keys.iter()
-                .map(|k| Box::new(StrictVerifier(k.clone())) as Box<dyn Verifier>)
-                .collect(),
-        );
-        TrustedKeys { keys, list }
+        TrustedKeys {
+            verifiers: keys.into_iter().map(StrictVerifier).collect(),
+        }
     }
 
-    pub fn keys(&self) -> &[VerifierKey] {
-        &self.keys
+    pub fn keys(&self) -> impl Iterator<Item = &VerifierKey> {
+        self.verifiers.iter().map(|v| &v.0)
+    }
+}
+
+impl signed_note::Verifiers for TrustedKeys {
+    fn verifier(&self, name: &str, id: u32) -> Result<&dyn Verifier, VerificationError> {
+        let mut matching = self
+            .verifiers
+            .iter()
+            .filter(|v| v.0.name == name && v.0.id == id);
+        match (matching.next(), matching.next()) {
+            (Some(v), None) => Ok(v),
+            (Some(_), Some(_)) => Err(VerificationError::AmbiguousKey {
+                name: name.to_string(),
+                id,
+            }),
+            (None, _) => Err(VerificationError::UnknownKey {
+                name: name.to_string(),
+                id,
+            }),
+        }
     }
 }
 
 impl fmt::Debug for TrustedKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(&self.keys).finish()
+        f.debug_list().entries(self.keys()).finish()
     }
 }
 
@@ -367,7 +385,7 @@ pub fn verify_checkpoint(
     expected_origin: Option<&str>,
 ) -> Result<VerifiedCheckpoint, CheckpointError> {
     let note = Note::from_bytes(signed_note).map_err(|_| CheckpointError::MalformedNote)?;
-    let (verified, unknown) = note.verify(&trusted.list).map_err(|e| match e {
+    let (verified, unknown) = note.verify(trusted).map_err(|e| match e {
         NoteError::UnverifiedNote => CheckpointError::NoTrustedSignature {
             signers: note_signers(signed_note),
         },
