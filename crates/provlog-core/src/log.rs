@@ -358,6 +358,20 @@ impl MemoryLog {
         Self::default()
     }
 
+    /// An empty log with room for `leaves` leaves (about two stored hashes each).
+    pub fn with_capacity(leaves: usize) -> Self {
+        MemoryLog {
+            size: 0,
+            stored: Vec::with_capacity(leaves.saturating_mul(2)),
+        }
+    }
+
+    /// Empties the log, keeping its memory for reuse.
+    pub fn clear(&mut self) {
+        self.size = 0;
+        self.stored.clear();
+    }
+
     /// Number of leaves.
     pub fn size(&self) -> u64 {
         self.size
