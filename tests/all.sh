@@ -12,6 +12,14 @@ step() { printf '\n== %s\n' "$*"; }
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
 
+# Store and server tests create a fresh database per test on this server.
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+if command -v pg_isready >/dev/null && ! pg_isready -q -d "$DATABASE_URL"; then
+  step "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+  for _ in $(seq 30); do pg_isready -q -d "$DATABASE_URL" && break; sleep 1; done
+fi
+
 lock_sum="$(sha256sum contracts/package-lock.json | cut -d' ' -f1)"
 stamp=contracts/node_modules/.provlog-lock.sha256
 if [ ! -x contracts/node_modules/.bin/forge ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then

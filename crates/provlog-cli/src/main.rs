@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod keygen;
+mod serve;
 mod verify;
 
 /// Verifiable provenance log for AI data.
@@ -24,6 +25,15 @@ enum Command {
         (name+keyid+base64) is printed on stdout for consumers to pin."
     )]
     Keygen(keygen::Args),
+    /// Run the log service (runs migrations first).
+    #[command(
+        after_help = "Example:\n  PROVLOG_ORIGIN=example.com/provlog PROVLOG_SIGNING_KEY_FILE=log.key \\\n  \
+        PROVLOG_ADMIN_TOKEN_FILE=admin.token PROVLOG_DATABASE_URL=postgres://… provlog serve\n\n\
+        Configuration: a TOML file (--config) overridden by PROVLOG_* variables; see README."
+    )]
+    Serve(serve::Args),
+    /// Apply database migrations and exit.
+    Migrate(serve::Args),
     /// Verify receipts and proofs offline.
     #[command(subcommand)]
     Verify(verify::Command),
@@ -57,6 +67,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keygen(args) => keygen::run(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Migrate(args) => serve::migrate(args),
         Command::Verify(cmd) => verify::run(cmd),
     };
     match result {

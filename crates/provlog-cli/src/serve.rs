@@ -1,0 +1,130 @@
+//! `provlog serve` and `provlog migrate`: run the log service, or only its migrations.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use provlog_server::{workers, AppState, Config};
+use provlog_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::Failure;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Configuration file (TOML); `PROVLOG_*` environment variables override it.
+    #[arg(long, value_name = "FILE", env = "PROVLOG_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+fn load(args: &Args) -> Result<Config, Failure> {
+    Config::load(args.config.as_deref()).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+async fn connect(config: &Config) -> Result<Store, Failure> {
+    Store::connect(
+        config.database_url.expose(),
+        config.database_max_connections,
+        Duration::from_millis(config.database_acquire_timeout_ms),
+    )
+    .await
+    .map_err(|e| Failure::Usage(format!("connecting to the database: {e}")))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("starting the runtime: {e}")))
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PROVLOG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .try_init();
+}
+
+pub fn migrate(args: Args) -> Result<(), Failure> {
+    init_logging();
+    let config = load(&args)?;
+    runtime()?.block_on(async {
+        let store = connect(&config).await?;
+        store
+            .migrate()
+            .await
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        store
+            .init_log(&config.origin)
+            .await
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        eprintln!(
+            "migrations applied; the database holds log {}",
+            config.origin
+        );
+        Ok(())
+    })
+}
+
+pub fn serve(args: Args) -> Result<(), Failure> {
+    init_logging();
+    let config = load(&args)?;
+    runtime()?.block_on(async move {
+        let store = connect(&config).await?;
+        store.migrate().await.map_err(|e| Failure::Usage(e.to_string()))?;
+        store.init_log(&config.origin).await.map_err(|e| Failure::Usage(e.to_string()))?;
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| Failure::Usage(format!("listening on {}: {e}", config.listen)))?;
+        let addr = listener.local_addr().map_err(|e| Failure::Usage(e.to_string()))?;
+        let replica = format!("{}-{}", hostname(), std::process::id());
+        let state = AppState::new(store, config, replica.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
+        let (stop, stopped) = watch::channel(false);
+        let background = workers::spawn(state.clone(), stopped);
+        tracing::info!(%addr, %replica, origin = %state.config.origin, verifier_key = %state.signer.verifier_key(), "serving");
+        // Scripts wait for this line on stderr to know the port (listen = 127.0.0.1:0 works).
+        eprintln!("provlog listening on http://{addr}");
+        axum::serve(listener, provlog_server::app(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| Failure::Usage(format!("serving: {e}")))?;
+        // In-flight requests have finished; stop the workers (releasing the lease).
+        let _ = stop.send(true);
+        for task in background {
+            let _ = task.await;
+        }
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "provlog".into())
+}

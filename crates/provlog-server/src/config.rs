@@ -1,0 +1,207 @@
+//! Configuration: defaults, then an optional TOML file, then `PROVLOG_*` environment variables.
+//! Secrets (signing key, admin token) come from files or the environment and are never logged.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use provlog_core::checkpoint::NoteSigner;
+use serde::{Deserialize, Serialize};
+
+/// A secret string whose `Debug` and `Display` never show it.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "Secret(empty)"
+        } else {
+            "Secret(redacted)"
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    pub database_url: Secret,
+    /// Largest number of database connections of this replica.
+    pub database_max_connections: u32,
+    /// How long a request waits for a database connection before it gets 503.
+    pub database_acquire_timeout_ms: u64,
+    /// The log's origin: its checkpoints' first line and its signing key's name.
+    pub origin: String,
+    /// File holding the checkpoint signing key (signed-note `PRIVATE+KEY+…`), mode 0600.
+    pub signing_key_file: Option<PathBuf>,
+    /// The signing key itself (prefer the file); `PROVLOG_SIGNING_KEY`.
+    pub signing_key: Secret,
+    /// Bearer token that may write; `PROVLOG_ADMIN_TOKEN`. Writes are refused when unset.
+    pub admin_token: Secret,
+    pub admin_token_file: Option<PathBuf>,
+    /// Records per request.
+    pub max_batch: usize,
+    /// Request body bytes.
+    pub max_body_bytes: usize,
+    /// Items in one snapshot (JSON or NDJSON upload).
+    pub max_snapshot_items: usize,
+    /// Bytes of one snapshot item.
+    pub max_item_bytes: usize,
+    /// Canonical bytes of a record's metadata.
+    pub max_metadata_bytes: usize,
+    /// Sequenced but not yet integrated records beyond which writes get 503.
+    pub max_pending: u64,
+    /// Records integrated per transaction.
+    pub integrate_batch: u64,
+    /// How often the leader signs a checkpoint when the tree grew.
+    pub checkpoint_interval_ms: u64,
+    /// Sign sooner when this many records are waiting for a checkpoint.
+    pub checkpoint_max_records: u64,
+    /// Leader lease length; a dead leader is replaced after at most this long.
+    pub lease_ttl_ms: u64,
+    /// Longest `?wait=receipt` wait.
+    pub wait_timeout_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: Secret::new("postgres://postgres@127.0.0.1:5432/postgres"),
+            database_max_connections: 32,
+            database_acquire_timeout_ms: 2_000,
+            origin: String::new(),
+            signing_key_file: None,
+            signing_key: Secret::default(),
+            admin_token: Secret::default(),
+            admin_token_file: None,
+            max_batch: 1_000,
+            max_body_bytes: 16 << 20,
+            max_snapshot_items: 1_000_000,
+            max_item_bytes: 64 << 10,
+            max_metadata_bytes: provlog_core::record::MAX_METADATA_BYTES,
+            max_pending: 1_000_000,
+            integrate_batch: 20_000,
+            checkpoint_interval_ms: 1_000,
+            checkpoint_max_records: 100_000,
+            lease_ttl_ms: 5_000,
+            wait_timeout_ms: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, then `file` when given, then `PROVLOG_*` variables (e.g. `PROVLOG_ORIGIN`).
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        let config: Config = fig
+            .merge(Env::prefixed("PROVLOG_"))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        provlog_core::record::LogOrigin::new(self.origin.clone())
+            .map_err(|e| ConfigError::Invalid(format!("origin {:?}: {e}", self.origin)))?;
+        if self.max_batch == 0 || self.integrate_batch == 0 || self.max_body_bytes == 0 {
+            return Err(ConfigError::Invalid("limits must be positive".into()));
+        }
+        Ok(())
+    }
+
+    pub fn duration(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
+
+    /// The checkpoint signer, from `signing_key_file` (refused when others can read it) or
+    /// `signing_key`. Its name must be the origin.
+    pub fn signer(&self) -> Result<NoteSigner, ConfigError> {
+        let text = match (&self.signing_key_file, self.signing_key.is_empty()) {
+            (Some(path), _) => read_secret_file(path)?,
+            (None, false) => self.signing_key.clone(),
+            (None, true) => {
+                return Err(ConfigError::Invalid(
+                    "no signing key: set signing_key_file or PROVLOG_SIGNING_KEY (provlog keygen makes one)"
+                        .into(),
+                ))
+            }
+        };
+        let signer = NoteSigner::from_secret_text(text.expose())
+            .map_err(|e| ConfigError::Invalid(format!("signing key: {e}")))?;
+        if signer.name() != self.origin {
+            return Err(ConfigError::Invalid(format!(
+                "the signing key is named {:?} but the origin is {:?}",
+                signer.name(),
+                self.origin
+            )));
+        }
+        Ok(signer)
+    }
+
+    /// The admin token, from `admin_token_file` or `admin_token`; `None` when unset.
+    pub fn admin_token(&self) -> Result<Option<Secret>, ConfigError> {
+        let token = match &self.admin_token_file {
+            Some(path) => read_secret_file(path)?,
+            None => self.admin_token.clone(),
+        };
+        if token.is_empty() {
+            return Ok(None);
+        }
+        if token.expose().len() < 16 {
+            return Err(ConfigError::Invalid(
+                "the admin token must be at least 16 characters".into(),
+            ));
+        }
+        Ok(Some(token))
+    }
+}
+
+fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path)
+            .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(ConfigError::Invalid(format!(
+                "{} is readable by others; chmod 600 it",
+                path.display()
+            )));
+        }
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?;
+    Ok(Secret::new(text.trim()))
+}

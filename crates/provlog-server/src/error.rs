@@ -1,0 +1,148 @@
+//! Every error the API returns, mapped to HTTP at this one boundary as RFC 9457
+//! `application/problem+json` with a stable `type`. A 500 never carries internal text: the full
+//! error is logged with the request id, the client gets the id.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use provlog_store::StoreError;
+use serde_json::json;
+
+/// Prefix of every problem `type`.
+pub const PROBLEM_BASE: &str = "urn:provlog:problem:";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    InvalidRecord(String),
+    #[error("{0}")]
+    UnknownParent(String),
+    #[error("request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("a batch holds at most {limit} records, got {got}")]
+    BatchTooLarge { limit: usize, got: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("missing or wrong bearer token")]
+    Unauthorized,
+    #[error("writes are disabled: no admin token is configured")]
+    WritesDisabled,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("idempotency key {0:?} was used with a different request")]
+    IdempotencyConflict(String),
+    #[error("{0}")]
+    NotYetIncluded(String),
+    #[error("the log is busy integrating earlier records; retry shortly")]
+    Backpressure,
+    #[error("the database is unavailable; retry shortly")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        use ApiError::*;
+        match self {
+            BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            InvalidRecord(_) => (StatusCode::BAD_REQUEST, "invalid-record", "Invalid record"),
+            UnknownParent(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown-parent",
+                "Unknown parent",
+            ),
+            BodyTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                "Body too large",
+            ),
+            BatchTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch-too-large",
+                "Batch too large",
+            ),
+            UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            WritesDisabled => (StatusCode::FORBIDDEN, "writes-disabled", "Writes disabled"),
+            NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            IdempotencyConflict(_) => (
+                StatusCode::CONFLICT,
+                "idempotency-conflict",
+                "Idempotency conflict",
+            ),
+            NotYetIncluded(_) => (
+                StatusCode::CONFLICT,
+                "not-yet-included",
+                "Not yet in a checkpoint",
+            ),
+            Backpressure => (StatusCode::SERVICE_UNAVAILABLE, "backpressure", "Busy"),
+            Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Unavailable",
+            ),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
+        }
+    }
+
+    /// The problem `type` of this error.
+    pub fn problem_type(&self) -> String {
+        format!("{PROBLEM_BASE}{}", self.parts().1)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::IdempotencyConflict { key } => ApiError::IdempotencyConflict(key),
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::Unavailable
+            }
+            e => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, slug, title) = self.parts();
+        let detail = match &self {
+            ApiError::Internal(internal) => {
+                tracing::error!(error = %internal, "internal error");
+                metrics::counter!("provlog_internal_errors_total").increment(1);
+                "internal error; the server logged the details under this request's id".to_string()
+            }
+            other => other.to_string(),
+        };
+        let body = json!({
+            "type": format!("{PROBLEM_BASE}{slug}"),
+            "title": title,
+            "status": status.as_u16(),
+            "detail": detail,
+        });
+        let mut response = (status, body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

@@ -1,0 +1,76 @@
+//! # provlog-server
+//!
+//! The log service: an axum app ([`app`]) over a [`provlog_store::Store`], and the background
+//! [`workers`] that integrate sequenced records and sign checkpoints while this replica holds
+//! the leader lease. Any number of replicas may share one database; any of them accepts writes.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod workers;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::Router;
+use provlog_core::checkpoint::{NoteSigner, TrustedKeys};
+use provlog_store::Store;
+use tokio::sync::watch;
+
+pub use config::Config;
+pub use error::ApiError;
+
+/// What every handler and worker shares.
+#[derive(Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Config,
+    pub signer: NoteSigner,
+    /// This log's own verifier key: everything served is verified against it first.
+    pub trusted: TrustedKeys,
+    pub admin_token: Option<config::Secret>,
+    /// This replica's name in the leader lease.
+    pub replica: String,
+    /// Latest sizes this replica has seen (refreshed by a poller; writes bump `sequenced`).
+    pub sequenced: AtomicU64,
+    pub integrated: AtomicU64,
+    /// Size of the latest signed checkpoint seen, for `?wait=receipt`.
+    pub checkpoint_size: watch::Sender<u64>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        config: Config,
+        replica: String,
+    ) -> Result<Arc<Self>, config::ConfigError> {
+        // Install the metrics recorder before anything records.
+        api::metrics_handle();
+        let signer = config.signer()?;
+        let admin_token = config.admin_token()?;
+        let trusted = TrustedKeys::new([signer.verifier_key().clone()]);
+        Ok(Arc::new(AppState {
+            store,
+            config,
+            signer,
+            trusted,
+            admin_token,
+            replica,
+            sequenced: AtomicU64::new(0),
+            integrated: AtomicU64::new(0),
+            checkpoint_size: watch::Sender::new(0),
+        }))
+    }
+
+    /// Records sequenced but not yet integrated, as last seen.
+    pub fn pending(&self) -> u64 {
+        self.sequenced
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.integrated.load(Ordering::Relaxed))
+    }
+}
+
+/// The HTTP application. Tests drive it with `oneshot`, `provlog serve` with a socket.
+pub fn app(state: Arc<AppState>) -> Router {
+    api::router(state)
+}

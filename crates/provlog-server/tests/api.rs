@@ -1,0 +1,479 @@
+//! The API through the router (no socket), against a fresh PostgreSQL database per test:
+//! every route, and every error with its status and problem `type`.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use provlog_core::checkpoint::NoteSigner;
+use provlog_core::receipt::{verify_receipt, Receipt};
+use provlog_server::{app, AppState, Config};
+use provlog_store::Store;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+const ORIGIN: &str = "example.com/provlog/api-test";
+const TOKEN: &str = "test-admin-token-0123456789";
+
+struct Api {
+    app: Router,
+    state: Arc<AppState>,
+}
+
+async fn setup(pool: PgPool, tweak: impl FnOnce(&mut Config)) -> Api {
+    let store = Store::from_pool(pool);
+    store.init_log(ORIGIN).await.unwrap();
+    let signer = NoteSigner::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&[5; 32])).unwrap();
+    let mut config = Config {
+        origin: ORIGIN.into(),
+        signing_key: provlog_server::config::Secret::new(signer.to_secret_text().to_string()),
+        admin_token: provlog_server::config::Secret::new(TOKEN),
+        checkpoint_interval_ms: 0,
+        ..Config::default()
+    };
+    tweak(&mut config);
+    let state = AppState::new(store, config, "test-replica".into()).unwrap();
+    Api {
+        app: app(state.clone()),
+        state,
+    }
+}
+
+impl Api {
+    async fn call(&self, req: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, value, headers)
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        let (s, v, _) = self
+            .call(Request::get(uri).body(Body::empty()).unwrap())
+            .await;
+        (s, v)
+    }
+
+    async fn post(&self, uri: &str, body: &Value) -> (StatusCode, Value) {
+        let (s, v, _) = self.call(post(uri, body.to_string())).await;
+        (s, v)
+    }
+
+    /// Integrates and checkpoints as the leader would.
+    async fn settle(&self) {
+        let store = &self.state.store;
+        assert!(store
+            .acquire_lease(
+                provlog_store::LEADER_LEASE,
+                "test-replica",
+                std::time::Duration::from_secs(30)
+            )
+            .await
+            .unwrap());
+        let mut last = Instant::now() - std::time::Duration::from_secs(10);
+        provlog_server::workers::leader_step(&self.state, &mut last)
+            .await
+            .unwrap();
+        provlog_server::workers::refresh(&self.state).await.unwrap();
+    }
+}
+
+fn post(uri: &str, body: String) -> Request<Body> {
+    Request::post(uri)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn signal(token: &str) -> Value {
+    json!({"kind": "signal", "source": "acme-signals", "payload": {"token": token, "signal": 1, "trader_grade": 71.5}})
+}
+
+fn problem(v: &Value) -> &str {
+    v["type"]
+        .as_str()
+        .unwrap_or_default()
+        .strip_prefix("urn:provlog:problem:")
+        .unwrap_or_default()
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn ingest_checkpoint_receipt_round_trip(pool: PgPool) {
+    let api = setup(pool, |_| {}).await;
+    let (status, ack) = api.post("/v1/records", &signal("ETH")).await;
+    assert_eq!(status, StatusCode::CREATED, "{ack}");
+    assert_eq!(ack["records"][0]["index"], 0);
+    let snapshot = json!({"kind": "snapshot", "source": "acme-grades",
+        "items": [{"token": "BTC", "grade": 88}, {"token": "ETH", "grade": 81}, {"token": "SOL", "grade": 64}]});
+    let digest = json!({"kind": "digest", "source": "acme-files",
+        "content": {"alg": "sha256", "root": provlog_core::Hash::sha256(b"file").to_base64()}});
+    let (status, ack) = api
+        .post("/v1/records", &json!({"records": [snapshot, digest]}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ack}");
+    assert_eq!(ack["records"][1]["index"], 2);
+
+    // Not in a checkpoint yet.
+    let (status, v) = api.get("/v1/records/1/receipt").await;
+    assert_eq!(
+        (status, problem(&v)),
+        (StatusCode::CONFLICT, "not-yet-included")
+    );
+
+    api.settle().await;
+    let trusted = &api.state.trusted;
+    for uri in [
+        "/v1/records/0/receipt",
+        "/v1/records/1/receipt?item=2",
+        "/v1/records/2/receipt",
+    ] {
+        let (status, v) = api.get(uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {v}");
+        let receipt: Receipt = serde_json::from_value(v).unwrap();
+        let verified = verify_receipt(&receipt, trusted).unwrap();
+        assert_eq!(verified.checkpoint.checkpoint.size, 3);
+    }
+    let (_, v) = api.get("/v1/records/1/receipt?item=2").await;
+    let receipt: Receipt = serde_json::from_value(v).unwrap();
+    let item = verify_receipt(&receipt, trusted).unwrap().item.unwrap();
+    assert_eq!(item.data, br#"{"grade":64,"token":"SOL"}"#);
+
+    // Lineage: a derived signal names the snapshot as parent.
+    let snapshot_hash = ack["records"][0]["leaf_hash"].clone();
+    let derived = json!({"kind": "signal", "source": "acme-signals", "payload": {"derived": true}, "parents": [snapshot_hash]});
+    let (status, _) = api.post("/v1/records", &derived).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, lineage) = api.get("/v1/records/3/lineage").await;
+    assert_eq!(lineage["ancestors"][0]["parent"], "1");
+    let (_, lineage) = api.get("/v1/records/1/lineage?depth=1").await;
+    assert_eq!(lineage["descendants"][0]["child"], "3");
+
+    let (_, rec) = api.get("/v1/records/3").await;
+    assert_eq!(rec["parents"], json!(["1"]));
+    assert_eq!(rec["record"]["kind"], "signal");
+    assert_eq!(rec["in_checkpoint"], false);
+
+    // Lookups by source, content root and time.
+    let (_, found) = api.get("/v1/records?source=acme-signals").await;
+    assert_eq!(found["records"].as_array().unwrap().len(), 2);
+    let root = ack["records"][0]["content_root"].as_str().unwrap();
+    let hex = provlog_core::Hash::from_base64(root).unwrap().to_hex();
+    let (_, found) = api.get(&format!("/v1/records?content_root={hex}")).await;
+    assert_eq!(found["records"][0]["index"], 1);
+    let (_, page) = api.get("/v1/records?limit=2").await;
+    assert_eq!(page["next"], 1);
+    let (_, page) = api.get("/v1/records?limit=2&after=1").await;
+    assert_eq!(page["records"][0]["index"], 2);
+    let (_, none) = api.get("/v1/records?since=2999-01-01T00:00:00.000Z").await;
+    assert!(none["records"].as_array().unwrap().is_empty());
+
+    // Checkpoints, consistency, log info.
+    api.settle().await;
+    let (status, note) = api.get("/v1/checkpoint").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(note
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{ORIGIN}\n4\n")));
+    let (_, list) = api.get("/v1/checkpoints").await;
+    assert_eq!(list["checkpoints"][0]["size"], 4);
+    assert_eq!(list["checkpoints"][1]["size"], 3);
+    let (status, c) = api.get("/v1/proofs/consistency?from=3&to=4").await;
+    assert_eq!(status, StatusCode::OK, "{c}");
+    let proof: Vec<provlog_core::Hash> = serde_json::from_value(c["proof"].clone()).unwrap();
+    provlog_core::log::verify_consistency(
+        3,
+        4,
+        &c["root1"].as_str().unwrap().parse().unwrap(),
+        &c["root2"].as_str().unwrap().parse().unwrap(),
+        &proof,
+    )
+    .unwrap();
+    let (_, info) = api.get("/v1/log").await;
+    assert_eq!(info["size"], 4);
+    assert_eq!(info["integrated_size"], 4);
+    assert_eq!(
+        info["verifier_key"],
+        api.state.signer.verifier_key().to_string()
+    );
+
+    // Server-side verification for thin clients.
+    let (_, v) = api.get("/v1/records/0/receipt").await;
+    let (status, report) = api.post("/v1/verify", &v).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(report["valid"], true);
+    let mut tampered = v.clone();
+    tampered["leaf_index"] = json!(1);
+    let (_, report) = api.post("/v1/verify", &tampered).await;
+    assert_eq!(report["valid"], false);
+
+    // Health and metrics.
+    assert_eq!(api.get("/healthz").await.0, StatusCode::OK);
+    assert_eq!(api.get("/readyz").await.0, StatusCode::OK);
+    let (status, metrics) = api.get("/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(metrics.as_str().unwrap().contains("provlog_log_size"));
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn tiles_reproduce_the_checkpoint_root(pool: PgPool) {
+    let api = setup(pool, |_| {}).await;
+    let batch: Vec<Value> = (0..300).map(|i| signal(&format!("T{i}"))).collect();
+    let (status, _) = api.post("/v1/records", &json!({"records": batch})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    api.settle().await;
+    // Entries tiles hold the exact leaves; hashing them rebuilds the signed root.
+    let mut log = provlog_core::log::MemoryLog::new();
+    for uri in ["/tile/entries/000", "/tile/entries/001.p/44"] {
+        let resp = api
+            .app
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            let len = u16::from_be_bytes([rest[0], rest[1]]) as usize;
+            log.append(&rest[2..2 + len]);
+            rest = &rest[2 + len..];
+        }
+    }
+    assert_eq!(log.size(), 300);
+    let cp = api.state.store.latest_checkpoint().await.unwrap().unwrap();
+    assert_eq!(log.root(), cp.root);
+    // Hash tiles at level 0 hold the leaf hashes.
+    let resp = api
+        .app
+        .clone()
+        .oneshot(Request::get("/tile/0/000").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert!(resp.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&bytes[..32], log.stored_hashes()[0].as_bytes());
+    assert_eq!(bytes.len(), 256 * 32);
+    for missing in [
+        "/tile/0/002",
+        "/tile/entries/001",
+        "/tile/1/000",
+        "/tile/0/x000",
+        "/tile/nonsense",
+    ] {
+        let (status, v) = api.get(missing).await;
+        assert_eq!(
+            (status, problem(&v)),
+            (StatusCode::NOT_FOUND, "not-found"),
+            "{missing}"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn every_write_error_has_its_problem_type(pool: PgPool) {
+    let api = setup(pool, |c| {
+        c.max_batch = 3;
+        c.max_body_bytes = 4096;
+        c.max_metadata_bytes = 1024;
+    })
+    .await;
+    let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
+        (Request::post("/v1/records").header("content-type", "application/json").body(Body::from(signal("A").to_string())).unwrap(), StatusCode::UNAUTHORIZED, "unauthorized"),
+        (Request::post("/v1/records").header("content-type", "application/json").header("authorization", "Bearer wrong-token-wrong-token").body(Body::from(signal("A").to_string())).unwrap(), StatusCode::UNAUTHORIZED, "unauthorized"),
+        (Request::post("/v1/records").header("authorization", format!("Bearer {TOKEN}")).header("content-type", "text/plain").body(Body::from("x")).unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type"),
+        (post("/v1/records", "{not json".into()), StatusCode::BAD_REQUEST, "bad-request"),
+        (post("/v1/records", "[1,2]".into()), StatusCode::BAD_REQUEST, "bad-request"),
+        (post("/v1/records", r#"{"records": []}"#.into()), StatusCode::BAD_REQUEST, "bad-request"),
+        (post("/v1/records", r#"{"kind":"signal","source":"a","payload":{"x":1,"x":2}}"#.into()), StatusCode::BAD_REQUEST, "bad-request"),
+        (post("/v1/records", r#"{"kind":"signal","source":"a","payload":{"big":9007199254740993}}"#.into()), StatusCode::BAD_REQUEST, "bad-request"),
+        (post("/v1/records", json!({"records": [signal("A"), signal("B"), signal("C"), signal("D")]}).to_string()), StatusCode::PAYLOAD_TOO_LARGE, "batch-too-large"),
+        (post("/v1/records", json!({"kind": "signal", "source": "a", "payload": "x".repeat(5000)}).to_string()), StatusCode::PAYLOAD_TOO_LARGE, "body-too-large"),
+        (post("/v1/records", json!({"kind": "signal", "source": "Bad Source", "payload": 1}).to_string()), StatusCode::BAD_REQUEST, "invalid-record"),
+        (post("/v1/records", json!({"kind": "signal", "source": "a"}).to_string()), StatusCode::BAD_REQUEST, "invalid-record"),
+        (post("/v1/records", json!({"kind": "snapshot", "source": "a", "items": []}).to_string()), StatusCode::BAD_REQUEST, "invalid-record"),
+        (post("/v1/records", json!({"kind": "digest", "source": "a", "content": {"alg": "sha256", "root": "AAAA"}}).to_string()), StatusCode::BAD_REQUEST, "invalid-record"),
+        (post("/v1/records", json!({"kind": "signal", "source": "a", "payload": 1, "surprise": true}).to_string()), StatusCode::BAD_REQUEST, "invalid-record"),
+        (post("/v1/records", json!({"kind": "signal", "source": "a", "payload": 1, "metadata": {"m": "x".repeat(2000)}}).to_string()), StatusCode::BAD_REQUEST, "invalid-record"),
+        (post("/v1/records", json!({"kind": "signal", "source": "a", "payload": 1, "metadata": {"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{}}}}}}}}}}).to_string()), StatusCode::BAD_REQUEST, "invalid-record"),
+        (post("/v1/records", json!({"kind": "signal", "source": "a", "payload": 1, "parents": [provlog_core::Hash::sha256(b"nobody").to_base64()]}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "unknown-parent"),
+        (post("/v1/records?wait=forever", signal("A").to_string()), StatusCode::BAD_REQUEST, "bad-request"),
+    ];
+    for (i, (req, status, kind)) in cases.into_iter().enumerate() {
+        let (got, v, headers) = api.call(req).await;
+        assert_eq!((got, problem(&v)), (status, kind), "case {i}: {v}");
+        assert_eq!(
+            headers["content-type"], "application/problem+json",
+            "case {i}"
+        );
+    }
+    // Nothing above was stored.
+    assert_eq!(api.state.store.sizes().await.unwrap().sequenced, 0);
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn read_errors_and_idempotency(pool: PgPool) {
+    let api = setup(pool, |_| {}).await;
+    for (uri, status, kind) in [
+        ("/v1/records/7", StatusCode::NOT_FOUND, "not-found"),
+        ("/v1/records/07", StatusCode::NOT_FOUND, "not-found"),
+        (
+            "/v1/records/abc/receipt",
+            StatusCode::NOT_FOUND,
+            "not-found",
+        ),
+        ("/v1/records/7/lineage", StatusCode::NOT_FOUND, "not-found"),
+        ("/v1/checkpoint", StatusCode::NOT_FOUND, "not-found"),
+        (
+            "/v1/records?limit=x",
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        (
+            "/v1/records?since=yesterday",
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        (
+            "/v1/proofs/consistency?from=5&to=2",
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        (
+            "/v1/proofs/consistency?from=1",
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        (
+            "/v1/proofs/consistency?from=1&to=2",
+            StatusCode::NOT_FOUND,
+            "not-found",
+        ),
+        ("/nowhere", StatusCode::NOT_FOUND, "not-found"),
+    ] {
+        let (got, v) = api.get(uri).await;
+        assert_eq!((got, problem(&v)), (status, kind), "{uri}: {v}");
+    }
+    let (status, v) = api.post("/v1/verify", &json!({"format": "nope"})).await;
+    assert_eq!(
+        (status, problem(&v)),
+        (StatusCode::BAD_REQUEST, "bad-request")
+    );
+
+    // Same key, same body: the same records, once. Same key, other body: 409.
+    let keyed = |body: &Value| {
+        Request::post("/v1/records")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("idempotency-key", "retry-me")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let (s1, first, _) = api.call(keyed(&signal("X"))).await;
+    let (s2, again, _) = api.call(keyed(&signal("X"))).await;
+    assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::OK));
+    assert_eq!(first["records"], again["records"]);
+    assert_eq!(again["replayed"], true);
+    let (s3, v, _) = api.call(keyed(&signal("Y"))).await;
+    assert_eq!(
+        (s3, problem(&v)),
+        (StatusCode::CONFLICT, "idempotency-conflict")
+    );
+    assert_eq!(api.state.store.sizes().await.unwrap().sequenced, 1);
+
+    // Receipt for an item of a non-snapshot, and a missing item.
+    api.settle().await;
+    let (status, v) = api.get("/v1/records/0/receipt?item=0").await;
+    assert_eq!(
+        (status, problem(&v)),
+        (StatusCode::BAD_REQUEST, "bad-request")
+    );
+    let (status, v) = api.get("/v1/records/0/receipt?size=99").await;
+    assert_eq!((status, problem(&v)), (StatusCode::NOT_FOUND, "not-found"));
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn writes_are_closed_without_a_token_and_push_back_when_behind(pool: PgPool) {
+    let api = setup(pool.clone(), |c| {
+        c.admin_token = provlog_server::config::Secret::default()
+    })
+    .await;
+    let (status, v) = api.post("/v1/records", &signal("A")).await;
+    assert_eq!(
+        (status, problem(&v)),
+        (StatusCode::FORBIDDEN, "writes-disabled")
+    );
+
+    let api = setup(pool, |c| c.max_pending = 2).await;
+    let batch = json!({"records": [signal("A"), signal("B"), signal("C")]});
+    assert_eq!(api.post("/v1/records", &batch).await.0, StatusCode::CREATED);
+    let (status, v, headers) = api.call(post("/v1/records", signal("D").to_string())).await;
+    assert_eq!(
+        (status, problem(&v)),
+        (StatusCode::SERVICE_UNAVAILABLE, "backpressure")
+    );
+    assert_eq!(headers["retry-after"], "1");
+    api.settle().await;
+    assert_eq!(
+        api.post("/v1/records", &signal("D")).await.0,
+        StatusCode::CREATED
+    );
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn ndjson_snapshots_and_wait_for_receipts(pool: PgPool) {
+    let api = setup(pool, |c| c.wait_timeout_ms = 300).await;
+    let ndjson = "{\"token\":\"BTC\",\"grade\":88}\n\n{\"token\":\"ETH\",\"grade\":81}\n";
+    let req = Request::post("/v1/records/snapshot?source=acme-grades")
+        .header("content-type", "application/x-ndjson")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Body::from(ndjson))
+        .unwrap();
+    let (status, ack, _) = api.call(req).await;
+    assert_eq!(status, StatusCode::CREATED, "{ack}");
+    let bad = Request::post("/v1/records/snapshot?source=acme-grades")
+        .header("content-type", "application/x-ndjson")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .body(Body::from("{\"ok\":1}\n{broken\n"))
+        .unwrap();
+    let (status, v, _) = api.call(bad).await;
+    assert_eq!(
+        (status, problem(&v)),
+        (StatusCode::BAD_REQUEST, "invalid-record")
+    );
+    assert!(v["detail"].as_str().unwrap().contains("line 2"));
+
+    // No leader runs here: the wait times out, and the ack is still valid.
+    let (status, v) = api.post("/v1/records?wait=receipt", &signal("W")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(v["receipt_status"], "timeout");
+    assert_eq!(v["records"][0]["index"], 1);
+
+    // With workers running, the receipt comes back with the ack.
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let workers = provlog_server::workers::spawn(api.state.clone(), rx);
+    let api = Api {
+        app: app(api.state.clone()),
+        state: api.state.clone(),
+    };
+    let (status, v) = api.post("/v1/records?wait=receipt", &signal("R")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(v["receipt_status"], "ready", "{v}");
+    let receipt: Receipt = serde_json::from_value(v["receipts"][0].clone()).unwrap();
+    verify_receipt(&receipt, &api.state.trusted).unwrap();
+    tx.send(true).unwrap();
+    for w in workers {
+        w.await.unwrap();
+    }
+}
