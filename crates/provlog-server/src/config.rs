@@ -205,3 +205,71 @@ fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
         .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?;
     Ok(Secret::new(text.trim()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_secrets() -> Config {
+        let signer = NoteSigner::new(
+            "example.com/log",
+            ed25519_dalek::SigningKey::from_bytes(&[4; 32]),
+        )
+        .unwrap();
+        Config {
+            origin: "example.com/log".into(),
+            signing_key: Secret::new(signer.to_secret_text().to_string()),
+            admin_token: Secret::new("a-very-secret-admin-token"),
+            database_url: Secret::new("postgres://user:db-password@host/db"),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let c = with_secrets();
+        let shown = format!("{c:?} {:?}", c.signer().unwrap());
+        for secret in ["a-very-secret-admin-token", "db-password", "PRIVATE+KEY"] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
+    }
+
+    #[test]
+    fn signer_must_match_origin_and_tokens_must_be_long() {
+        let mut c = with_secrets();
+        c.origin = "other.example/log".into();
+        assert!(c.signer().unwrap_err().to_string().contains("named"));
+        let mut c = with_secrets();
+        c.admin_token = Secret::new("short");
+        assert!(c.admin_token().is_err());
+        c.admin_token = Secret::default();
+        assert_eq!(c.admin_token().unwrap(), None);
+        let mut c = with_secrets();
+        c.origin = "has space".into();
+        assert!(c.validate().is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secret_files_readable_by_others_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("provlog-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("token");
+        std::fs::write(&path, "a-very-secret-admin-token\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut c = with_secrets();
+        c.admin_token_file = Some(path.clone());
+        assert!(c
+            .admin_token()
+            .unwrap_err()
+            .to_string()
+            .contains("chmod 600"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(
+            c.admin_token().unwrap().unwrap().expose(),
+            "a-very-secret-admin-token"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
