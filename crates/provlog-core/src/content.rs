@@ -5,7 +5,9 @@
 //! item `i` becomes the leaf hash SHA-256(0x00 || item), interior nodes SHA-256(0x01 || l || r).
 //! The tree is built by the `rs_merkle` crate with [`Rfc9162Hasher`]. rs_merkle pairs nodes left
 //! to right and promotes a lone last node to the next level unchanged, which yields the same
-//! shape as RFC 9162's split at the largest power of two smaller than the size.
+//! shape as RFC 9162's split at the largest power of two smaller than the size. It builds the
+//! tree in aligned chunks of 1,024 leaves and then over the chunk roots, which gives the same
+//! nodes as building it all at once, in a working set that stays in cache.
 //!
 //! **One verifier for both levels.** A single-item proof is the RFC 9162 audit path, so
 //! [`crate::log::verify_inclusion`] checks an item in a snapshot exactly as it checks a record in
@@ -19,8 +21,9 @@ use std::fmt;
 
 use rs_merkle::{MerkleProof, PartialTree};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use crate::hash::{leaf_hash, node_hash, Hash};
+use crate::hash::{leaf_hash, node_hash, Hash, LEAF_PREFIX};
 use crate::log::{self, ProofError};
 
 /// Most leaves one [`MultiProof`] may prove. rs_merkle's multi-proof verifier spends time
@@ -100,10 +103,24 @@ pub struct MultiProof {
     pub hashes: Vec<Hash>,
 }
 
-/// The Merkle tree over one snapshot's items. It holds every node (about 80 bytes per item).
+/// Leaves per chunk, as a power of two. rs_merkle copies every level it builds several times;
+/// over a million leaves at once those copies are fresh pages (about 30,000 page faults per
+/// build), over a chunk they stay in cache and the allocator recycles them. Build time is flat
+/// from 2^6 to 2^12 leaves per chunk and slower from 2^14 (`benches/content_tree.rs`).
+const CHUNK_BITS: u32 = 10;
+
+/// Bytes of leaf inputs 0x00 || item laid out end to end before any of them is hashed.
+/// Hashing each input right after assembling it makes leaf hashing of 64-byte items about a
+/// fifth slower: SHA-256's loads then wait for the stores that assembled the input. Items this
+/// long or longer are hashed in place, where that wait is lost in the length.
+const LEAF_BATCH_BYTES: usize = 16 * 1024;
+
+/// The Merkle tree over one snapshot's items. It holds every node (about 64 bytes per item).
 #[derive(Clone)]
 pub struct ContentTree {
-    tree: PartialTree<Rfc9162Hasher>,
+    /// `layers[j]` holds the `ceil(count / 2^j)` nodes of level `j`, leaves first; the last
+    /// layer is the root alone. A lone last node is promoted unchanged, as rs_merkle does.
+    layers: Vec<Vec<Hash>>,
     count: u64,
     root: Hash,
 }
@@ -122,33 +139,134 @@ impl ContentTree {
     pub fn from_items<I: AsRef<[u8]>>(
         items: impl IntoIterator<Item = I>,
     ) -> Result<Self, ContentError> {
-        Self::from_leaf_hashes(items.into_iter().map(|item| leaf_hash(item.as_ref())))
+        Self::from_items_in_chunks(items, CHUNK_BITS)
     }
 
     /// Builds the tree over already computed leaf hashes ([`crate::leaf_hash`] of each item).
     pub fn from_leaf_hashes(leaves: impl IntoIterator<Item = Hash>) -> Result<Self, ContentError> {
-        // Straight into rs_merkle's (index, hash) layer form: `PartialTree::from_leaves` would
-        // first copy the leaves into that form itself.
-        let layer: Vec<(usize, [u8; 32])> = leaves
-            .into_iter()
-            .map(|h| *h.as_bytes())
-            .enumerate()
+        Self::from_leaf_hashes_in_chunks(leaves, CHUNK_BITS)
+    }
+
+    fn from_items_in_chunks<I: AsRef<[u8]>>(
+        items: impl IntoIterator<Item = I>,
+        chunk_bits: u32,
+    ) -> Result<Self, ContentError> {
+        let mut items = items.into_iter();
+        let hint = items.size_hint().0;
+        // Leaf inputs end to end, and where each ends.
+        let (mut inputs, mut ends) = (Vec::with_capacity(LEAF_BATCH_BYTES), Vec::new());
+        Self::build(chunk_bits, hint, |layer, want| {
+            for item in items.by_ref().take(want) {
+                let item = item.as_ref();
+                if item.len() >= LEAF_BATCH_BYTES {
+                    hash_leaf_inputs(&mut inputs, &mut ends, layer);
+                    layer.push((layer.len(), *leaf_hash(item).as_bytes()));
+                    continue;
+                }
+                if inputs.len() + 1 + item.len() > LEAF_BATCH_BYTES {
+                    hash_leaf_inputs(&mut inputs, &mut ends, layer);
+                }
+                inputs.push(LEAF_PREFIX);
+                inputs.extend_from_slice(item);
+                ends.push(inputs.len());
+            }
+            hash_leaf_inputs(&mut inputs, &mut ends, layer);
+        })
+    }
+
+    fn from_leaf_hashes_in_chunks(
+        leaves: impl IntoIterator<Item = Hash>,
+        chunk_bits: u32,
+    ) -> Result<Self, ContentError> {
+        let mut leaves = leaves.into_iter();
+        let hint = leaves.size_hint().0;
+        Self::build(chunk_bits, hint, |layer, want| {
+            let hashes = leaves.by_ref().take(want).map(|h| *h.as_bytes());
+            layer.extend(hashes.enumerate());
+        })
+    }
+
+    /// Builds the tree with rs_merkle in aligned chunks of `2^chunk_bits` leaves, then over the
+    /// chunk roots. `leaves(layer, want)` appends the next `want` leaf hashes, or as many as
+    /// are left, to the empty `layer` in rs_merkle's (index, hash) form; `hint` is how many
+    /// leaves are expected in all.
+    ///
+    /// `PartialTree` rather than `MerkleTree`: the latter builds the same tree and then keeps a
+    /// second copy as "history", and exposes no leaf without copying all.
+    ///
+    /// The nodes are those of one rs_merkle tree over all leaves: every chunk but the last is a
+    /// perfect subtree and every level of a chunk starts at an even index, so rs_merkle pairs
+    /// the same nodes, and promotes the same lone last node, chunk by chunk as all at once. In
+    /// RFC 9162 terms the split at the largest power of two below the size always falls on a
+    /// chunk boundary. Hence the root and the proofs do not depend on `chunk_bits`.
+    fn build(
+        chunk_bits: u32,
+        hint: usize,
+        mut leaves: impl FnMut(&mut Vec<(usize, [u8; 32])>, usize),
+    ) -> Result<Self, ContentError> {
+        let merkle = |e: rs_merkle::Error| ContentError::Merkle { kind: e.kind() };
+        let chunk = 1usize << chunk_bits;
+        // Levels 0 to chunk_bits; the chunk roots end up in the last.
+        let mut layers: Vec<Vec<Hash>> = (0..=chunk_bits)
+            .map(|j| Vec::with_capacity(hint.div_ceil(1 << j)))
             .collect();
-        let n = layer.len();
+        loop {
+            // rs_merkle takes the leaf layer by value, so a new one per chunk (it is recycled
+            // by the allocator like rs_merkle's own copies).
+            let mut layer = Vec::with_capacity(chunk);
+            leaves(&mut layer, chunk);
+            let m = layer.len();
+            if m == 0 {
+                break;
+            }
+            let tree =
+                PartialTree::<Rfc9162Hasher>::build(vec![layer], levels(m)).map_err(merkle)?;
+            // rs_merkle returns levels(m) + 1 layers, the chunk root at ceil(log2 m) or above.
+            // A short last chunk's root moves up unchanged to level chunk_bits.
+            let (built, top) = (tree.layers(), ceil_log2(m));
+            for (j, layer) in layers.iter_mut().enumerate() {
+                let nodes = &built[j.min(top)];
+                layer.extend(nodes.iter().map(|(_, h)| Hash::from_bytes(*h)));
+            }
+            if m < chunk {
+                break;
+            }
+        }
+        let n = layers[0].len();
         if n == 0 {
             return Err(ContentError::Empty);
         }
-        // `PartialTree` rather than `MerkleTree`: the latter builds this same tree and then keeps
-        // a second copy as "history", doubling memory, and exposes no leaf without copying all.
-        let tree = PartialTree::<Rfc9162Hasher>::build(vec![layer], levels(n))
-            .map_err(|e| ContentError::Merkle { kind: e.kind() })?;
-        let root = tree
-            .root()
-            .map(|r| Hash::from_bytes(*r))
+        let chunk_roots = layers.pop().unwrap_or_default();
+        if chunk_roots.len() == 1 {
+            // One chunk is the whole tree; its root is at level ceil(log2 n), not chunk_bits.
+            layers.truncate(ceil_log2(n));
+            layers.push(chunk_roots);
+        } else {
+            let roots = chunk_roots.iter().map(|h| *h.as_bytes()).enumerate();
+            let above = levels(chunk_roots.len());
+            let tree = PartialTree::<Rfc9162Hasher>::build(vec![roots.collect()], above)
+                .map_err(merkle)?;
+            let depth = ceil_log2(chunk_roots.len());
+            layers.push(chunk_roots);
+            for nodes in tree.layers().iter().take(depth + 1).skip(1) {
+                layers.push(nodes.iter().map(|(_, h)| Hash::from_bytes(*h)).collect());
+            }
+        }
+        for layer in &mut layers {
+            // Only when the hint was short.
+            layer.shrink_to_fit();
+        }
+        let root = *layers
+            .last()
+            .and_then(|l| l.first())
             .ok_or(ContentError::Empty)?;
         // usize is at most 64 bits on every target Rust supports.
         let count = n as u64;
-        Ok(ContentTree { tree, count, root })
+        Ok(ContentTree {
+            layers,
+            count,
+            root,
+        })
     }
 
     /// The root a snapshot record carries.
@@ -195,13 +313,12 @@ impl ContentTree {
     }
 
     fn node(&self, level: usize, index: u64) -> Result<Hash, ContentError> {
-        self.tree
-            .layers()
+        self.layers
             .get(level)
             .zip(usize::try_from(index).ok())
             // A full layer holds node `i` at position `i`.
             .and_then(|(layer, i)| layer.get(i))
-            .map(|(_, h)| Hash::from_bytes(*h))
+            .copied()
             .ok_or(ContentError::MissingNode { level, index })
     }
 
@@ -281,6 +398,27 @@ pub fn verify_multi(root: &Hash, proof: &MultiProof, leaves: &[Hash]) -> Result<
 /// more than needed; the extra level just carries the root up.
 fn levels(n: usize) -> usize {
     (usize::BITS - n.leading_zeros()) as usize
+}
+
+/// Hashes the leaf inputs laid out in `inputs` (ending at `ends`) onto `layer`, and empties both.
+/// The same as [`crate::leaf_hash`] of each item.
+fn hash_leaf_inputs(
+    inputs: &mut Vec<u8>,
+    ends: &mut Vec<usize>,
+    layer: &mut Vec<(usize, [u8; 32])>,
+) {
+    let mut start = 0;
+    for &end in ends.iter() {
+        layer.push((layer.len(), Sha256::digest(&inputs[start..end]).into()));
+        start = end;
+    }
+    inputs.clear();
+    ends.clear();
+}
+
+/// Levels above the leaves in a tree of `n >= 1` leaves: `ceil(log2 n)`.
+fn ceil_log2(n: usize) -> usize {
+    (usize::BITS - (n - 1).leading_zeros()) as usize
 }
 
 fn check_index(index: u64, count: u64) -> Result<(), ContentError> {

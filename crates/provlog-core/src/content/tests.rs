@@ -87,6 +87,105 @@ fn every_item_proof_equals_naive_path_to_64() {
     }
 }
 
+/// Chunks of 1, 2, 4 and 16 leaves: every size to 300 crosses chunk boundaries, and each must
+/// give the RFC 9162 root and the RFC 9162 audit paths.
+#[test]
+fn chunked_tree_equals_naive_across_chunk_boundaries() {
+    let all = leaves(300);
+    for chunk_bits in [0, 1, 2, 4] {
+        for n in 1..=all.len() {
+            let t = ContentTree::from_leaf_hashes_in_chunks(all[..n].iter().copied(), chunk_bits)
+                .unwrap();
+            assert_eq!(t.root(), naive::mth(&all[..n]), "{n} items, 2^{chunk_bits}");
+            assert_eq!(t.len(), n as u64);
+            if n <= 70 || n % 37 == 0 {
+                for m in 0..n {
+                    let proof = t.item_proof(m as u64).unwrap();
+                    assert_eq!(proof, naive::path(m, &all[..n]), "item {m} of {n}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn chunked_multi_proofs_equal_rs_merkle_proofs() {
+    let all = leaves(300);
+    for n in [2usize, 5, 16, 17, 33, 100, 255, 256, 257, 300] {
+        let reference = MerkleTree::<Rfc9162Hasher>::from_leaves(&bytes(&all[..n]));
+        let t = ContentTree::from_leaf_hashes_in_chunks(all[..n].iter().copied(), 2).unwrap();
+        let sets: [Vec<u64>; 4] = [
+            vec![0],
+            vec![n as u64 - 1],
+            (0..n as u64).step_by(3).collect(),
+            (0..n as u64)
+                .filter(|i| i % 7 == 3 || i % 11 == 10)
+                .collect(),
+        ];
+        for indices in sets.iter().filter(|s| !s.is_empty()) {
+            let proof = t.multi_proof(indices).unwrap();
+            let usize_indices: Vec<usize> = indices.iter().map(|&i| i as usize).collect();
+            let expected = reference.proof(&usize_indices);
+            assert_eq!(
+                bytes(&proof.hashes),
+                expected.proof_hashes(),
+                "{n}: {indices:?}"
+            );
+        }
+    }
+}
+
+/// `from_items` lays out and hashes leaf inputs itself: items of any length, across batches
+/// and chunks, and items too long to batch, must still give `leaf_hash` of each.
+#[test]
+fn items_of_any_length_across_batches_and_chunks() {
+    let lengths = [
+        0,
+        1,
+        55,
+        63,
+        64,
+        65,
+        119,
+        1000,
+        LEAF_BATCH_BYTES - 1,
+        LEAF_BATCH_BYTES,
+    ];
+    let items: Vec<Vec<u8>> = (0..1200)
+        .map(|i| vec![i as u8; lengths[i % lengths.len()]])
+        .collect();
+    let hashed: Vec<Hash> = items.iter().map(|i| leaf_hash(i)).collect();
+    for chunk_bits in [0, 3, CHUNK_BITS] {
+        for n in [1, 2, 9, 10, 11, 257, items.len()] {
+            let t = ContentTree::from_items_in_chunks(&items[..n], chunk_bits).unwrap();
+            assert_eq!(
+                t.root(),
+                naive::mth(&hashed[..n]),
+                "{n} items, 2^{chunk_bits}"
+            );
+            for (i, h) in hashed[..n].iter().enumerate() {
+                assert_eq!(t.leaf_hash(i as u64).unwrap(), *h);
+            }
+        }
+    }
+}
+
+/// An iterator that does not know its length (size hint 0) builds the same tree.
+#[test]
+fn unknown_length_builds_the_same_tree() {
+    let all = leaves(3000);
+    let known = tree(&all);
+    let unknown = ContentTree::from_leaf_hashes(all.iter().copied().filter(|_| true)).unwrap();
+    assert_eq!(unknown.root(), known.root());
+    assert_eq!(unknown.layers, known.layers);
+    let rows: Vec<String> = (0..3000).map(|i| format!("row {i}")).collect();
+    let from_items = ContentTree::from_items(rows.iter().filter(|_| true)).unwrap();
+    assert_eq!(
+        from_items.root(),
+        ContentTree::from_items(&rows).unwrap().root()
+    );
+}
+
 #[test]
 fn one_item() {
     let t = ContentTree::from_items([b"only row"]).unwrap();
@@ -330,6 +429,19 @@ proptest! {
         prop_assert!(verify_multi(&flip(&t.root(), 3), &proof, &claimed).is_err());
         // No `count` tamper: as with log tree sizes, some proofs are valid for several counts
         // (e.g. item 0 of 5 and of 6), so the count must come from the record with the root.
+    }
+
+    #[test]
+    fn chunked_trees_equal_unchunked_ones(
+        (n, index) in (1u64..=600).prop_flat_map(|n| (Just(n), 0..n)),
+        chunk_bits in 0u32..8,
+    ) {
+        let all = leaves(n);
+        let whole = tree(&all);
+        let t = ContentTree::from_leaf_hashes_in_chunks(all.iter().copied(), chunk_bits).unwrap();
+        prop_assert_eq!(t.root(), whole.root());
+        prop_assert_eq!(&t.layers, &whole.layers);
+        prop_assert_eq!(t.item_proof(index).unwrap(), naive::path(index as usize, &all));
     }
 
     /// Arbitrary proofs, including huge counts and proofs with the exact expected length (so
