@@ -124,10 +124,9 @@ impl Config {
         if let Some(path) = file {
             fig = fig.merge(Toml::file_exact(path));
         }
-        let config: Config = fig
-            .merge(Env::prefixed("PROVLOG_"))
-            .extract()
-            .map_err(Box::new)?;
+        // PROVLOG_LOG (the log filter) and PROVLOG_CONFIG (this file's path) are the binary's.
+        let env = Env::prefixed("PROVLOG_").ignore(&["LOG", "CONFIG"]);
+        let config: Config = fig.merge(env).extract().map_err(Box::new)?;
         config.validate()?;
         Ok(config)
     }
