@@ -197,6 +197,11 @@ async fn ingest_checkpoint_receipt_round_trip(pool: PgPool) {
         &proof,
     )
     .unwrap();
+    // Sizes that were never checkpointed work too, within the latest signed tree.
+    let (status, c) = api.get("/v1/proofs/consistency?from=1&to=2").await;
+    assert_eq!(status, StatusCode::OK, "{c}");
+    let (status, v) = api.get("/v1/proofs/consistency?from=1&to=5").await;
+    assert_eq!((status, problem(&v)), (StatusCode::NOT_FOUND, "not-found"));
     let (_, info) = api.get("/v1/log").await;
     assert_eq!(info["size"], 4);
     assert_eq!(info["integrated_size"], 4);
@@ -318,6 +323,23 @@ async fn every_write_error_has_its_problem_type(pool: PgPool) {
             "case {i}"
         );
     }
+    // Authentication comes before any other rule.
+    let anonymous = Request::post("/v1/records/snapshot")
+        .body(Body::empty())
+        .unwrap();
+    let (status, v, _) = api.call(anonymous).await;
+    assert_eq!(
+        (status, problem(&v)),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+    let huge = Request::post("/v1/verify")
+        .body(Body::from(vec![b' '; 5 << 20]))
+        .unwrap();
+    let (status, v, _) = api.call(huge).await;
+    assert_eq!(
+        (status, problem(&v)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "body-too-large")
+    );
     // Nothing above was stored.
     assert_eq!(api.state.store.sizes().await.unwrap().sequenced, 0);
 }

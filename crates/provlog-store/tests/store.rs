@@ -17,7 +17,11 @@ fn record(i: u64, parents: Vec<u64>) -> NewRecord {
         leaf_hash: leaf_hash(&leaf),
         leaf,
         source: format!("source-{}", i % 3),
-        kind: if i % 2 == 0 { "signal" } else { "snapshot" },
+        kind: if i.is_multiple_of(2) {
+            "signal"
+        } else {
+            "snapshot"
+        },
         content_root: Hash::sha256(&i.to_be_bytes()),
         received_ms: 1_764_000_000_000 + i as i64,
         parents,

@@ -1,6 +1,7 @@
 //! Routes. Handlers are thin: parse, call the store and the core, map errors at one boundary
-//! ([`crate::ApiError`]).
+//! ([`crate::ApiError`]). Each carries its OpenAPI description ([`openapi`]).
 
+pub mod openapi;
 mod ops;
 mod proofs;
 mod read;
@@ -13,7 +14,6 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::http::HeaderName;
-use axum::routing::{get, post};
 use axum::Router;
 use serde::de::DeserializeOwned;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -26,24 +26,44 @@ pub use proofs::build_receipt;
 
 pub(crate) type State = axum::extract::State<Arc<AppState>>;
 
+/// Declares every route once: [`ROUTES`] lists them and `routes()` builds them, from the same
+/// lines. `tests/openapi.rs` checks that `/openapi.json` documents each of [`ROUTES`], so a
+/// route added here without a `#[utoipa::path]` in [`openapi::ApiDoc`] fails the tests.
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:path,)*) => {
+        /// `(method, axum path)` of every route the API serves (Swagger UI's `/docs` aside).
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path),)*];
+
+        fn routes() -> Router<Arc<AppState>> {
+            Router::new()$(.route($path, axum::routing::$method($handler)))*
+        }
+    };
+}
+
+routes! {
+    post "/v1/records" => write::submit,
+    get "/v1/records" => read::find,
+    post "/v1/records/snapshot" => write::submit_ndjson,
+    get "/v1/records/{id}" => read::record,
+    get "/v1/records/{id}/lineage" => read::lineage,
+    get "/v1/records/{id}/receipt" => proofs::receipt,
+    get "/v1/checkpoint" => read::latest_checkpoint,
+    get "/v1/checkpoints" => read::checkpoints,
+    get "/v1/proofs/consistency" => proofs::consistency,
+    get "/v1/log" => read::log_info,
+    post "/v1/verify" => proofs::verify,
+    get "/checkpoint" => read::c2sp_checkpoint,
+    get "/tile/{*path}" => tiles::tile,
+    get "/healthz" => ops::healthz,
+    get "/readyz" => ops::readyz,
+    get "/metrics" => ops::metrics,
+    get "/openapi.json" => openapi::openapi_json,
+}
+
 pub fn router(state: Arc<AppState>) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .route("/v1/records", post(write::submit).get(read::find))
-        .route("/v1/records/snapshot", post(write::submit_ndjson))
-        .route("/v1/records/{id}", get(read::record))
-        .route("/v1/records/{id}/lineage", get(read::lineage))
-        .route("/v1/records/{id}/receipt", get(proofs::receipt))
-        .route("/v1/checkpoint", get(read::latest_checkpoint))
-        .route("/v1/checkpoints", get(read::checkpoints))
-        .route("/v1/proofs/consistency", get(proofs::consistency))
-        .route("/v1/log", get(read::log_info))
-        .route("/v1/verify", post(proofs::verify))
-        .route("/checkpoint", get(read::latest_checkpoint))
-        .route("/tile/{*path}", get(tiles::tile))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+    routes()
+        .merge(openapi::swagger_ui())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

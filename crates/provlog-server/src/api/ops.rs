@@ -7,7 +7,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::State;
 
@@ -23,31 +24,74 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
     })
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "`ok`", body = String, content_type = "text/plain; charset=utf-8", example = "ok"))
+)]
 pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Readiness: `leader` when ready, `reason` when not.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Readiness {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leader: Option<String>,
+    ready: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
+impl Readiness {
+    fn not_ready(reason: &'static str) -> Response {
+        let body = Readiness {
+            leader: None,
+            ready: false,
+            reason: Some(reason),
+        };
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    }
+}
+
 /// Ready when the database answers and some replica holds the leader lease.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready; `leader` names the replica holding the leader lease", body = Readiness,
+            example = json!({"leader": "replica-a", "ready": true})),
+        (status = 503, description = "Not ready: `reason` says why (no leader yet, or the database is unreachable)", body = Readiness,
+            example = json!({"ready": false, "reason": "no replica holds the leader lease yet"})),
+    )
+)]
 pub(crate) async fn readyz(state: State) -> Response {
     let leader = state.store.lease_holder(provlog_store::LEADER_LEASE).await;
     match leader {
-        Ok(Some(leader)) => Json(json!({"ready": true, "leader": leader})).into_response(),
-        Ok(None) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"ready": false, "reason": "no replica holds the leader lease yet"})),
-        )
-            .into_response(),
+        Ok(Some(leader)) => Json(Readiness {
+            leader: Some(leader),
+            ready: true,
+            reason: None,
+        })
+        .into_response(),
+        Ok(None) => Readiness::not_ready("no replica holds the leader lease yet"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"ready": false, "reason": "database unreachable"})),
-            )
-                .into_response()
+            Readiness::not_ready("database unreachable")
         }
     }
 }
 
+/// Prometheus metrics, in the text exposition format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"))
+)]
 pub(crate) async fn metrics(state: State) -> Response {
     let sequenced = state.sequenced.load(Ordering::Relaxed);
     let integrated = state.integrated.load(Ordering::Relaxed);

@@ -2,7 +2,7 @@
 //! hashes through the core's plan/fetch/compute functions and verified before it is returned:
 //! a failure is a 500, a metric and a loud log line, never a wrong proof.
 
-use axum::body::Bytes;
+use axum::body::{to_bytes, Body};
 use axum::extract::Path;
 use axum::Json;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
@@ -10,9 +10,10 @@ use provlog_core::content::ContentTree;
 use provlog_core::log::{self, FetchedNodes};
 use provlog_core::receipt::{verify_receipt, ItemInclusion, Receipt, RECEIPT_FORMAT_V1};
 use provlog_core::Hash;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
+use super::openapi::{self, Internal, Problem, Unavailable, PROBLEM_JSON};
 use super::{parse_id, State, Q};
 use crate::{ApiError, AppState};
 
@@ -107,12 +108,32 @@ pub async fn build_receipt(
     Ok(receipt)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ReceiptQuery {
+    /// For a snapshot: also prove this item (0-based).
     item: Option<u64>,
+    /// Prove inclusion at the signed checkpoint of this size instead of the latest.
     size: Option<u64>,
 }
 
+/// A receipt for a record: offline-verifiable evidence that it is in the log.
+#[utoipa::path(
+    get,
+    path = "/v1/records/{id}/receipt",
+    tag = "proofs",
+    params(("id" = String, Path, description = "The record's id: its log index in decimal", example = "42"), ReceiptQuery),
+    responses(
+        (status = 200, description = "The receipt, verified by the server before it is sent", body = openapi::Receipt),
+        (status = 400, description = "A malformed query parameter, or `item` for a record that is not a snapshot (`bad-request`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No such record, item or checkpoint size (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "No signed checkpoint covers the record yet; retry shortly (`not-yet-included`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub(crate) async fn receipt(
     state: State,
     Path(id): Path<String>,
@@ -122,18 +143,48 @@ pub(crate) async fn receipt(
     Ok(Json(build_receipt(&state.0, index, q.item, q.size).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ConsistencyQuery {
+    /// Size of the older checkpoint (0 for the empty tree).
     from: u64,
+    /// Size of the newer checkpoint.
     to: u64,
 }
 
 /// A consistency proof between two signed checkpoints, in the shape `provlog verify
 /// consistency` reads (transparency-dev/merkle's test-data shape).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ConsistencyProof {
+    #[schema(value_type = Vec<openapi::Hash>)]
+    proof: Vec<Hash>,
+    #[schema(value_type = openapi::Hash)]
+    root1: Hash,
+    #[schema(value_type = openapi::Hash)]
+    root2: Hash,
+    size1: u64,
+    size2: u64,
+}
+
+/// Proves that the checkpoint of size `to` extends the one of size `from`.
+#[utoipa::path(
+    get,
+    path = "/v1/proofs/consistency",
+    tag = "proofs",
+    params(ConsistencyQuery),
+    responses(
+        (status = 200, description = "The proof, verified by the server before it is sent", body = ConsistencyProof),
+        (status = 400, description = "Missing or malformed `from` or `to`, or `from` > `to` (`bad-request`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No signed checkpoint of one of the sizes (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub(crate) async fn consistency(
     state: State,
     Q(q): Q<ConsistencyQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ConsistencyProof>, ApiError> {
     let state = state.0;
     if q.from > q.to {
         return Err(ApiError::BadRequest(format!(
@@ -141,17 +192,29 @@ pub(crate) async fn consistency(
             q.from, q.to
         )));
     }
+    // Any two sizes within the latest signed tree: a client proves the checkpoints it holds,
+    // whether or not they are the ones this log still lists.
+    let signed = state
+        .store
+        .latest_checkpoint()
+        .await?
+        .map(|c| c.size)
+        .unwrap_or(0);
+    if q.to > signed {
+        return Err(ApiError::NotFound(format!(
+            "size {} is beyond the latest checkpoint ({signed})",
+            q.to
+        )));
+    }
     let root_of = |size: u64| {
-        let store = state.store.clone();
+        let state = &state;
         async move {
             if size == 0 {
                 return Ok(provlog_core::EMPTY_ROOT);
             }
-            store
-                .checkpoint(size)
-                .await?
-                .map(|c| c.root)
-                .ok_or_else(|| ApiError::NotFound(format!("no checkpoint of size {size}")))
+            let plan = log::root_plan(size).map_err(|e| ApiError::Internal(e.to_string()))?;
+            log::tree_root(size, &fetch(state, &plan).await?)
+                .map_err(|e| ApiError::Internal(e.to_string()))
         }
     };
     let (root1, root2): (Hash, Hash) = (root_of(q.from).await?, root_of(q.to).await?);
@@ -161,29 +224,122 @@ pub(crate) async fn consistency(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     log::verify_consistency(q.from, q.to, &root1, &root2, &proof)
         .map_err(|e| self_check_failed("consistency proof", e))?;
-    Ok(Json(json!({
-        "size1": q.from, "size2": q.to, "root1": root1, "root2": root2, "proof": proof,
-    })))
+    Ok(Json(ConsistencyProof {
+        proof,
+        root1,
+        root2,
+        size1: q.from,
+        size2: q.to,
+    }))
+}
+
+/// The outcome of one check of a receipt.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) enum Check {
+    #[serde(rename = "ok")]
+    Ok,
+    /// The receipt has no such part.
+    #[serde(rename = "absent")]
+    Absent,
+    /// Present, but not checkable here (an on-chain anchor).
+    #[serde(rename = "not checked")]
+    NotChecked,
+}
+
+impl Check {
+    fn present<T>(part: &Option<T>, when_present: Check) -> Check {
+        if part.is_some() {
+            when_present
+        } else {
+            Check::Absent
+        }
+    }
+}
+
+/// Each check of a valid receipt (see `docs/formats.md`, "Verification").
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Checks {
+    anchor: Check,
+    checkpoint_signature: Check,
+    format: Check,
+    inclusion: Check,
+    item: Check,
+    origin: Check,
+    record: Check,
+    record_hash: Check,
+    source_signature: Check,
+}
+
+/// A receipt's verification against this log's key: `valid`, then either the checks and what
+/// they established, or the first check that failed.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct VerifyReport {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<Checks>,
+    /// Why the receipt is invalid (when it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leaf_index: Option<u64>,
+    /// The checkpoint's root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<openapi::Hash>)]
+    root: Option<Hash>,
+    /// `name+hexid` of each trusted key that signed the checkpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_by: Option<Vec<String>>,
+    /// The checkpoint's size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tree_size: Option<u64>,
+    valid: bool,
 }
 
 /// Verifies a receipt for thin clients against this log's key, reporting each check.
-pub(crate) async fn verify(state: State, body: Bytes) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    post,
+    path = "/v1/verify",
+    tag = "proofs",
+    request_body(content = openapi::Receipt, description = "A receipt, as `GET /v1/records/{id}/receipt` returns it"),
+    responses(
+        (status = 200, description = "The verdict: an invalid receipt is a 200 with `valid: false`", body = VerifyReport,
+            example = json!({"error": "inclusion proof: ...", "valid": false})),
+        (status = 400, description = "The body is not a receipt (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
+pub(crate) async fn verify(state: State, body: Body) -> Result<Json<VerifyReport>, ApiError> {
+    let limit = provlog_core::receipt::MAX_RECEIPT_BYTES;
+    let body = to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::BodyTooLarge { limit })?;
     let receipt = Receipt::from_json(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     Ok(Json(match verify_receipt(&receipt, &state.0.trusted) {
-        Ok(v) => json!({
-            "valid": true,
-            "checks": {
-                "format": "ok", "record": "ok", "record_hash": "ok", "checkpoint_signature": "ok",
-                "origin": "ok", "inclusion": "ok",
-                "item": if v.item.is_some() { "ok" } else { "absent" },
-                "source_signature": if v.source_signature.is_some() { "ok" } else { "absent" },
-                "anchor": if v.anchor.is_some() { "not checked" } else { "absent" },
-            },
-            "leaf_index": v.leaf_index,
-            "tree_size": v.checkpoint.checkpoint.size,
-            "root": v.checkpoint.checkpoint.root,
-            "signed_by": v.checkpoint.signed_by,
-        }),
-        Err(e) => json!({ "valid": false, "error": e.to_string() }),
+        Ok(v) => VerifyReport {
+            checks: Some(Checks {
+                anchor: Check::present(&v.anchor, Check::NotChecked),
+                checkpoint_signature: Check::Ok,
+                format: Check::Ok,
+                inclusion: Check::Ok,
+                item: Check::present(&v.item, Check::Ok),
+                origin: Check::Ok,
+                record: Check::Ok,
+                record_hash: Check::Ok,
+                source_signature: Check::present(&v.source_signature, Check::Ok),
+            }),
+            error: None,
+            leaf_index: Some(v.leaf_index),
+            root: Some(v.checkpoint.checkpoint.root),
+            signed_by: Some(v.checkpoint.signed_by),
+            tree_size: Some(v.checkpoint.checkpoint.size),
+            valid: true,
+        },
+        Err(e) => VerifyReport {
+            checks: None,
+            error: Some(e.to_string()),
+            leaf_index: None,
+            root: None,
+            signed_by: None,
+            tree_size: None,
+            valid: false,
+        },
     }))
 }

@@ -1,4 +1,7 @@
 //! Record lookups, lineage, checkpoints and the log's description.
+//!
+//! Response members are declared in alphabetical order: the order these bodies have always had
+//! on the wire (they began as `serde_json` maps, which sort their keys).
 
 use std::sync::atomic::Ordering;
 
@@ -8,10 +11,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use provlog_core::record::Timestamp;
 use provlog_core::Hash;
-use provlog_store::{RecordFilter, StoredRecord};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use provlog_store::{LineageEdge, RecordFilter, StoredCheckpoint, StoredRecord};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
+use super::openapi::{self, Internal, Problem, Unavailable, PROBLEM_JSON};
 use super::{parse_id, State, Q};
 use crate::ApiError;
 
@@ -23,19 +28,81 @@ fn time(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn summary(r: &StoredRecord) -> Value {
-    json!({
-        "id": r.index.to_string(),
-        "index": r.index,
-        "leaf_hash": r.leaf_hash,
-        "content_root": r.content_root,
-        "source": r.source,
-        "kind": r.kind,
-        "received_at": time(r.received_ms),
-    })
+/// A record as lookups list it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RecordSummary {
+    #[schema(value_type = openapi::Hash)]
+    content_root: Hash,
+    /// The record's id: its log index in decimal.
+    #[schema(example = "42")]
+    id: String,
+    index: u64,
+    #[schema(value_type = openapi::RecordKind)]
+    kind: String,
+    #[schema(value_type = openapi::Hash)]
+    leaf_hash: Hash,
+    /// When the log received it: `YYYY-MM-DDTHH:MM:SS.sssZ`.
+    #[schema(format = DateTime)]
+    received_at: String,
+    source: String,
 }
 
-pub(crate) async fn record(state: State, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+impl From<&StoredRecord> for RecordSummary {
+    fn from(r: &StoredRecord) -> Self {
+        RecordSummary {
+            content_root: r.content_root,
+            id: r.index.to_string(),
+            index: r.index,
+            kind: r.kind.clone(),
+            leaf_hash: r.leaf_hash,
+            received_at: time(r.received_ms),
+            source: r.source.clone(),
+        }
+    }
+}
+
+/// One record: its summary's members, the record itself, its parents, and whether a signed
+/// checkpoint covers it yet.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RecordView {
+    #[schema(value_type = openapi::Hash)]
+    content_root: Hash,
+    #[schema(example = "42")]
+    id: String,
+    /// Whether a signed checkpoint covers the record (its receipt is available).
+    in_checkpoint: bool,
+    index: u64,
+    #[schema(value_type = openapi::RecordKind)]
+    kind: String,
+    #[schema(value_type = openapi::Hash)]
+    leaf_hash: Hash,
+    /// Ids of the records this one derives from.
+    parents: Vec<String>,
+    #[schema(format = DateTime)]
+    received_at: String,
+    /// The record as logged (see `docs/formats.md`, "Records").
+    #[schema(value_type = Object)]
+    record: Value,
+    source: String,
+}
+
+/// A record and its lineage.
+#[utoipa::path(
+    get,
+    path = "/v1/records/{id}",
+    tag = "records",
+    params(("id" = String, Path, description = "The record's id: its log index in decimal", example = "42")),
+    responses(
+        (status = 200, description = "The record", body = RecordView),
+        (status = 404, description = "No such record (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn record(
+    state: State,
+    Path(id): Path<String>,
+) -> Result<Json<RecordView>, ApiError> {
     let index = parse_id(&id)?;
     let r = state
         .store
@@ -45,31 +112,65 @@ pub(crate) async fn record(state: State, Path(id): Path<String>) -> Result<Json<
     let record: Value = serde_json::from_slice(&r.leaf)
         .map_err(|e| ApiError::Internal(format!("stored record {index}: {e}")))?;
     let parents = state.store.parents(index).await?;
-    let checkpointed = *state.checkpoint_size.borrow() > index;
-    let mut out = summary(&r);
-    out["record"] = record;
-    out["parents"] = json!(parents.iter().map(|p| p.to_string()).collect::<Vec<_>>());
-    out["in_checkpoint"] = json!(checkpointed);
-    Ok(Json(out))
+    let in_checkpoint = *state.checkpoint_size.borrow() > index;
+    Ok(Json(RecordView {
+        content_root: r.content_root,
+        id: r.index.to_string(),
+        in_checkpoint,
+        index: r.index,
+        kind: r.kind,
+        leaf_hash: r.leaf_hash,
+        parents: parents.iter().map(|p| p.to_string()).collect(),
+        received_at: time(r.received_ms),
+        record,
+        source: r.source,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct FindQuery {
-    /// Hex or base64.
+    /// Records with this content root: base64 or 64 hex digits.
     content_root: Option<String>,
-    /// Hex or base64.
+    /// The record with this leaf hash: base64 or 64 hex digits.
     leaf_hash: Option<String>,
+    /// Records of this source.
     source: Option<String>,
-    /// RFC 3339 (`2026-11-27T00:00:00.000Z`), inclusive.
+    /// Received at or after (`YYYY-MM-DDTHH:MM:SS.sssZ`, UTC).
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-11-27T00:00:00.000Z")]
     since: Option<Timestamp>,
-    /// RFC 3339, exclusive.
+    /// Received before (`YYYY-MM-DDTHH:MM:SS.sssZ`, UTC).
+    #[param(value_type = Option<String>, format = DateTime)]
     until: Option<Timestamp>,
-    /// Cursor from the previous page's `next`.
+    /// Cursor: the previous page's `next`; records after this index.
     after: Option<u64>,
+    /// Records per page: 1 to 1000, default 100.
     limit: Option<u32>,
 }
 
-pub(crate) async fn find(state: State, Q(q): Q<FindQuery>) -> Result<Json<Value>, ApiError> {
+/// One page of records, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RecordPage {
+    /// The `after` of the following page; null on the last page.
+    #[schema(required = true)]
+    next: Option<u64>,
+    records: Vec<RecordSummary>,
+}
+
+/// Looks records up; all given criteria must match.
+#[utoipa::path(
+    get,
+    path = "/v1/records",
+    tag = "records",
+    params(FindQuery),
+    responses(
+        (status = 200, description = "A page of matching records", body = RecordPage),
+        (status = 400, description = "A malformed query parameter (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn find(state: State, Q(q): Q<FindQuery>) -> Result<Json<RecordPage>, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let hash = |name: &str, v: Option<String>| {
         v.map(|v| {
@@ -91,42 +192,94 @@ pub(crate) async fn find(state: State, Q(q): Q<FindQuery>) -> Result<Json<Value>
     let next = (records.len() == limit as usize)
         .then(|| records.last().map(|r| r.index))
         .flatten();
-    Ok(Json(json!({
-        "records": records.iter().map(summary).collect::<Vec<_>>(),
-        "next": next,
-    })))
+    Ok(Json(RecordPage {
+        next,
+        records: records.iter().map(RecordSummary::from).collect(),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct LineageQuery {
+    /// How many generations to walk each way: 1 to 64, default 8.
     depth: Option<u32>,
 }
 
+/// A record's ancestors and descendants, each list capped at 1000 edges.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Lineage {
+    ancestors: Vec<Edge>,
+    /// The depth walked.
+    depth: u32,
+    descendants: Vec<Edge>,
+    /// The record's id.
+    id: String,
+}
+
+/// `child` names `parent` as a parent, `depth` generations from the record asked about.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Edge {
+    child: String,
+    depth: u32,
+    parent: String,
+}
+
+impl From<&LineageEdge> for Edge {
+    fn from(e: &LineageEdge) -> Self {
+        Edge {
+            child: e.child.to_string(),
+            depth: e.depth,
+            parent: e.parent.to_string(),
+        }
+    }
+}
+
+/// Walks a record's lineage both ways.
+#[utoipa::path(
+    get,
+    path = "/v1/records/{id}/lineage",
+    tag = "records",
+    params(("id" = String, Path, description = "The record's id: its log index in decimal", example = "42"), LineageQuery),
+    responses(
+        (status = 200, description = "The record's ancestors and descendants", body = Lineage),
+        (status = 400, description = "A malformed query parameter (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No such record (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub(crate) async fn lineage(
     state: State,
     Path(id): Path<String>,
     Q(q): Q<LineageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Lineage>, ApiError> {
     let index = parse_id(&id)?;
     if state.store.record(index).await?.is_none() {
         return Err(ApiError::NotFound(format!("no record {index}")));
     }
     let depth = q.depth.unwrap_or(8).clamp(1, 64);
     let l = state.store.lineage(index, depth, MAX_PAGE).await?;
-    let edges = |e: &[provlog_store::LineageEdge]| {
-        e.iter()
-            .map(|e| json!({"child": e.child.to_string(), "parent": e.parent.to_string(), "depth": e.depth}))
-            .collect::<Vec<_>>()
-    };
-    Ok(Json(json!({
-        "id": index.to_string(),
-        "depth": depth,
-        "ancestors": edges(&l.ancestors),
-        "descendants": edges(&l.descendants),
-    })))
+    Ok(Json(Lineage {
+        ancestors: l.ancestors.iter().map(Edge::from).collect(),
+        depth,
+        descendants: l.descendants.iter().map(Edge::from).collect(),
+        id: index.to_string(),
+    }))
 }
 
 /// The latest signed checkpoint as a C2SP signed note (`text/plain`).
+#[utoipa::path(
+    get,
+    path = "/v1/checkpoint",
+    tag = "checkpoints",
+    responses(
+        (status = 200, description = "The latest checkpoint: a C2SP signed note (`Cache-Control: no-cache`)",
+            body = String, content_type = "text/plain; charset=utf-8"),
+        (status = 404, description = "No checkpoint has been signed yet (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub(crate) async fn latest_checkpoint(state: State) -> Result<Response, ApiError> {
     let cp = state
         .store
@@ -143,41 +296,142 @@ pub(crate) async fn latest_checkpoint(state: State) -> Result<Response, ApiError
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// The latest signed checkpoint at the path C2SP tlog-tiles clients read.
+#[utoipa::path(
+    get,
+    path = "/checkpoint",
+    tag = "tlog-tiles",
+    responses(
+        (status = 200, description = "The latest checkpoint: a C2SP signed note (`Cache-Control: no-cache`)",
+            body = String, content_type = "text/plain; charset=utf-8"),
+        (status = 404, description = "No checkpoint has been signed yet (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn c2sp_checkpoint(state: State) -> Result<Response, ApiError> {
+    latest_checkpoint(state).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct CheckpointsQuery {
+    /// Cursor: the previous page's `next`; checkpoints smaller than this size.
     before: Option<u64>,
+    /// Checkpoints per page: 1 to 1000, default 100.
     limit: Option<u32>,
 }
 
+/// One page of checkpoints, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CheckpointPage {
+    checkpoints: Vec<CheckpointEntry>,
+    /// The `before` of the following page; null on the last page.
+    #[schema(required = true)]
+    next: Option<u64>,
+}
+
+/// A stored signed checkpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CheckpointEntry {
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// The C2SP signed note.
+    note: String,
+    #[schema(value_type = openapi::Hash)]
+    root: Hash,
+    size: u64,
+}
+
+impl From<&StoredCheckpoint> for CheckpointEntry {
+    fn from(c: &StoredCheckpoint) -> Self {
+        CheckpointEntry {
+            created_at: time(c.created_ms),
+            note: c.note.clone(),
+            root: c.root,
+            size: c.size,
+        }
+    }
+}
+
+/// Lists signed checkpoints.
+#[utoipa::path(
+    get,
+    path = "/v1/checkpoints",
+    tag = "checkpoints",
+    params(CheckpointsQuery),
+    responses(
+        (status = 200, description = "A page of checkpoints", body = CheckpointPage),
+        (status = 400, description = "A malformed query parameter (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub(crate) async fn checkpoints(
     state: State,
     Q(q): Q<CheckpointsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CheckpointPage>, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let list = state.store.checkpoints(q.before, limit).await?;
     let next = (list.len() == limit as usize)
         .then(|| list.last().map(|c| c.size))
         .flatten();
-    Ok(Json(json!({
-        "checkpoints": list.iter().map(|c| json!({
-            "size": c.size, "root": c.root, "note": c.note, "created_at": time(c.created_ms),
-        })).collect::<Vec<_>>(),
-        "next": next,
-    })))
+    Ok(Json(CheckpointPage {
+        checkpoints: list.iter().map(CheckpointEntry::from).collect(),
+        next,
+    }))
 }
 
-pub(crate) async fn log_info(state: State) -> Result<Json<Value>, ApiError> {
+/// The log's identity and progress, as this replica sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct LogInfo {
+    /// Size of the latest signed checkpoint (0 before the first).
+    checkpoint_size: u64,
+    /// Records whose hashes are in the tree.
+    integrated_size: u64,
+    /// The replica holding the leader lease, if any.
+    #[schema(required = true)]
+    leader: Option<String>,
+    /// The log's origin: the first line of its checkpoints.
+    origin: String,
+    /// Records sequenced but not yet integrated, as this replica last saw.
+    pending: u64,
+    /// This replica's name.
+    replica: String,
+    /// The log size this replica last saw.
+    sequenced_seen: u64,
+    /// Records sequenced.
+    size: u64,
+    /// The checkpoint verifier key (`name+hexid+base64`), for `provlog verify receipt --key`.
+    verifier_key: String,
+}
+
+/// Describes the log.
+#[utoipa::path(
+    get,
+    path = "/v1/log",
+    tag = "checkpoints",
+    responses(
+        (status = 200, description = "The log's origin, key and sizes", body = LogInfo),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn log_info(state: State) -> Result<Json<LogInfo>, ApiError> {
     let sizes = state.store.sizes().await?;
     let checkpoint = state.store.latest_checkpoint().await?;
-    Ok(Json(json!({
-        "origin": state.config.origin,
-        "verifier_key": state.signer.verifier_key().to_string(),
-        "size": sizes.sequenced,
-        "integrated_size": sizes.integrated,
-        "checkpoint_size": checkpoint.as_ref().map(|c| c.size).unwrap_or(0),
-        "leader": state.store.lease_holder(provlog_store::LEADER_LEASE).await?,
-        "pending": state.pending(),
-        "replica": state.replica,
-        "sequenced_seen": state.sequenced.load(Ordering::Relaxed),
-    })))
+    Ok(Json(LogInfo {
+        checkpoint_size: checkpoint.as_ref().map(|c| c.size).unwrap_or(0),
+        integrated_size: sizes.integrated,
+        leader: state
+            .store
+            .lease_holder(provlog_store::LEADER_LEASE)
+            .await?,
+        origin: state.config.origin.clone(),
+        pending: state.pending(),
+        replica: state.replica.clone(),
+        sequenced_seen: state.sequenced.load(Ordering::Relaxed),
+        size: sizes.sequenced,
+        verifier_key: state.signer.verifier_key().to_string(),
+    }))
 }

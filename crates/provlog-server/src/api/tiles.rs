@@ -8,6 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use provlog_core::log::stored_index;
 
+use super::openapi::{Internal, Problem, Unavailable, PROBLEM_JSON};
 use super::State;
 use crate::ApiError;
 
@@ -19,6 +20,29 @@ fn not_found(path: &str) -> ApiError {
     ApiError::NotFound(format!("no tile {path:?} in the latest checkpoint's tree"))
 }
 
+/// A tile of the tree of the latest signed checkpoint (C2SP tlog-tiles, height 8).
+#[utoipa::path(
+    get,
+    path = "/tile/{path}",
+    tag = "tlog-tiles",
+    params(("path" = String, Path,
+        description = "The rest of the tile's path; it contains `/`, sent unescaped. Hash tiles: \
+            `<L>/<N>` (a full tile of 256 hashes) or `<L>/<N>.p/<W>` (a partial tile of W < 256 \
+            hashes), where L is the tile level (0–63) and N the tile index, written as \
+            3-digit groups, all but the last prefixed with `x` (1234067 is `x001/x234/067`). \
+            Entries tiles: `entries/<N>` or `entries/<N>.p/<W>`.",
+        example = "0/x001/234.p/7")),
+    responses(
+        (status = 200, description = "Hash tiles: W consecutive 32-byte hashes. Entries tiles: W records, each as a \
+            2-byte big-endian length and the record's canonical bytes. Full tiles never change and are sent \
+            with `Cache-Control: public, max-age=31536000, immutable`; partial ones with `no-cache`.",
+            body = [u8], content_type = "application/octet-stream"),
+        (status = 404, description = "Not a tile path, or the tile is not in the latest checkpoint's tree (`not-found`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub(crate) async fn tile(state: State, Path(path): Path<String>) -> Result<Response, ApiError> {
     let full_path = format!("tile/{path}");
     // The tlog crate parses Go's sumdb layout, which also names the height: tile/H/L/N[.p/W].

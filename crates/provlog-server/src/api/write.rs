@@ -18,48 +18,70 @@ use provlog_core::record::{
 };
 use provlog_core::Hash;
 use provlog_store::{NewRecord, SequenceOutcome, Sequenced};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
 
+use super::openapi::{self, Internal, Problem, Unauthorized, WritesDisabled, PROBLEM_JSON};
 use super::{proofs, State, Q};
 use crate::{ApiError, AppState};
 
-/// One record as a client submits it.
-#[derive(Debug, Deserialize)]
+/// One record as a client submits it; the log adds `origin` and `received_at` (see
+/// `docs/formats.md`, "Records").
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Submission {
+    #[schema(value_type = openapi::RecordKind)]
     kind: Kind,
+    /// 1..=64 characters of `[a-z0-9._-]`, starting with a letter or digit.
+    #[schema(value_type = String, pattern = "^[a-z0-9][a-z0-9._-]{0,63}$", example = "acme-signals")]
     source: SourceId,
     /// `signal`: the JSON value.
     #[serde(default)]
+    #[schema(value_type = Option<Value>)]
     payload: Option<Value>,
     /// `snapshot`: JSON items…
     #[serde(default)]
+    #[schema(value_type = Option<Vec<Value>>)]
     items: Option<Vec<Value>>,
-    /// …or byte items, base64, with `media_type`.
+    /// …or byte items, base64, with `media_type` (default `application/octet-stream`).
     #[serde(default)]
     items_base64: Option<Vec<String>>,
     #[serde(default)]
+    #[schema(value_type = Option<String>, example = "text/csv")]
     media_type: Option<MediaType>,
     /// `digest`: the client-computed content (the data never leaves the client).
     #[serde(default)]
     content: Option<DigestContent>,
+    /// Leaf hashes of earlier records of this log that this one derives from.
     #[serde(default)]
+    #[schema(value_type = Vec<openapi::Hash>)]
     parents: Vec<Hash>,
+    /// Any JSON object (at most 4096 bytes canonical by default, nesting depth 8).
     #[serde(default)]
+    #[schema(value_type = Object)]
     metadata: Map<String, Value>,
     #[serde(default)]
+    #[schema(value_type = Option<openapi::SourceSignature>)]
     signature: Option<SourceSignature>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The `content` of a digest record.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DigestContent {
+    /// `rfc9162-sha256` (a Merkle tree hash over items) or `sha256` (one file).
+    #[schema(value_type = String, pattern = "^(rfc9162-sha256|sha256)$")]
     alg: ContentAlg,
+    #[schema(value_type = openapi::Hash)]
     root: Hash,
+    /// Number of items (default 1).
     #[serde(default = "one")]
+    #[schema(default = 1, minimum = 1)]
     items: u64,
+    /// Media type of the data (default `application/octet-stream`).
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     media_type: Option<MediaType>,
 }
 
@@ -67,9 +89,12 @@ fn one() -> u64 {
     1
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct WriteQuery {
-    /// `receipt`: answer once a checkpoint covers the records.
+    /// `receipt`: answer once a checkpoint covers the records (or the server's wait times
+    /// out), with their receipts.
+    #[param(value_type = Option<openapi::Wait>)]
     wait: Option<String>,
 }
 
@@ -322,6 +347,37 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Submits one record, or a batch of records sequenced atomically (all or none). The answer
+/// comes once the records are durably sequenced.
+#[utoipa::path(
+    post,
+    path = "/v1/records",
+    tag = "records",
+    security(("bearer" = [])),
+    params(WriteQuery, openapi::IdempotencyKey),
+    request_body(content = SubmitBody, content_type = "application/json",
+        example = json!({"kind": "signal", "source": "acme-signals", "payload": {"token": "ETH", "signal": 1}})),
+    responses(
+        (status = 201, description = "Sequenced", body = SubmitResponse),
+        (status = 200, description = "A retry with a known `Idempotency-Key`: the first request's records", body = SubmitResponse),
+        (status = 400, description = "Malformed JSON, query parameter or `Idempotency-Key` (`bad-request`), or a record \
+            that is not valid (`invalid-record`, naming `records[i]` in a batch)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = WritesDisabled),
+        (status = 409, description = "The `Idempotency-Key` was used with a different body (`idempotency-conflict`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 413, description = "The body is larger than the server's limit (`body-too-large`), or the batch has more \
+            records than it takes (`batch-too-large`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "The body is not `application/json` (`unsupported-media-type`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "A parent is not a record of this log (`unknown-parent`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 500, response = Internal),
+        (status = 503, description = "Too many records wait to be integrated (`backpressure`), or the database is \
+            unavailable (`unavailable`); retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM_JSON,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub(crate) async fn submit(
     state: State,
     Q(query): Q<WriteQuery>,
@@ -388,24 +444,63 @@ pub(crate) async fn submit(
     sequence_and_answer(&state, batch, idem, query.wait.as_deref()).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SnapshotQuery {
+    /// The snapshot's source.
+    #[param(value_type = String, pattern = "^[a-z0-9][a-z0-9._-]{0,63}$", example = "acme-grades")]
     source: SourceId,
     /// Comma-separated base64 leaf hashes of parent records.
     #[serde(default)]
     parents: Option<String>,
+    /// `receipt`: answer once a checkpoint covers the record (or the server's wait times out),
+    /// with its receipt.
+    #[param(value_type = Option<openapi::Wait>)]
     wait: Option<String>,
 }
 
 /// One snapshot as NDJSON: each non-empty line is one JSON item.
+#[utoipa::path(
+    post,
+    path = "/v1/records/snapshot",
+    tag = "records",
+    security(("bearer" = [])),
+    params(SnapshotQuery, openapi::IdempotencyKey),
+    request_body(content = String, content_type = "application/x-ndjson",
+        description = "The snapshot's items, one JSON value per line (`\\n` or `\\r\\n`); blank lines are skipped",
+        example = "{\"token\":\"BTC\",\"grade\":88}\n{\"token\":\"ETH\",\"grade\":81}\n"),
+    responses(
+        (status = 201, description = "Sequenced", body = SubmitResponse),
+        (status = 200, description = "A retry with a known `Idempotency-Key`: the first request's record", body = SubmitResponse),
+        (status = 400, description = "A malformed query parameter or `Idempotency-Key` (`bad-request`), or a line that is \
+            not valid JSON, too many items, or another reason the record is not valid (`invalid-record`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = WritesDisabled),
+        (status = 409, description = "The `Idempotency-Key` was used with a different body (`idempotency-conflict`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 413, description = "The body is larger than the server's limit (`body-too-large`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "The body is not `application/x-ndjson` (`unsupported-media-type`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "A parent is not a record of this log (`unknown-parent`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 500, response = Internal),
+        (status = 503, description = "Too many records wait to be integrated (`backpressure`), or the database is \
+            unavailable (`unavailable`); retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM_JSON,
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+    )
+)]
 pub(crate) async fn submit_ndjson(
     state: State,
-    Q(query): Q<SnapshotQuery>,
+    query: Result<Q<SnapshotQuery>, ApiError>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let state = state.0;
+    // Authentication first: an anonymous caller learns nothing about the query's rules.
     authorize(&state, &headers)?;
+    let Q(query) = query?;
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -498,35 +593,99 @@ async fn sequence_and_answer(
     } else {
         done.len() as u64
     });
-    let mut body = json!({
-        "records": done.iter().map(ack).collect::<Vec<_>>(),
-        "replayed": replayed,
-    });
+    let mut body = SubmitResponse {
+        detail: None,
+        receipt_status: None,
+        receipts: None,
+        records: done.iter().map(Ack::from).collect(),
+        replayed,
+    };
     if wait_for_receipts {
         let covered =
             wait_for_checkpoint(state, done.iter().map(|d| d.index).max().unwrap_or(0)).await;
         if covered {
             let mut receipts = vec![];
             for d in &done {
-                receipts.push(proofs::build_receipt(state, d.index, None, None).await?);
+                let receipt = proofs::build_receipt(state, d.index, None, None).await?;
+                receipts.push(
+                    serde_json::to_value(receipt).map_err(|e| ApiError::Internal(e.to_string()))?,
+                );
             }
-            body["receipts"] = json!(receipts);
-            body["receipt_status"] = json!("ready");
+            body.receipts = Some(receipts);
+            body.receipt_status = Some(ReceiptStatus::Ready);
         } else {
-            body["receipt_status"] = json!("timeout");
-            body["detail"] = json!("the records are durably logged; no checkpoint covered them in time — fetch their receipts later");
+            body.receipt_status = Some(ReceiptStatus::Timeout);
+            body.detail = Some("the records are durably logged; no checkpoint covered them in time — fetch their receipts later");
         }
     }
     Ok((status, Json(body)).into_response())
 }
 
-fn ack(s: &Sequenced) -> Value {
-    json!({
-        "id": s.index.to_string(),
-        "index": s.index,
-        "leaf_hash": s.leaf_hash,
-        "content_root": s.content_root,
-    })
+/// The body of `POST /v1/records`: one record, or `{"records": [...]}`, a batch sequenced
+/// atomically.
+// Documentation only: the handler parses the body by hand, for errors that name `records[i]`.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[expect(
+    dead_code,
+    reason = "describes the request body for the OpenAPI document only"
+)]
+enum SubmitBody {
+    One(Box<Submission>),
+    Batch { records: Vec<Submission> },
+}
+
+/// The answer to a write.
+// Members in alphabetical order: the order this body has always had on the wire (it began as a
+// `serde_json` map, which sorts its keys).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SubmitResponse {
+    /// With `wait=receipt` and no checkpoint in time: what to do instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'static str>,
+    /// With `wait=receipt`: whether `receipts` came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receipt_status: Option<ReceiptStatus>,
+    /// With `wait=receipt` and `receipt_status: ready`: a receipt for each record, in order.
+    // JSON values, so their members stay sorted as they always were here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<openapi::Receipt>>)]
+    receipts: Option<Vec<Value>>,
+    /// Where each record landed, in the order submitted.
+    records: Vec<Ack>,
+    /// True when this answers a retry with a known `Idempotency-Key`.
+    replayed: bool,
+}
+
+/// Whether a checkpoint covered the records before the server's wait ran out.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ReceiptStatus {
+    Ready,
+    Timeout,
+}
+
+/// Where a record landed.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Ack {
+    #[schema(value_type = openapi::Hash)]
+    content_root: Hash,
+    /// The record's id: its log index in decimal.
+    id: String,
+    index: u64,
+    #[schema(value_type = openapi::Hash)]
+    leaf_hash: Hash,
+}
+
+impl From<&Sequenced> for Ack {
+    fn from(s: &Sequenced) -> Self {
+        Ack {
+            content_root: s.content_root,
+            id: s.index.to_string(),
+            index: s.index,
+            leaf_hash: s.leaf_hash,
+        }
+    }
 }
 
 /// Waits until a signed checkpoint covers `index`, up to the configured timeout.

@@ -1,0 +1,279 @@
+//! The OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations and the
+//! response types, served at `GET /openapi.json`; and Swagger UI at `/docs`, whose assets are
+//! compiled into the binary (`utoipa-swagger-ui`'s `vendored` feature: no download at build time).
+//!
+//! Also here: schemas of shapes that other code owns — receipts and source signatures
+//! (`provlog_core`), problems (`crate::error`) — described by hand. `tests/openapi.rs` parses real
+//! responses into them (unknown members refused), so they cannot drift unnoticed.
+
+use std::sync::OnceLock;
+
+use axum::Json;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToResponse, ToSchema};
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::{ops, proofs, read, tiles, write};
+
+/// Media type of every error body (RFC 9457).
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The document's name for the bearer-token security scheme of the write routes.
+pub const BEARER: &str = "bearer";
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "provlog",
+        version = env!("CARGO_PKG_VERSION"),
+        description = "A verifiable provenance log. Records are sequenced into an RFC 9162 Merkle \
+            tree; signed checkpoints (C2SP signed notes) commit to it, receipts prove a record is \
+            in it, and the C2SP tlog-tiles routes let any tlog client audit the whole log. \
+            Every error is `application/problem+json` (RFC 9457) with a stable `type`."
+    ),
+    paths(
+        write::submit,
+        write::submit_ndjson,
+        read::find,
+        read::record,
+        read::lineage,
+        proofs::receipt,
+        read::latest_checkpoint,
+        read::checkpoints,
+        proofs::consistency,
+        read::log_info,
+        proofs::verify,
+        read::c2sp_checkpoint,
+        tiles::tile,
+        ops::healthz,
+        ops::readyz,
+        ops::metrics,
+        openapi_json,
+    ),
+    components(
+        schemas(Wait),
+        responses(Internal, Unavailable, Unauthorized, WritesDisabled),
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "records", description = "Submitting records and looking them up"),
+        (name = "proofs", description = "Receipts, consistency proofs and verification"),
+        (name = "checkpoints", description = "Signed checkpoints (C2SP signed notes)"),
+        (name = "tlog-tiles", description = "The C2SP tlog-tiles read API: \
+            <https://c2sp.org/tlog-tiles>"),
+        (name = "operations", description = "Health, readiness, metrics and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Registers the bearer scheme the write routes name in their `security`.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some(
+                "The admin token (`PROVLOG_ADMIN_TOKEN`). Writes are refused with 403 when the \
+                 server has none configured.",
+            ))
+            .build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+    }
+}
+
+/// The document, built once.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOC.get_or_init(ApiDoc::openapi)
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object))
+)]
+pub(crate) async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(document())
+}
+
+/// Swagger UI at `/docs` (`/docs` redirects to `/docs/`), reading `/openapi.json`. Its online
+/// validator badge is off: it would send the document's address to validator.swagger.io.
+pub(crate) fn swagger_ui<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    let config = utoipa_swagger_ui::Config::from("/openapi.json").validator_url("none");
+    SwaggerUi::new("/docs").config(config).into()
+}
+
+/// An error (RFC 9457 problem details).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "type": "urn:provlog:problem:not-found",
+    "title": "Not found",
+    "status": 404,
+    "detail": "no record 7"
+}))]
+pub struct Problem {
+    /// `urn:provlog:problem:` followed by one of `bad-request`, `invalid-record`,
+    /// `unknown-parent`, `body-too-large`, `batch-too-large`, `unsupported-media-type`,
+    /// `unauthorized`, `writes-disabled`, `not-found`, `idempotency-conflict`,
+    /// `not-yet-included`, `backpressure`, `unavailable`, `internal`.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^urn:provlog:problem:[a-z-]+$")]
+    pub problem_type: String,
+    /// A short summary of the `type`; the same for every occurrence.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this request. For `internal`, only a pointer to the server's log
+    /// (found by the `x-request-id` response header).
+    pub detail: String,
+}
+
+/// The database is unavailable (`unavailable`); retry after `Retry-After` seconds.
+#[derive(Debug, ToResponse)]
+#[response(
+    content_type = PROBLEM_JSON,
+    headers(("Retry-After" = u32, description = "Seconds to wait before retrying")),
+)]
+pub struct Unavailable(pub Problem);
+
+/// Internal error (`internal`): logged in full under the response's `x-request-id`.
+#[derive(Debug, ToResponse)]
+#[response(content_type = PROBLEM_JSON)]
+pub struct Internal(pub Problem);
+
+/// Missing or wrong bearer token (`unauthorized`).
+#[derive(Debug, ToResponse)]
+#[response(
+    content_type = PROBLEM_JSON,
+    headers(("WWW-Authenticate" = String, description = "`Bearer`")),
+)]
+pub struct Unauthorized(pub Problem);
+
+/// The server has no admin token configured, so it takes no writes (`writes-disabled`).
+#[derive(Debug, ToResponse)]
+#[response(content_type = PROBLEM_JSON)]
+pub struct WritesDisabled(pub Problem);
+
+/// A SHA-256 hash: standard base64 with padding (44 characters). Query parameters also take
+/// 64 hex digits.
+#[derive(Debug, ToSchema)]
+#[schema(format = Byte, example = "U5Nu6YzPFpNB+lJOxsAGWlAeuqanKeXA7uKKG98Yeyk=")]
+pub struct Hash(pub String);
+
+/// A record's kind.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum RecordKind {
+    /// One JSON value (`payload`), stored by the log.
+    Signal,
+    /// A list of items (`items` or `items_base64`), each provable on its own.
+    Snapshot,
+    /// A root computed by the client (`content`) over data that never leaves it.
+    Digest,
+}
+
+/// The `wait` query parameter of the write routes: `receipt` answers once a checkpoint covers
+/// the records (or the server's wait runs out), with their receipts.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum Wait {
+    Receipt,
+}
+
+/// The `Idempotency-Key` header of the write routes.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKey {
+    /// Makes the request safe to retry: 1 to 200 visible ASCII characters. A repeat with the
+    /// same key and the same body answers 200 with the first request's records
+    /// (`replayed: true`); with another body, 409.
+    #[param(rename = "Idempotency-Key", value_type = String, required = false)]
+    pub key: Option<String>,
+}
+
+/// A record's `signature`: the source's Ed25519 signature over a statement of what it submits
+/// (see `docs/formats.md`, "Source signature").
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSignature {
+    #[schema(pattern = "^ed25519$")]
+    pub alg: String,
+    /// 1..=64 characters of `[A-Za-z0-9._:-]`.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    pub key_id: String,
+    /// Ed25519 public key, base64 of 32 bytes.
+    #[schema(format = Byte)]
+    pub public_key: String,
+    /// Unique per key: 16..=128 characters of `[A-Za-z0-9_-]`.
+    #[schema(pattern = "^[A-Za-z0-9_-]{16,128}$")]
+    pub nonce: String,
+    /// Unix seconds at signing, as claimed by the source.
+    pub created: u64,
+    /// Ed25519 signature, base64 of 64 bytes.
+    #[schema(format = Byte)]
+    pub sig: String,
+}
+
+/// A receipt (`provlog-receipt/v1`): self-contained evidence that a record is in the log, which
+/// a consumer verifies offline (see `docs/formats.md`, "Receipts").
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// `provlog-receipt/v1`.
+    #[schema(pattern = "^provlog-receipt/v1$")]
+    pub format: String,
+    /// The record's canonical bytes, exactly as hashed into the log (RFC 8785 JSON text).
+    pub record: String,
+    /// SHA-256(0x00 || record).
+    #[schema(value_type = Hash)]
+    pub leaf_hash: String,
+    pub leaf_index: u64,
+    /// Audit path from the leaf to the root of `checkpoint`.
+    #[schema(value_type = Vec<Hash>)]
+    pub inclusion_proof: Vec<String>,
+    /// The signed checkpoint (C2SP signed note) the proof leads to.
+    pub checkpoint: String,
+    /// For one item of a snapshot: the item and its proof up to the record's content root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<ItemInclusion>,
+    /// Where the checkpoint was anchored on chain. Not checked offline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<AnchorRef>,
+}
+
+/// One item of a snapshot record, with its content-tree inclusion proof.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemInclusion {
+    pub index: u64,
+    /// The item's leaf data, base64: the JCS bytes of a JSON item, or the raw bytes.
+    #[schema(format = Byte)]
+    pub data: String,
+    #[schema(value_type = Vec<Hash>)]
+    pub proof: Vec<String>,
+}
+
+/// The transaction that anchored a checkpoint on an EVM chain.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnchorRef {
+    pub chain_id: u64,
+    /// `0x`-prefixed contract address.
+    pub contract: String,
+    /// `0x`-prefixed bytes32 log id.
+    pub log_id: String,
+    pub tx_hash: String,
+    pub block_number: u64,
+    pub block_hash: String,
+    /// The anchored tree size (the checkpoint's).
+    pub tree_size: u64,
+}

@@ -1,0 +1,325 @@
+//! The OpenAPI document and Swagger UI, through the router (no socket): every route the router
+//! serves is documented with its methods, write routes (found by asking them without a token)
+//! declare the bearer scheme, errors are problem+json, and the hand-written schemas match what
+//! the server and the core really send.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use provlog_core::checkpoint::NoteSigner;
+use provlog_server::api::openapi::{self, PROBLEM_JSON};
+use provlog_server::api::ROUTES;
+use provlog_server::{app, AppState, Config};
+use provlog_store::Store;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+const ORIGIN: &str = "example.com/provlog/openapi-test";
+const TOKEN: &str = "test-admin-token-0123456789";
+
+async fn setup(pool: PgPool) -> (Router, std::sync::Arc<AppState>) {
+    let store = Store::from_pool(pool);
+    store.init_log(ORIGIN).await.unwrap();
+    let signer = NoteSigner::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&[5; 32])).unwrap();
+    let config = Config {
+        origin: ORIGIN.into(),
+        signing_key: provlog_server::config::Secret::new(signer.to_secret_text().to_string()),
+        admin_token: provlog_server::config::Secret::new(TOKEN),
+        checkpoint_interval_ms: 0,
+        ..Config::default()
+    };
+    let state = AppState::new(store, config, "test-replica".into()).unwrap();
+    (app(state.clone()), state)
+}
+
+async fn call(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, headers, body)
+}
+
+async fn get(app: &Router, uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+    call(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+async fn document(app: &Router) -> Value {
+    let (status, headers, body) = get(app, "/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// The document's path for an axum path: `/tile/{*path}` is `/tile/{path}`.
+fn documented_path(axum_path: &str) -> String {
+    axum_path.replace("{*", "{")
+}
+
+/// A concrete URI for an axum path, for asking the router.
+fn example_uri(axum_path: &str) -> String {
+    axum_path.replace("{id}", "0").replace("{*path}", "0/000")
+}
+
+/// A request that carries no token, to the route's method and an example of its path. The
+/// query gives `POST /v1/records/snapshot` its required `source`, which is parsed before the
+/// token is checked; the other routes ignore it or filter by it.
+fn anonymous(method: &str, axum_path: &str) -> Request<Body> {
+    Request::builder()
+        .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
+        .uri(format!("{}?source=probe", example_uri(axum_path)))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn collect_refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get("$ref") {
+                out.push(r);
+            }
+            o.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn every_route_is_documented_with_its_methods(pool: PgPool) {
+    let (app, _) = setup(pool).await;
+    let doc = document(&app).await;
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(doc["info"]["title"], "provlog");
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+
+    let paths = doc["paths"].as_object().unwrap();
+    for &(method, path) in ROUTES {
+        // The router really serves it: neither the fallback's 404 nor a 405.
+        let (status, _, body) = call(&app, anonymous(method, path)).await;
+        let fallback = status == StatusCode::NOT_FOUND
+            && serde_json::from_slice::<Value>(&body).unwrap()["detail"] == "no such route";
+        assert!(
+            !fallback && status != StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}: {status}"
+        );
+
+        let op = &paths
+            .get(&documented_path(path))
+            .unwrap_or_else(|| panic!("{path} is not in the document's paths"))[method];
+        assert!(op.is_object(), "{method} {path} is not documented");
+        let params = op["parameters"].as_array().cloned().unwrap_or_default();
+        for name in path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        {
+            let name = name.trim_start_matches('*');
+            assert!(
+                params
+                    .iter()
+                    .any(|p| p["name"] == name && p["in"] == "path" && p["required"] == true),
+                "{method} {path}: path parameter {name} is not documented"
+            );
+        }
+
+        // Every error is problem+json, documented inline or by a shared response.
+        let responses = op["responses"].as_object().unwrap();
+        assert!(
+            responses.keys().any(|s| s.starts_with('2')),
+            "{method} {path}: no success response"
+        );
+        for (status, response) in responses {
+            let response = match response["$ref"].as_str() {
+                Some(r) => {
+                    let name = r.strip_prefix("#/components/responses/").unwrap();
+                    &doc["components"]["responses"][name]
+                }
+                None => response,
+            };
+            if status.starts_with(['4', '5']) && path != "/readyz" {
+                assert!(
+                    response["content"][PROBLEM_JSON]["schema"]["$ref"]
+                        == "#/components/schemas/Problem",
+                    "{method} {path} {status} is not a problem: {response}"
+                );
+            }
+        }
+    }
+
+    // Every reference resolves.
+    let mut refs = vec![];
+    collect_refs(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    for r in refs {
+        let target = r
+            .strip_prefix("#/")
+            .unwrap()
+            .split('/')
+            .fold(&doc, |v, key| &v[key]);
+        assert!(target.is_object(), "dangling {r}");
+    }
+
+    // And the document describes nothing else.
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            assert!(
+                ROUTES
+                    .iter()
+                    .any(|&(m, p)| m == method && documented_path(p) == *path),
+                "{method} {path} is documented but not routed"
+            );
+        }
+    }
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn routes_that_want_a_token_declare_the_bearer_scheme(pool: PgPool) {
+    let (app, _) = setup(pool).await;
+    let doc = document(&app).await;
+    let scheme = &doc["components"]["securitySchemes"][openapi::BEARER];
+    assert_eq!(
+        (&scheme["type"], &scheme["scheme"]),
+        (&json!("http"), &json!("bearer"))
+    );
+
+    let mut guarded = vec![];
+    for &(method, path) in ROUTES {
+        let (status, _, _) = call(&app, anonymous(method, path)).await;
+        let op = &doc["paths"][documented_path(path)][method];
+        let declared = op["security"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|r| r.get(openapi::BEARER).is_some()));
+        assert_eq!(
+            status == StatusCode::UNAUTHORIZED,
+            declared,
+            "{method} {path}: answered {status} without a token, declares bearer: {declared}"
+        );
+        if declared {
+            guarded.push(path);
+            let params = op["parameters"].as_array().unwrap();
+            assert!(
+                params
+                    .iter()
+                    .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"),
+                "{method} {path}: no Idempotency-Key header"
+            );
+            assert!(op["responses"]["401"].is_object() && op["responses"]["403"].is_object());
+        }
+    }
+    assert_eq!(guarded, ["/v1/records", "/v1/records/snapshot"]);
+    let ndjson = &doc["paths"]["/v1/records/snapshot"]["post"]["requestBody"]["content"];
+    assert!(ndjson["application/x-ndjson"].is_object(), "{ndjson}");
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn swagger_ui_is_served_from_the_binary(pool: PgPool) {
+    let (app, _) = setup(pool).await;
+    let (status, headers, _) = get(&app, "/docs").await;
+    assert!(status.is_redirection(), "{status}");
+    assert_eq!(headers[header::LOCATION], "/docs/");
+    for uri in ["/docs/", "/docs/index.html"] {
+        let (status, headers, body) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{uri}"
+        );
+        assert!(String::from_utf8(body).unwrap().contains("swagger-ui"));
+    }
+    let (status, _, body) = get(&app, "/docs/swagger-initializer.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8(body).unwrap().contains("/openapi.json"));
+    let (status, _, body) = get(&app, "/docs/swagger-ui-bundle.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.len() > 100_000, "{} bytes", body.len());
+}
+
+/// The schemas written by hand (shapes owned by the core and by `error.rs`) refuse unknown
+/// members: real bodies parse into them, so neither side can change unnoticed.
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn hand_written_schemas_match_real_bodies(pool: PgPool) {
+    let (app, state) = setup(pool).await;
+    let snapshot =
+        json!({"kind": "snapshot", "source": "acme-grades", "items": [{"t": "BTC"}, {"t": "ETH"}]});
+    let req = Request::post("/v1/records")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .body(Body::from(snapshot.to_string()))
+        .unwrap();
+    assert_eq!(call(&app, req).await.0, StatusCode::CREATED);
+    assert!(state
+        .store
+        .acquire_lease(
+            provlog_store::LEADER_LEASE,
+            "test-replica",
+            std::time::Duration::from_secs(30)
+        )
+        .await
+        .unwrap());
+    let mut last = Instant::now() - std::time::Duration::from_secs(10);
+    provlog_server::workers::leader_step(&state, &mut last)
+        .await
+        .unwrap();
+
+    let (status, _, body) = get(&app, "/v1/records/0/receipt?item=1").await;
+    assert_eq!(status, StatusCode::OK);
+    let mut receipt: provlog_core::receipt::Receipt = serde_json::from_slice(&body).unwrap();
+    let _: openapi::Receipt = serde_json::from_slice(&body).unwrap();
+    receipt.anchor = Some(provlog_core::receipt::AnchorRef {
+        chain_id: 1,
+        contract: format!("0x{}", "11".repeat(20)),
+        log_id: format!("0x{}", "22".repeat(32)),
+        tx_hash: format!("0x{}", "33".repeat(32)),
+        block_number: 7,
+        block_hash: format!("0x{}", "44".repeat(32)),
+        tree_size: 1,
+    });
+    let mirrored: openapi::Receipt =
+        serde_json::from_value(serde_json::to_value(&receipt).unwrap()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&mirrored).unwrap(),
+        serde_json::to_value(&receipt).unwrap()
+    );
+
+    use provlog_core::record::{signal_content, Kind, SignedStatement};
+    let (content, _) = signal_content(&json!({"x": 1})).unwrap();
+    let signature = SignedStatement::new("acme".parse().unwrap(), Kind::Signal, content)
+        .sign_statement(
+            &ed25519_dalek::SigningKey::from_bytes(&[9; 32]),
+            "acme-key-1".parse().unwrap(),
+            "nonce-0123456789abcdef".parse().unwrap(),
+            1_800_000_000,
+        )
+        .unwrap();
+    let signature = serde_json::to_value(signature).unwrap();
+    let mirrored: openapi::SourceSignature = serde_json::from_value(signature.clone()).unwrap();
+    assert_eq!(serde_json::to_value(mirrored).unwrap(), signature);
+
+    for uri in ["/v1/records/9", "/v1/proofs/consistency?from=2&to=1"] {
+        let (status, headers, body) = get(&app, uri).await;
+        assert_eq!(headers[header::CONTENT_TYPE], PROBLEM_JSON);
+        let problem: openapi::Problem = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem.status, status.as_u16());
+    }
+}
