@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod keygen;
 mod serve;
 mod verify;
@@ -37,6 +38,9 @@ enum Command {
     /// Verify receipts and proofs offline.
     #[command(subcommand)]
     Verify(verify::Command),
+    /// Load generator against a running server, and the PostgreSQL COPY baseline.
+    #[command(after_help = bench::AFTER_HELP)]
+    Bench(bench::Args),
 }
 
 /// How a command failed, and the exit code that tells scripts which it was.
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(args),
         Command::Migrate(args) => serve::migrate(args),
         Command::Verify(cmd) => verify::run(cmd),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
