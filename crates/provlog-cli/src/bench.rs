@@ -495,7 +495,7 @@ async fn receipts(
         .unwrap_or(&info.verifier_key)
         .parse()
         .map_err(|e| usage(format!("verifier key: {e}")))?;
-    let mut verifier = ReceiptVerifier::new(TrustedKeys::new([key]));
+    let verifier = ReceiptVerifier::new(TrustedKeys::new([key]));
     let sample = std::mem::take(&mut *samples.lock().map_err(|_| usage("sample lock poisoned"))?);
     let mut verified = 0;
     for (index, bytes) in sample {

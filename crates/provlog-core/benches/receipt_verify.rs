@@ -37,7 +37,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function("cached_from_json", |b| {
-        let mut v = ReceiptVerifier::new(f.trusted());
+        let v = ReceiptVerifier::new(f.trusted());
         b.iter(|| {
             for j in &jsons {
                 let r = Receipt::from_json(j).unwrap();

@@ -9,6 +9,7 @@
 //! The format is documented in `docs/formats.md`.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use serde::{Deserialize, Serialize};
@@ -333,11 +334,12 @@ fn verify_item(record: &Record, item: &ItemInclusion) -> Result<VerifiedItem, Re
 }
 
 /// Verifies many receipts, checking each distinct signed checkpoint once: receipts fetched
-/// together usually share one. Results are identical to [`verify_receipt`].
+/// together usually share one. Results are identical to [`verify_receipt`]. Shareable between
+/// threads: the cache is locked only to look up or remember a checkpoint.
 #[derive(Debug)]
 pub struct ReceiptVerifier {
     trusted: TrustedKeys,
-    verified: HashMap<Hash, VerifiedCheckpoint>,
+    verified: Mutex<HashMap<Hash, VerifiedCheckpoint>>,
 }
 
 /// Distinct checkpoints remembered before the cache starts over.
@@ -347,23 +349,35 @@ impl ReceiptVerifier {
     pub fn new(trusted: TrustedKeys) -> Self {
         ReceiptVerifier {
             trusted,
-            verified: HashMap::new(),
+            verified: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn verify(&mut self, receipt: &Receipt) -> Result<VerifiedReceipt, ReceiptError> {
-        let (trusted, cache) = (&self.trusted, &mut self.verified);
+    pub fn trusted(&self) -> &TrustedKeys {
+        &self.trusted
+    }
+
+    pub fn verify(&self, receipt: &Receipt) -> Result<VerifiedReceipt, ReceiptError> {
         verify_with(receipt, |note| {
             // Keyed by the whole note's hash: any other byte is another checkpoint.
             let key = Hash::sha256(note);
-            if let Some(cp) = cache.get(&key) {
-                return Ok(cp.clone());
+            let cache = |f: &mut dyn FnMut(&mut HashMap<Hash, VerifiedCheckpoint>)| {
+                // A panic elsewhere cannot leave the map inconsistent: use it regardless.
+                let mut map = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+                f(&mut map);
+            };
+            let mut hit = None;
+            cache(&mut |map| hit = map.get(&key).cloned());
+            if let Some(cp) = hit {
+                return Ok(cp);
             }
-            let cp = verify_checkpoint(note, trusted, None)?;
-            if cache.len() >= CHECKPOINT_CACHE {
-                cache.clear();
-            }
-            cache.insert(key, cp.clone());
+            let cp = verify_checkpoint(note, &self.trusted, None)?;
+            cache(&mut |map| {
+                if map.len() >= CHECKPOINT_CACHE {
+                    map.clear();
+                }
+                map.insert(key, cp.clone());
+            });
             Ok(cp)
         })
     }

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod sequencer;
 pub mod workers;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use provlog_core::checkpoint::{NoteSigner, TrustedKeys};
+use provlog_core::receipt::ReceiptVerifier;
 use provlog_store::Store;
 use tokio::sync::watch;
 
@@ -28,12 +30,16 @@ pub struct AppState {
     pub signer: NoteSigner,
     /// This log's own verifier key: everything served is verified against it first.
     pub trusted: TrustedKeys,
+    /// The same key, remembering checkpoints already verified, for self-checking receipts.
+    pub receipts: ReceiptVerifier,
     pub admin_token: Option<config::Secret>,
     /// This replica's name in the leader lease.
     pub replica: String,
     /// Latest sizes this replica has seen (refreshed by a poller; writes bump `sequenced`).
     pub sequenced: AtomicU64,
     pub integrated: AtomicU64,
+    /// Groups small writes into shared transactions.
+    pub sequencer: sequencer::Sequencer,
     /// Size of the latest signed checkpoint seen, for `?wait=receipt`.
     pub checkpoint_size: watch::Sender<u64>,
 }
@@ -49,13 +55,17 @@ impl AppState {
         let signer = config.signer()?;
         let admin_token = config.admin_token()?;
         let trusted = TrustedKeys::new([signer.verifier_key().clone()]);
+        let receipts = ReceiptVerifier::new(TrustedKeys::new([signer.verifier_key().clone()]));
+        let sequencer = sequencer::Sequencer::spawn(store.clone(), config.max_batch);
         Ok(Arc::new(AppState {
             store,
             config,
             signer,
             trusted,
+            receipts,
             admin_token,
             replica,
+            sequencer,
             sequenced: AtomicU64::new(0),
             integrated: AtomicU64::new(0),
             checkpoint_size: watch::Sender::new(0),

@@ -369,7 +369,7 @@ async fn acknowledged_records_survive_kill_9() {
     let mut all: Vec<&Ack> = acked.iter().flat_map(|a| &a.acks).collect();
     all.shuffle(&mut rng);
     let sample = &all[..receipt_sample.min(all.len())];
-    let mut verifier = ReceiptVerifier::new(fx.trusted());
+    let verifier = ReceiptVerifier::new(fx.trusted());
     for (k, ack) in sample.iter().enumerate() {
         let at = if k % 2 == 0 {
             None

@@ -229,7 +229,7 @@ proptest! {
             proof[j] = crate::testing::leaf(j as u64);
             receipt.inclusion_proof = proof;
         }
-        let mut cached = ReceiptVerifier::new(f.trusted());
+        let cached = ReceiptVerifier::new(f.trusted());
         let _ = cached.verify(&f.receipt(0));
         prop_assert_eq!(cached.verify(&receipt), verify_receipt(&receipt, &f.trusted()));
     }

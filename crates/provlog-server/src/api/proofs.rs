@@ -38,21 +38,38 @@ pub async fn build_receipt(
     item: Option<u64>,
     size: Option<u64>,
 ) -> Result<Receipt, ApiError> {
-    let record = state
-        .store
-        .record(index)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no record {index}")))?;
-    let checkpoint = match size {
-        Some(size) => state
-            .store
-            .checkpoint(size)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no checkpoint of size {size}")))?,
-        None => state.store.latest_checkpoint().await?.ok_or_else(|| {
-            ApiError::NotYetIncluded("no checkpoint has been signed yet; retry in a moment".into())
-        })?,
+    // The record and the checkpoint are independent reads: one round trip, not two.
+    let checkpoint = async {
+        match size {
+            Some(size) => state
+                .store
+                .checkpoint(size)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(|| ApiError::NotFound(format!("no checkpoint of size {size}"))),
+            None => state
+                .store
+                .latest_checkpoint()
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(|| {
+                    ApiError::NotYetIncluded(
+                        "no checkpoint has been signed yet; retry in a moment".into(),
+                    )
+                }),
+        }
     };
+    let record = async {
+        state
+            .store
+            .record(index)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::NotFound(format!("no record {index}")))
+    };
+    let (record, checkpoint) = tokio::join!(record, checkpoint);
+    // An unknown record is a 404 whether or not a checkpoint exists.
+    let (record, checkpoint) = (record?, checkpoint?);
     if checkpoint.size <= index {
         return Err(ApiError::NotYetIncluded(format!(
             "record {index} is not in the checkpoint of size {}; retry in a moment",
@@ -103,7 +120,10 @@ pub async fn build_receipt(
         item,
         anchor: None,
     };
-    verify_receipt(&receipt, &state.trusted).map_err(|e| self_check_failed("receipt", e))?;
+    state
+        .receipts
+        .verify(&receipt)
+        .map_err(|e| self_check_failed("receipt", e))?;
     metrics::counter!("provlog_receipts_served_total").increment(1);
     Ok(receipt)
 }

@@ -24,6 +24,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::openapi::{self, Internal, Problem, Unauthorized, WritesDisabled, PROBLEM_JSON};
 use super::{proofs, State, Q};
+use crate::sequencer::GROUPED_MAX_RECORDS;
 use crate::{ApiError, AppState};
 
 /// One record as a client submits it; the log adds `origin` and `received_at` (see
@@ -290,6 +291,10 @@ async fn resolve_parents(state: &AppState, subs: &[Submission]) -> Result<Vec<Ve
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
+    if wanted.is_empty() {
+        // Most submissions name no parents: no query for them.
+        return Ok(subs.iter().map(|_| vec![]).collect());
+    }
     let found = state.store.resolve_parents(&wanted).await?;
     let map: std::collections::HashMap<Hash, u64> = wanted
         .iter()
@@ -577,10 +582,19 @@ async fn sequence_and_answer(
         }
     };
     let records: Vec<NewRecord> = batch.into_iter().map(|b| b.new).collect();
-    let outcome = state
-        .store
-        .sequence(&records, idem.as_ref().map(|(k, h)| (k.as_str(), *h)))
-        .await?;
+    // Small anonymous writes share transactions; keyed and large ones keep their own, so
+    // an idempotency key always maps to exactly one transaction.
+    let outcome = match &idem {
+        None if records.len() <= GROUPED_MAX_RECORDS => {
+            SequenceOutcome::New(state.sequencer.sequence(records).await?)
+        }
+        _ => {
+            state
+                .store
+                .sequence(&records, idem.as_ref().map(|(k, h)| (k.as_str(), *h)))
+                .await?
+        }
+    };
     let (status, replayed, done) = match outcome {
         SequenceOutcome::New(done) => (StatusCode::CREATED, false, done),
         SequenceOutcome::Replayed(done) => (StatusCode::OK, true, done),
