@@ -84,10 +84,11 @@ pub fn serve(args: Args) -> Result<(), Failure> {
         let (stop, stopped) = watch::channel(false);
         let background = workers::spawn(state.clone(), stopped);
         tracing::info!(%addr, %replica, origin = %state.config.origin, verifier_key = %state.signer.verifier_key(), "serving");
+        let shutdown = shutdown_signal()?;
         // Scripts wait for this line on stderr to know the port (listen = 127.0.0.1:0 works).
         eprintln!("provlog listening on http://{addr}");
         axum::serve(listener, provlog_server::app(state))
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(shutdown)
             .await
             .map_err(|e| Failure::Usage(format!("serving: {e}")))?;
         // In-flight requests have finished; stop the workers (releasing the lease).
@@ -100,24 +101,32 @@ pub fn serve(args: Args) -> Result<(), Failure> {
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, not when
+/// the future is first polled: a signal right after the "listening" line must not take the
+/// default action (terminate without finishing in-flight writes).
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let handler = |kind| {
+            signal(kind).map_err(|e| Failure::Usage(format!("installing signal handlers: {e}")))
+        };
+        let (mut term, mut int) = (
+            handler(SignalKind::terminate())?,
+            handler(SignalKind::interrupt())?,
+        );
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
