@@ -316,6 +316,11 @@ impl FetchedNodes {
     pub fn new(nodes: impl IntoIterator<Item = (u64, Hash)>) -> Self {
         FetchedNodes(nodes.into_iter().collect())
     }
+
+    /// Adds a node computed since the fetch (an integrator extending the tree).
+    pub fn insert(&mut self, index: u64, hash: Hash) {
+        self.0.insert(index, hash);
+    }
 }
 
 impl NodeReader for FetchedNodes {

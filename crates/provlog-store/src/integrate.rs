@@ -4,29 +4,12 @@
 
 use std::collections::HashMap;
 
-use provlog_core::log::{self, NodeReader, ProofError};
+use provlog_core::log::{self, FetchedNodes};
 use provlog_core::Hash;
 use sqlx::{Postgres, Transaction};
 
 use crate::convert::{all_to_db, from_db, hash, to_db};
 use crate::{Result, Store, StoreError, LEADER_LEASE};
-
-/// Node hashes known during one integration: the stored frontier plus what was just computed.
-struct Frontier(HashMap<u64, Hash>);
-
-impl NodeReader for Frontier {
-    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, ProofError> {
-        indexes
-            .iter()
-            .map(|i| {
-                self.0
-                    .get(i)
-                    .copied()
-                    .ok_or_else(|| ProofError::Read(format!("node {i} is not on the frontier")))
-            })
-            .collect()
-    }
-}
 
 /// Log sizes as the database sees them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,19 +86,15 @@ impl Store {
         }
 
         let plan = log::root_plan(from)?;
-        let mut frontier = Frontier(
-            self.read_nodes_in(&mut tx, &plan)
-                .await?
-                .into_iter()
-                .collect(),
-        );
+        // The stored frontier, then every hash computed here: all that appending reads.
+        let mut frontier = FetchedNodes::new(self.read_nodes_in(&mut tx, &plan).await?);
         let (mut idx, mut hashes) = (vec![], vec![]);
         for (n, leaf) in (from..to).zip(&leaves) {
             let new = log::hashes_to_store(n, hash(leaf)?, &frontier)?;
             let start = log::stored_index(0, n);
             for (k, h) in new.into_iter().enumerate() {
                 let at = start + k as u64;
-                frontier.0.insert(at, h);
+                frontier.insert(at, h);
                 idx.push(to_db(at)?);
                 hashes.push(h.as_bytes().to_vec());
             }
