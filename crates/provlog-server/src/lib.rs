@@ -72,12 +72,29 @@ impl AppState {
         }))
     }
 
+    /// Records that a signed checkpoint of `size` exists (wakes `?wait=receipt` waiters).
+    pub fn saw_checkpoint(&self, size: u64) {
+        self.checkpoint_size.send_if_modified(|seen| {
+            let grew = size > *seen;
+            *seen = (*seen).max(size);
+            grew
+        });
+    }
+
     /// Records sequenced but not yet integrated, as last seen.
     pub fn pending(&self) -> u64 {
         self.sequenced
             .load(Ordering::Relaxed)
             .saturating_sub(self.integrated.load(Ordering::Relaxed))
     }
+}
+
+/// Wall-clock time in unix milliseconds (record receive times, checkpoint ages).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// The HTTP application. Tests drive it with `oneshot`, `provlog serve` with a socket.

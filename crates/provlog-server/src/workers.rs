@@ -13,7 +13,7 @@ use provlog_store::{StoreError, LEADER_LEASE};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::AppState;
+use crate::{now_ms, AppState};
 
 const TICK: Duration = Duration::from_millis(100);
 
@@ -47,22 +47,11 @@ pub async fn refresh(state: &AppState) -> Result<(), StoreError> {
         .integrated
         .fetch_max(sizes.integrated, Ordering::Relaxed);
     if let Some(cp) = state.store.latest_checkpoint().await? {
-        state.checkpoint_size.send_if_modified(|s| {
-            let grew = cp.size > *s;
-            *s = (*s).max(cp.size);
-            grew
-        });
+        state.saw_checkpoint(cp.size);
         let age_ms = now_ms().saturating_sub(cp.created_ms);
         metrics::gauge!("provlog_checkpoint_age_seconds").set(age_ms as f64 / 1000.0);
     }
     Ok(())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 async fn lead(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
@@ -186,11 +175,7 @@ async fn sign_checkpoint(
         .store
         .store_checkpoint(&state.replica, size, &root, &note)
         .await?;
-    state.checkpoint_size.send_if_modified(|s| {
-        let grew = size > *s;
-        *s = (*s).max(size);
-        grew
-    });
+    state.saw_checkpoint(size);
     metrics::counter!("provlog_checkpoints_signed_total").increment(1);
     tracing::info!(size, root = %root, "signed checkpoint");
     Ok(())

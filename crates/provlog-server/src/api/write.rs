@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::{to_bytes, Body, Bytes};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -25,7 +25,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::openapi::{self, Internal, Problem, Unauthorized, WritesDisabled, PROBLEM_JSON};
 use super::{proofs, State, Q};
 use crate::sequencer::GROUPED_MAX_RECORDS;
-use crate::{ApiError, AppState};
+use crate::{now_ms, ApiError, AppState};
 
 /// One record as a client submits it; the log adds `origin` and `received_at` (see
 /// `docs/formats.md`, "Records").
@@ -109,13 +109,6 @@ fn limits(state: &AppState) -> Limits {
         max_metadata_bytes: state.config.max_metadata_bytes,
         ..Limits::default()
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
