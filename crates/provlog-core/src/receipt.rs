@@ -14,7 +14,9 @@ use std::sync::Mutex;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{verify_checkpoint, CheckpointError, TrustedKeys, VerifiedCheckpoint};
+use crate::checkpoint::{
+    verify_checkpoint, Checkpoint, CheckpointError, TrustedKeys, VerifiedCheckpoint,
+};
 use crate::hash::{leaf_hash, Hash};
 use crate::log::{verify_inclusion, ProofError};
 use crate::record::{Kind, Record, RecordError, VerifiedSignature};
@@ -99,6 +101,8 @@ pub enum ReceiptError {
     Item(String),
     #[error("anchor: receipt anchors tree size {anchor}, its checkpoint has size {checkpoint}")]
     AnchorSize { anchor: u64, checkpoint: u64 },
+    #[error("anchor: {0}")]
+    Anchor(String),
     #[error("tlog-proof: {0}")]
     TlogProof(String),
 }
@@ -288,12 +292,7 @@ fn verify_with(
         .map(|item| verify_item(&record, item))
         .transpose()?;
     if let Some(anchor) = &receipt.anchor {
-        if anchor.tree_size != cp.size {
-            return Err(ReceiptError::AnchorSize {
-                anchor: anchor.tree_size,
-                checkpoint: cp.size,
-            });
-        }
+        check_anchor(anchor, cp)?;
     }
     let source_signature = record.verify_source_signature()?;
     Ok(VerifiedReceipt {
@@ -305,6 +304,54 @@ fn verify_with(
         anchor: receipt.anchor.clone(),
         record,
     })
+}
+
+/// `0x` + lowercase hex of keccak256(origin): the anchor contract's id of the log whose
+/// checkpoints start with `origin`.
+pub fn anchor_log_id(origin: &str) -> String {
+    use sha3::Digest;
+    format!(
+        "0x{}",
+        hex::encode(sha3::Keccak256::digest(origin.as_bytes()))
+    )
+}
+
+fn is_hex(s: &str, digits: usize) -> bool {
+    s.strip_prefix("0x")
+        .is_some_and(|h| h.len() == digits && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// What can be checked of an anchor offline: that it names this checkpoint's size and log, in
+/// well-formed fields. Whether the chain holds it needs the chain (`provlog verify --rpc-url`).
+fn check_anchor(anchor: &AnchorRef, cp: &Checkpoint) -> Result<(), ReceiptError> {
+    if anchor.tree_size != cp.size {
+        return Err(ReceiptError::AnchorSize {
+            anchor: anchor.tree_size,
+            checkpoint: cp.size,
+        });
+    }
+    let expected = anchor_log_id(&cp.origin);
+    if !anchor.log_id.eq_ignore_ascii_case(&expected) {
+        return Err(ReceiptError::Anchor(format!(
+            "log_id {} is not keccak256 of the origin {:?} ({expected})",
+            anchor.log_id, cp.origin
+        )));
+    }
+    for (name, value, digits) in [
+        ("contract", &anchor.contract, 40),
+        ("tx_hash", &anchor.tx_hash, 64),
+        ("block_hash", &anchor.block_hash, 64),
+    ] {
+        if !is_hex(value, digits) {
+            return Err(ReceiptError::Anchor(format!(
+                "{name} {value:?} is not 0x and {digits} hex digits"
+            )));
+        }
+    }
+    if anchor.chain_id == 0 {
+        return Err(ReceiptError::Anchor("chain_id 0".into()));
+    }
+    Ok(())
 }
 
 fn verify_item(record: &Record, item: &ItemInclusion) -> Result<VerifiedItem, ReceiptError> {

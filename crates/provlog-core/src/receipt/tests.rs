@@ -137,7 +137,19 @@ fn failures_name_their_check() {
         }
     ));
     r.anchor.as_mut().unwrap().tree_size = 40;
+    // The log id must be keccak256 of the checkpoint's origin.
+    assert!(matches!(check(&r), ReceiptError::Anchor(e) if e.contains("keccak256")));
+    // Hex digits in either case.
+    r.anchor.as_mut().unwrap().log_id = anchor_log_id(ORIGIN).to_uppercase().replace("0X", "0x");
     assert!(verify_receipt(&r, &trusted).unwrap().anchor.is_some());
+    r.anchor.as_mut().unwrap().contract = "0x1234".into();
+    assert!(matches!(check(&r), ReceiptError::Anchor(e) if e.contains("contract")));
+
+    // Known answer: keccak256 of the empty string.
+    assert_eq!(
+        anchor_log_id(""),
+        "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+    );
 
     assert!(matches!(
         Receipt::from_json(b"{}"),
