@@ -5,11 +5,13 @@
 //! - [`Store::sequence`] assigns dense indexes to a batch and stores the exact leaf bytes in one
 //!   short transaction (the only thing on a client's write path);
 //! - [`Store::integrate`] (leader only) extends the stored node hashes from the committed records;
-//! - checkpoints, leases, and the reads that proofs and lookups need.
+//! - checkpoints, leases, and the reads that proofs and lookups need;
+//! - anchoring transactions ([`AnchorRow`]), with the invariants the anchoring worker needs.
 //!
 //! The proof arithmetic is `provlog_core::log`: this crate fetches the stored hashes a plan names
 //! in one query (`= ANY($1)`) and never computes a tree shape itself.
 
+mod anchors;
 mod convert;
 mod integrate;
 mod read;
@@ -20,6 +22,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
+pub use anchors::{AnchorFilter, AnchorRow, AnchorStatus, AnchorTarget, NewAnchor};
 pub use integrate::Sizes;
 pub use read::{Lineage, LineageEdge, RecordFilter, StoredCheckpoint, StoredRecord};
 pub use sequence::{NewRecord, SequenceOutcome, Sequenced};

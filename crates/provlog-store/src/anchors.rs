@@ -1,0 +1,518 @@
+//! Anchoring transactions (table `anchors`, see its migration for the status lifecycle).
+//!
+//! The database enforces what the anchoring worker relies on: at most one pending transaction
+//! per (chain, contract, log), and each size confirmed at most once. Status changes are
+//! compare-and-set (`WHERE status = …`), so two replicas racing after a failover cannot both win.
+
+use std::fmt;
+use std::str::FromStr;
+
+use provlog_core::Hash;
+
+use crate::convert::{from_db, hash, to_db};
+use crate::{Result, Store, StoreError};
+
+/// Where a transaction stands; see the `anchors` migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnchorStatus {
+    Pending,
+    Confirmed,
+    Replaced,
+    Reorged,
+    Failed,
+}
+
+impl AnchorStatus {
+    pub const ALL: [AnchorStatus; 5] = [
+        AnchorStatus::Pending,
+        AnchorStatus::Confirmed,
+        AnchorStatus::Replaced,
+        AnchorStatus::Reorged,
+        AnchorStatus::Failed,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AnchorStatus::Pending => "pending",
+            AnchorStatus::Confirmed => "confirmed",
+            AnchorStatus::Replaced => "replaced",
+            AnchorStatus::Reorged => "reorged",
+            AnchorStatus::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for AnchorStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AnchorStatus {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        AnchorStatus::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown anchor status {s:?} (pending, confirmed, replaced, reorged, failed)"
+                )
+            })
+    }
+}
+
+/// The chain, contract and log an anchor belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchorTarget {
+    pub origin: String,
+    pub chain_id: u64,
+    pub contract: [u8; 20],
+    pub log_id: [u8; 32],
+}
+
+/// A signed anchoring transaction about to be broadcast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAnchor {
+    pub tree_size: u64,
+    pub root: Hash,
+    pub sender: [u8; 20],
+    pub nonce: u64,
+    pub tx_hash: [u8; 32],
+    pub raw_tx: Vec<u8>,
+    pub gas_limit: u64,
+    pub max_fee_per_gas: u128,
+    pub max_priority_fee_per_gas: u128,
+}
+
+/// One row of `anchors`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchorRow {
+    pub id: i64,
+    pub target: AnchorTarget,
+    pub tx: NewAnchor,
+    pub status: AnchorStatus,
+    pub block_number: Option<u64>,
+    pub block_hash: Option<[u8; 32]>,
+    pub sent_ms: i64,
+    pub updated_ms: i64,
+    pub confirmed_ms: Option<i64>,
+}
+
+const COLUMNS: &str = "id, origin, tree_size, root, chain_id, contract, log_id, sender, nonce, \
+    tx_hash, raw_tx, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, status, block_number, \
+    block_hash, sent_ms, updated_ms, confirmed_ms";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    origin: String,
+    tree_size: i64,
+    root: Vec<u8>,
+    chain_id: i64,
+    contract: Vec<u8>,
+    log_id: Vec<u8>,
+    sender: Vec<u8>,
+    nonce: i64,
+    tx_hash: Vec<u8>,
+    raw_tx: Vec<u8>,
+    gas_limit: i64,
+    max_fee_per_gas: i64,
+    max_priority_fee_per_gas: i64,
+    status: String,
+    block_number: Option<i64>,
+    block_hash: Option<Vec<u8>>,
+    sent_ms: i64,
+    updated_ms: i64,
+    confirmed_ms: Option<i64>,
+}
+
+fn fixed<const N: usize>(what: &str, bytes: Vec<u8>) -> Result<[u8; N]> {
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| StoreError::Corrupt(format!("{what} has {} bytes, not {N}", b.len())))
+}
+
+impl TryFrom<Row> for AnchorRow {
+    type Error = StoreError;
+    fn try_from(r: Row) -> Result<AnchorRow> {
+        Ok(AnchorRow {
+            id: r.id,
+            target: AnchorTarget {
+                origin: r.origin,
+                chain_id: from_db(r.chain_id)?,
+                contract: fixed("contract", r.contract)?,
+                log_id: fixed("log id", r.log_id)?,
+            },
+            tx: NewAnchor {
+                tree_size: from_db(r.tree_size)?,
+                root: hash(&r.root)?,
+                sender: fixed("sender", r.sender)?,
+                nonce: from_db(r.nonce)?,
+                tx_hash: fixed("transaction hash", r.tx_hash)?,
+                raw_tx: r.raw_tx,
+                gas_limit: from_db(r.gas_limit)?,
+                max_fee_per_gas: u128::from(from_db(r.max_fee_per_gas)?),
+                max_priority_fee_per_gas: u128::from(from_db(r.max_priority_fee_per_gas)?),
+            },
+            status: r.status.parse().map_err(StoreError::Corrupt)?,
+            block_number: r.block_number.map(from_db).transpose()?,
+            block_hash: r.block_hash.map(|b| fixed("block hash", b)).transpose()?,
+            sent_ms: r.sent_ms,
+            updated_ms: r.updated_ms,
+            confirmed_ms: r.confirmed_ms,
+        })
+    }
+}
+
+fn fee_to_db(v: u128) -> Result<i64> {
+    i64::try_from(v).map_err(|_| StoreError::OutOfRange(u64::try_from(v).unwrap_or(u64::MAX)))
+}
+
+fn rows(rows: Vec<Row>) -> Result<Vec<AnchorRow>> {
+    rows.into_iter().map(AnchorRow::try_from).collect()
+}
+
+/// Filter of [`Store::anchors`].
+#[derive(Debug, Clone, Default)]
+pub struct AnchorFilter {
+    pub status: Option<AnchorStatus>,
+    /// Only rows with ids below this (paging, newest first).
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
+}
+
+impl Store {
+    async fn insert_anchor<'e, E>(
+        executor: E,
+        target: &AnchorTarget,
+        tx: &NewAnchor,
+        now_ms: i64,
+    ) -> std::result::Result<i64, sqlx::Error>
+    where
+        E: sqlx::PgExecutor<'e>,
+    {
+        // Conversions were checked by the caller (`check_new`).
+        sqlx::query_scalar(
+            "INSERT INTO anchors (origin, tree_size, root, chain_id, contract, log_id, sender,
+                nonce, tx_hash, raw_tx, gas_limit, max_fee_per_gas, max_priority_fee_per_gas,
+                status, sent_ms, updated_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', $14, $14)
+             RETURNING id",
+        )
+        .bind(&target.origin)
+        .bind(tx.tree_size as i64)
+        .bind(tx.root.as_bytes().as_slice())
+        .bind(target.chain_id as i64)
+        .bind(target.contract.as_slice())
+        .bind(target.log_id.as_slice())
+        .bind(tx.sender.as_slice())
+        .bind(tx.nonce as i64)
+        .bind(tx.tx_hash.as_slice())
+        .bind(&tx.raw_tx)
+        .bind(tx.gas_limit as i64)
+        .bind(tx.max_fee_per_gas as i64)
+        .bind(tx.max_priority_fee_per_gas as i64)
+        .bind(now_ms)
+        .fetch_one(executor)
+        .await
+    }
+
+    fn check_new(target: &AnchorTarget, tx: &NewAnchor) -> Result<()> {
+        to_db(tx.tree_size)?;
+        to_db(target.chain_id)?;
+        to_db(tx.nonce)?;
+        to_db(tx.gas_limit)?;
+        fee_to_db(tx.max_fee_per_gas)?;
+        fee_to_db(tx.max_priority_fee_per_gas)?;
+        Ok(())
+    }
+
+    /// Stores a new pending transaction; `None` when another one is already pending for the
+    /// target (nothing is stored then).
+    pub async fn insert_pending_anchor(
+        &self,
+        target: &AnchorTarget,
+        tx: &NewAnchor,
+        now_ms: i64,
+    ) -> Result<Option<i64>> {
+        Self::check_new(target, tx)?;
+        match Self::insert_anchor(&self.pool, target, tx, now_ms).await {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if is_unique_violation(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Atomically marks pending row `old` as `replaced` and stores `tx` as the new pending
+    /// transaction; `None` (nothing changed) when `old` is no longer pending.
+    pub async fn replace_pending_anchor(
+        &self,
+        old: i64,
+        target: &AnchorTarget,
+        tx: &NewAnchor,
+        now_ms: i64,
+    ) -> Result<Option<i64>> {
+        Self::check_new(target, tx)?;
+        let mut db = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE anchors SET status = 'replaced', updated_ms = $2
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(old)
+        .bind(now_ms)
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            return Ok(None);
+        }
+        match Self::insert_anchor(&mut *db, target, tx, now_ms).await {
+            Ok(id) => {
+                db.commit().await?;
+                Ok(Some(id))
+            }
+            Err(e) if is_unique_violation(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The target's pending transaction, if any.
+    pub async fn pending_anchor(&self, target: &AnchorTarget) -> Result<Option<AnchorRow>> {
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM anchors
+             WHERE chain_id = $1 AND contract = $2 AND origin = $3 AND status = 'pending'"
+        ))
+        .bind(to_db(target.chain_id)?)
+        .bind(target.contract.as_slice())
+        .bind(&target.origin)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(AnchorRow::try_from).transpose()
+    }
+
+    /// Every transaction of `sender` with `nonce` on the chain (a pending one and the ones it
+    /// replaced: any of them may be the one that gets mined).
+    pub async fn anchors_with_nonce(
+        &self,
+        chain_id: u64,
+        sender: &[u8; 20],
+        nonce: u64,
+    ) -> Result<Vec<AnchorRow>> {
+        let found: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM anchors WHERE chain_id = $1 AND sender = $2 AND nonce = $3
+             ORDER BY id"
+        ))
+        .bind(to_db(chain_id)?)
+        .bind(sender.as_slice())
+        .bind(to_db(nonce)?)
+        .fetch_all(&self.pool)
+        .await?;
+        rows(found)
+    }
+
+    /// Records where a pending transaction was mined (not yet deep enough to be confirmed).
+    pub async fn set_anchor_block(
+        &self,
+        id: i64,
+        block: Option<(u64, [u8; 32])>,
+        now_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE anchors SET block_number = $2, block_hash = $3, updated_ms = $4
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(block.map(|(n, _)| to_db(n)).transpose()?)
+        .bind(block.map(|(_, h)| h.to_vec()))
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks transaction `id` confirmed in `block`, and the target's pending transaction (a
+    /// replacement that lost the race, when `id` is not it) replaced. One transaction.
+    pub async fn confirm_anchor(
+        &self,
+        id: i64,
+        block_number: u64,
+        block_hash: &[u8; 32],
+        now_ms: i64,
+    ) -> Result<bool> {
+        let mut db = self.pool.begin().await?;
+        let target: Option<(i64, Vec<u8>, String)> = sqlx::query_as(
+            "SELECT chain_id, contract, origin FROM anchors
+             WHERE id = $1 AND status IN ('pending', 'replaced') FOR UPDATE",
+        )
+        .bind(id)
+        .fetch_optional(&mut *db)
+        .await?;
+        let Some((chain_id, contract, origin)) = target else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "UPDATE anchors SET status = 'replaced', updated_ms = $5
+             WHERE chain_id = $1 AND contract = $2 AND origin = $3 AND status = 'pending'
+               AND id <> $4",
+        )
+        .bind(chain_id)
+        .bind(&contract)
+        .bind(&origin)
+        .bind(id)
+        .bind(now_ms)
+        .execute(&mut *db)
+        .await?;
+        let done = sqlx::query(
+            "UPDATE anchors SET status = 'confirmed', block_number = $2, block_hash = $3,
+                 updated_ms = $4, confirmed_ms = $4
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(to_db(block_number)?)
+        .bind(block_hash.as_slice())
+        .bind(now_ms)
+        .execute(&mut *db)
+        .await;
+        match done {
+            Ok(_) => {
+                db.commit().await?;
+                Ok(true)
+            }
+            // The size is already confirmed by another row: leave everything as it was.
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Compare-and-set of a row's status; true when it changed.
+    pub async fn set_anchor_status(
+        &self,
+        id: i64,
+        from: AnchorStatus,
+        to: AnchorStatus,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let changed = sqlx::query(
+            "UPDATE anchors SET status = $3, updated_ms = $4 WHERE id = $1 AND status = $2",
+        )
+        .bind(id)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    /// A confirmed transaction's block left the canonical chain: marks it `reorged` and stores
+    /// its bytes again as the pending transaction, to be rebroadcast. One transaction; `None`
+    /// when the row was no longer confirmed or another transaction is pending.
+    pub async fn reorg_anchor(&self, id: i64, now_ms: i64) -> Result<Option<i64>> {
+        let mut db = self.pool.begin().await?;
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "UPDATE anchors SET status = 'reorged', updated_ms = $2
+             WHERE id = $1 AND status = 'confirmed' RETURNING {COLUMNS}"
+        ))
+        .bind(id)
+        .bind(now_ms)
+        .fetch_optional(&mut *db)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let row = AnchorRow::try_from(row)?;
+        match Self::insert_anchor(&mut *db, &row.target, &row.tx, now_ms).await {
+            Ok(new) => {
+                db.commit().await?;
+                Ok(Some(new))
+            }
+            Err(e) if is_unique_violation(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The target's confirmed transactions, newest (largest size) first.
+    pub async fn confirmed_anchors(
+        &self,
+        target: &AnchorTarget,
+        limit: u32,
+    ) -> Result<Vec<AnchorRow>> {
+        let found: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM anchors
+             WHERE chain_id = $1 AND contract = $2 AND origin = $3 AND status = 'confirmed'
+             ORDER BY tree_size DESC LIMIT $4"
+        ))
+        .bind(to_db(target.chain_id)?)
+        .bind(target.contract.as_slice())
+        .bind(&target.origin)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows(found)
+    }
+
+    /// The smallest confirmed anchor of the target whose tree contains leaf `index`: receipts
+    /// are built at its size, which stays the same as more anchors land.
+    pub async fn anchor_covering(
+        &self,
+        target: &AnchorTarget,
+        index: u64,
+    ) -> Result<Option<AnchorRow>> {
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM anchors
+             WHERE chain_id = $1 AND contract = $2 AND origin = $3 AND status = 'confirmed'
+               AND tree_size > $4
+             ORDER BY tree_size LIMIT 1"
+        ))
+        .bind(to_db(target.chain_id)?)
+        .bind(target.contract.as_slice())
+        .bind(&target.origin)
+        .bind(to_db(index)?)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(AnchorRow::try_from).transpose()
+    }
+
+    /// The target's confirmed anchor of exactly `size`, if any.
+    pub async fn confirmed_anchor_at(
+        &self,
+        target: &AnchorTarget,
+        size: u64,
+    ) -> Result<Option<AnchorRow>> {
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM anchors
+             WHERE chain_id = $1 AND contract = $2 AND origin = $3 AND status = 'confirmed'
+               AND tree_size = $4"
+        ))
+        .bind(to_db(target.chain_id)?)
+        .bind(target.contract.as_slice())
+        .bind(&target.origin)
+        .bind(to_db(size)?)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(AnchorRow::try_from).transpose()
+    }
+
+    /// Anchoring transactions of a log, newest first.
+    pub async fn anchors(&self, origin: &str, filter: &AnchorFilter) -> Result<Vec<AnchorRow>> {
+        let found: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM anchors
+             WHERE origin = $1 AND ($2::text IS NULL OR status = $2)
+               AND ($3::bigint IS NULL OR id < $3)
+             ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(origin)
+        .bind(filter.status.map(|s| s.as_str()))
+        .bind(filter.before)
+        .bind(i64::from(filter.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows(found)
+    }
+}
