@@ -1,4 +1,5 @@
-//! `provlog keygen`: a new checkpoint signing key, written where only its owner can read it.
+//! `provlog keygen`: a new checkpoint signing key (or, with `--anchorer`, a secp256k1 key for
+//! the account that anchors checkpoints on chain), written where only its owner can read it.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -11,33 +12,54 @@ use crate::Failure;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Key name: the log's origin (no spaces, no '+'), e.g. example.com/provlog.
+    #[arg(
+        long,
+        required_unless_present = "anchorer",
+        conflicts_with = "anchorer"
+    )]
+    name: Option<String>,
+    /// Make a secp256k1 key for the anchoring account instead; prints its address.
     #[arg(long)]
-    name: String,
+    anchorer: bool,
     /// Where to write the secret key. An existing file is never overwritten.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    let signer = NoteSigner::generate(&args.name, &mut rand::rngs::OsRng)
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let (secret, public) = match &args.name {
+        Some(name) if !args.anchorer => {
+            let signer = NoteSigner::generate(name, &mut rand::rngs::OsRng)
+                .map_err(|e| Failure::Usage(e.to_string()))?;
+            (signer.to_secret_text(), signer.verifier_key().to_string())
+        }
+        _ => {
+            let key = provlog_chain::AnchorKey::random();
+            (key.to_hex(), key.address().to_string())
+        }
+    };
+    write_secret(&args.out, &secret)?;
+    println!("{public}");
+    Ok(())
+}
+
+/// Writes `secret` and a newline to a new file of mode 0600; never overwrites.
+pub fn write_secret(out: &std::path::Path, secret: &str) -> Result<(), Failure> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&args.out).map_err(|e| {
+    let mut file = options.open(out).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
             " (refusing to overwrite a key; choose another --out or remove it first)"
         } else {
             ""
         };
-        Failure::Usage(format!("cannot create {}: {e}{hint}", args.out.display()))
+        Failure::Usage(format!("cannot create {}: {e}{hint}", out.display()))
     })?;
-    let secret = signer.to_secret_text();
     file.write_all(secret.as_bytes())
         .and_then(|()| file.write_all(b"\n"))
         .and_then(|()| file.sync_all())
-        .map_err(|e| Failure::Usage(format!("writing {}: {e}", args.out.display())))?;
-    println!("{}", signer.verifier_key());
+        .map_err(|e| Failure::Usage(format!("writing {}: {e}", out.display())))?;
     Ok(())
 }

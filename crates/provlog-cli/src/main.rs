@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod contracts;
 mod keygen;
 mod serve;
 mod verify;
@@ -19,11 +20,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Generate an Ed25519 checkpoint signing key (C2SP signed-note format).
+    /// Generate an Ed25519 checkpoint signing key (C2SP signed-note format), or with
+    /// --anchorer a secp256k1 key for the anchoring account.
     #[command(
-        after_help = "Example:\n  provlog keygen --name example.com/provlog --out log.key\n\n\
+        after_help = "Examples:\n  provlog keygen --name example.com/provlog --out log.key\n  \
+        provlog keygen --anchorer --out anchorer.key\n\n\
         The secret key is written to FILE with mode 0600 and never printed; the verifier key\n\
-        (name+keyid+base64) is printed on stdout for consumers to pin."
+        (name+keyid+base64), or the anchorer's 0x address, is printed on stdout."
     )]
     Keygen(keygen::Args),
     /// Run the log service (runs migrations first).
@@ -35,7 +38,10 @@ enum Command {
     Serve(serve::Args),
     /// Apply database migrations and exit.
     Migrate(serve::Args),
-    /// Verify receipts and proofs offline.
+    /// Deploy the ProvenanceAnchor contract.
+    #[command(subcommand)]
+    Contracts(contracts::Command),
+    /// Verify receipts and proofs (offline; a receipt's anchor also against the chain).
     #[command(subcommand)]
     Verify(verify::Command),
     /// Load generator against a running server, and the PostgreSQL COPY baseline.
@@ -73,6 +79,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(args),
         Command::Serve(args) => serve::serve(args),
         Command::Migrate(args) => serve::migrate(args),
+        Command::Contracts(cmd) => contracts::run(cmd),
         Command::Verify(cmd) => verify::run(cmd),
         Command::Bench(args) => bench::run(args),
     };

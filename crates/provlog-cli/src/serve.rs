@@ -81,6 +81,7 @@ pub fn serve(args: Args) -> Result<(), Failure> {
         let addr = listener.local_addr().map_err(|e| Failure::Usage(e.to_string()))?;
         let replica = format!("{}-{}", hostname(), std::process::id());
         let state = AppState::new(store, config, replica.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
+        check_chain(&state).await?;
         let (stop, stopped) = watch::channel(false);
         let background = workers::spawn(state.clone(), stopped);
         tracing::info!(%addr, %replica, origin = %state.config.origin, verifier_key = %state.signer.verifier_key(), "serving");
@@ -99,6 +100,29 @@ pub fn serve(args: Args) -> Result<(), Failure> {
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// With anchoring on, refuses to start against an endpoint that serves another chain than the
+/// configured one, or has no contract at the configured address. An unreachable endpoint is
+/// only a warning: the worker keeps trying (and checks the chain id when it connects).
+async fn check_chain(state: &AppState) -> Result<(), Failure> {
+    let Some(anchoring) = &state.anchoring else {
+        return Ok(());
+    };
+    match anchoring.connect().await {
+        Ok(chain) => {
+            tracing::info!(chain_id = chain.chain_id(), contract = %anchoring.contract, "anchoring chain checked");
+            Ok(())
+        }
+        Err(e) if e.is_transient() => {
+            tracing::warn!(rpc = %anchoring.rpc_host(), error = %e, "the anchoring chain is unreachable; anchoring will start when it answers");
+            Ok(())
+        }
+        Err(e) => Err(Failure::Usage(format!(
+            "anchoring via {}: {e}",
+            anchoring.rpc_host()
+        ))),
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, not when

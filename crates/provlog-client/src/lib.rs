@@ -36,8 +36,9 @@ use serde::de::DeserializeOwned;
 pub use error::{parse_retry_after, ClientError, Problem, ProblemKind, PROBLEM_BASE};
 pub use retry::RetryPolicy;
 pub use types::{
-    digest, signal, snapshot, Ack, CheckpointEntry, CheckpointPage, ConsistencyProof, FindQuery,
-    LogInfo, RecordPage, RecordSummary, RecordView, Submission, SubmitResponse,
+    digest, signal, snapshot, Ack, AnchorEntry, AnchorPage, CheckpointEntry, CheckpointPage,
+    ConsistencyProof, FindQuery, LogInfo, RecordPage, RecordSummary, RecordView, Submission,
+    SubmitResponse,
 };
 
 /// A handle to one provlog server. Cheap to clone; clones share the connection pool.
@@ -279,6 +280,21 @@ impl Client {
             ("limit", limit.map(|l| l.to_string())),
         ];
         self.get_json("v1/checkpoints", &query).await
+    }
+
+    /// `GET /v1/anchors`: anchoring transactions, newest first, optionally of one status.
+    pub async fn anchors(
+        &self,
+        status: Option<&str>,
+        before: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<AnchorPage, ClientError> {
+        let query = [
+            ("status", status.map(str::to_string)),
+            ("before", before.map(|b| b.to_string())),
+            ("limit", limit.map(|l| l.to_string())),
+        ];
+        self.get_json("v1/anchors", &query).await
     }
 
     /// Every stored checkpoint, newest first, following the pages.

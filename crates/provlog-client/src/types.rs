@@ -184,6 +184,40 @@ pub struct CheckpointPage {
     pub next: Option<u64>,
 }
 
+/// One transaction anchoring a checkpoint on chain (`GET /v1/anchors`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AnchorEntry {
+    pub id: i64,
+    /// `pending`, `confirmed`, `replaced`, `reorged` or `failed`.
+    pub status: String,
+    pub tree_size: u64,
+    pub root: Hash,
+    pub chain_id: u64,
+    pub contract: String,
+    pub log_id: String,
+    pub sender: String,
+    pub nonce: u64,
+    pub tx_hash: String,
+    pub block_number: Option<u64>,
+    pub block_hash: Option<String>,
+    /// Wei per gas, decimal.
+    pub max_fee_per_gas: String,
+    pub max_priority_fee_per_gas: String,
+    pub gas_limit: u64,
+    pub sent_at: String,
+    pub updated_at: String,
+    pub confirmed_at: Option<String>,
+}
+
+/// Anchoring transactions, newest first; `next` is the `before` of the following page.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AnchorPage {
+    /// Whether the log anchors its checkpoints at all.
+    pub enabled: bool,
+    pub anchors: Vec<AnchorEntry>,
+    pub next: Option<i64>,
+}
+
 /// A consistency proof between two signed checkpoints, in the shape `provlog verify
 /// consistency` reads (serialise it to get that file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -80,6 +80,30 @@ pub struct Config {
     pub lease_ttl_ms: u64,
     /// Longest `?wait=receipt` wait.
     pub wait_timeout_ms: u64,
+    /// JSON-RPC endpoint of the EVM chain to anchor checkpoints on; anchoring is off when
+    /// unset. A secret: hosted endpoints carry API keys in their URLs.
+    pub anchor_rpc_url: Secret,
+    /// The chain id the endpoint must serve (checked on start and on every reconnection).
+    pub anchor_chain_id: u64,
+    /// Address of the deployed `ProvenanceAnchor` contract (`provlog contracts deploy`).
+    pub anchor_contract: String,
+    /// File holding the anchorer's secp256k1 private key (hex), mode 0600.
+    pub anchor_key_file: Option<PathBuf>,
+    /// The anchorer key itself (prefer the file); `PROVLOG_ANCHOR_KEY`.
+    pub anchor_key: Secret,
+    /// Blocks on top of (and including) the anchoring block before an anchor counts as
+    /// confirmed and goes into receipts.
+    pub anchor_confirmations: u64,
+    /// Least time between two anchors: bounds the cost on a public chain.
+    pub anchor_every_ms: u64,
+    /// How often the anchoring worker looks at the chain.
+    pub anchor_poll_ms: u64,
+    /// A transaction not mined after this long is replaced with higher fees.
+    pub anchor_stuck_after_ms: u64,
+    /// How much each replacement raises both fee caps (nodes require at least 10%).
+    pub anchor_fee_bump_percent: u32,
+    /// Ceiling on `maxFeePerGas`, in wei: no anchor or replacement pays more per gas.
+    pub anchor_max_fee_per_gas: u64,
 }
 
 impl Default for Config {
@@ -105,6 +129,18 @@ impl Default for Config {
             checkpoint_max_records: 100_000,
             lease_ttl_ms: 5_000,
             wait_timeout_ms: 10_000,
+            anchor_rpc_url: Secret::default(),
+            anchor_chain_id: 0,
+            anchor_contract: String::new(),
+            anchor_key_file: None,
+            anchor_key: Secret::default(),
+            anchor_confirmations: 3,
+            anchor_every_ms: 60_000,
+            anchor_poll_ms: 1_000,
+            anchor_stuck_after_ms: 60_000,
+            anchor_fee_bump_percent: 25,
+            // 500 gwei
+            anchor_max_fee_per_gas: 500_000_000_000,
         }
     }
 }
@@ -137,7 +173,65 @@ impl Config {
         if self.max_batch == 0 || self.integrate_batch == 0 || self.max_body_bytes == 0 {
             return Err(ConfigError::Invalid("limits must be positive".into()));
         }
+        if !self.anchor_rpc_url.is_empty() {
+            if self.anchor_chain_id == 0 {
+                return Err(ConfigError::Invalid(
+                    "anchoring needs anchor_chain_id (the chain the RPC endpoint must serve)"
+                        .into(),
+                ));
+            }
+            self.anchor_contract_address()?;
+            if self.anchor_confirmations == 0 {
+                return Err(ConfigError::Invalid(
+                    "anchor_confirmations must be at least 1".into(),
+                ));
+            }
+            if self.anchor_fee_bump_percent < 10 {
+                return Err(ConfigError::Invalid(
+                    "anchor_fee_bump_percent must be at least 10 (nodes refuse smaller replacements)"
+                        .into(),
+                ));
+            }
+            if self.anchor_poll_ms == 0 {
+                return Err(ConfigError::Invalid(
+                    "anchor_poll_ms must be positive".into(),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Whether checkpoints are anchored on a chain.
+    pub fn anchoring(&self) -> bool {
+        !self.anchor_rpc_url.is_empty()
+    }
+
+    /// `anchor_contract` parsed.
+    pub fn anchor_contract_address(
+        &self,
+    ) -> Result<provlog_chain::primitives::Address, ConfigError> {
+        self.anchor_contract.parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "anchor_contract {:?} is not a 0x-prefixed 20-byte address (provlog contracts deploy prints it)",
+                self.anchor_contract
+            ))
+        })
+    }
+
+    /// The anchorer key, from `anchor_key_file` (refused when others can read it) or
+    /// `anchor_key`.
+    pub fn anchor_key(&self) -> Result<provlog_chain::AnchorKey, ConfigError> {
+        let text =
+            match (&self.anchor_key_file, self.anchor_key.is_empty()) {
+                (Some(path), _) => read_secret_file(path)?,
+                (None, false) => self.anchor_key.clone(),
+                (None, true) => return Err(ConfigError::Invalid(
+                    "anchoring needs the anchorer key: set anchor_key_file or PROVLOG_ANCHOR_KEY"
+                        .into(),
+                )),
+            };
+        provlog_chain::AnchorKey::from_hex(text.expose())
+            .map_err(|e| ConfigError::Invalid(format!("anchor key: {e}")))
     }
 
     pub fn duration(ms: u64) -> Duration {

@@ -4,13 +4,14 @@
 //! [`workers`] that integrate sequenced records and sign checkpoints while this replica holds
 //! the leader lease. Any number of replicas may share one database; any of them accepts writes.
 
+pub mod anchoring;
 pub mod api;
 pub mod config;
 pub mod error;
 pub mod sequencer;
 pub mod workers;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::Router;
@@ -42,6 +43,10 @@ pub struct AppState {
     pub sequencer: sequencer::Sequencer,
     /// Size of the latest signed checkpoint seen, for `?wait=receipt`.
     pub checkpoint_size: watch::Sender<u64>,
+    /// Whether this replica holds the leader lease (it integrates, checkpoints and anchors).
+    pub leading: AtomicBool,
+    /// Where checkpoints are anchored; `None` when anchoring is off.
+    pub anchoring: Option<anchoring::Anchoring>,
 }
 
 impl AppState {
@@ -56,6 +61,7 @@ impl AppState {
         let admin_token = config.admin_token()?;
         let trusted = TrustedKeys::new([signer.verifier_key().clone()]);
         let receipts = ReceiptVerifier::new(TrustedKeys::new([signer.verifier_key().clone()]));
+        let anchoring = anchoring::Anchoring::from_config(&config)?;
         let sequencer = sequencer::Sequencer::spawn(store.clone(), config.max_batch);
         Ok(Arc::new(AppState {
             store,
@@ -69,6 +75,8 @@ impl AppState {
             sequenced: AtomicU64::new(0),
             integrated: AtomicU64::new(0),
             checkpoint_size: watch::Sender::new(0),
+            leading: AtomicBool::new(false),
+            anchoring,
         }))
     }
 

@@ -1,6 +1,7 @@
 //! Background work of a replica. Every replica polls the log's sizes (for backpressure and
 //! `?wait=receipt`); the one holding the leader lease also integrates sequenced records and
-//! signs checkpoints. Leadership moves when a lease expires, so a dead leader is replaced
+//! signs checkpoints, and anchors them when anchoring is configured ([`crate::anchoring`]).
+//! Leadership moves when a lease expires, so a dead leader is replaced
 //! within one lease period.
 
 use std::sync::atomic::Ordering;
@@ -21,6 +22,7 @@ const TICK: Duration = Duration::from_millis(100);
 pub fn spawn(state: Arc<AppState>, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(poll_sizes(state.clone(), shutdown.clone())),
+        tokio::spawn(crate::anchoring::run(state.clone(), shutdown.clone())),
         tokio::spawn(lead(state, shutdown)),
     ]
 }
@@ -77,6 +79,7 @@ async fn lead(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
                 leading = false;
             }
         }
+        state.leading.store(leading, Ordering::Relaxed);
         if leading {
             if let Err(e) = leader_step(&state, &mut last_checkpoint).await {
                 tracing::warn!(error = %e, "leader work");
@@ -87,6 +90,7 @@ async fn lead(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => break,
         }
     }
+    state.leading.store(false, Ordering::Relaxed);
     if leading {
         if let Err(e) = state
             .store

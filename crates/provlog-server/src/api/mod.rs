@@ -1,6 +1,7 @@
 //! Routes. Handlers are thin: parse, call the store and the core, map errors at one boundary
 //! ([`crate::ApiError`]). Each carries its OpenAPI description ([`openapi`]).
 
+mod anchors;
 pub mod openapi;
 mod ops;
 mod proofs;
@@ -49,6 +50,7 @@ routes! {
     get "/v1/records/{id}/receipt" => proofs::receipt,
     get "/v1/checkpoint" => read::latest_checkpoint,
     get "/v1/checkpoints" => read::checkpoints,
+    get "/v1/anchors" => anchors::anchors,
     get "/v1/proofs/consistency" => proofs::consistency,
     get "/v1/log" => read::log_info,
     post "/v1/verify" => proofs::verify,

@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToResponse, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{ops, proofs, read, tiles, write};
+use super::{anchors, ops, proofs, read, tiles, write};
 
 /// Media type of every error body (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -42,6 +42,7 @@ pub const BEARER: &str = "bearer";
         proofs::receipt,
         read::latest_checkpoint,
         read::checkpoints,
+        anchors::anchors,
         proofs::consistency,
         read::log_info,
         proofs::verify,
@@ -245,7 +246,9 @@ pub struct Receipt {
     /// For one item of a snapshot: the item and its proof up to the record's content root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<ItemInclusion>,
-    /// Where the checkpoint was anchored on chain. Not checked offline.
+    /// Where the checkpoint was anchored on chain (absent until a confirmed anchor covers the
+    /// record). Offline verification checks its size and log id; `provlog verify receipt
+    /// --rpc-url` checks that the contract holds the checkpoint's root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anchor: Option<AnchorRef>,
 }
@@ -269,8 +272,10 @@ pub struct AnchorRef {
     pub chain_id: u64,
     /// `0x`-prefixed contract address.
     pub contract: String,
-    /// `0x`-prefixed bytes32 log id.
+    /// `0x`-prefixed bytes32 log id: keccak256 of the checkpoint's origin line.
     pub log_id: String,
+    /// The transaction that anchored it, and its block (at least the log's configured number
+    /// of confirmations deep when the receipt was built).
     pub tx_hash: String,
     pub block_number: u64,
     pub block_hash: String,

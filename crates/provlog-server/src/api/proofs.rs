@@ -4,6 +4,7 @@
 
 use axum::body::{to_bytes, Body};
 use axum::extract::Path;
+use axum::response::IntoResponse;
 use axum::Json;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use provlog_core::content::ContentTree;
@@ -30,14 +31,24 @@ fn self_check_failed(what: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(format!("self-verification of {what} failed: {e}"))
 }
 
-/// A receipt for record `index` (and snapshot row `item`) at the checkpoint of `size`, or the
-/// latest checkpoint.
+/// A receipt for record `index` (and snapshot row `item`) at the checkpoint of `size`; without
+/// `size`, at the smallest confirmed anchor that covers the record (with the anchor in the
+/// receipt) or, when none does yet, at the latest checkpoint.
 pub async fn build_receipt(
     state: &AppState,
     index: u64,
     item: Option<u64>,
     size: Option<u64>,
 ) -> Result<Receipt, ApiError> {
+    let anchor = match &state.anchoring {
+        None => None,
+        Some(a) => match size {
+            Some(size) => state.store.confirmed_anchor_at(&a.target, size).await?,
+            None => state.store.anchor_covering(&a.target, index).await?,
+        }
+        .and_then(|row| a.anchor_ref(&row)),
+    };
+    let size = size.or(anchor.as_ref().map(|a| a.tree_size));
     // The record and the checkpoint are independent reads: one round trip, not two.
     let checkpoint = async {
         match size {
@@ -118,7 +129,7 @@ pub async fn build_receipt(
         inclusion_proof: proof,
         checkpoint: checkpoint.note,
         item,
-        anchor: None,
+        anchor,
     };
     state
         .receipts
@@ -133,18 +144,26 @@ pub async fn build_receipt(
 pub(crate) struct ReceiptQuery {
     /// For a snapshot: also prove this item (0-based).
     item: Option<u64>,
-    /// Prove inclusion at the signed checkpoint of this size instead of the latest.
+    /// Prove inclusion at the signed checkpoint of this size (with its anchor, if confirmed).
+    /// Without it: the smallest confirmed anchor covering the record, else the latest checkpoint.
     size: Option<u64>,
 }
 
-/// A receipt for a record: offline-verifiable evidence that it is in the log.
+/// Response header of a receipt: `true` when the receipt carries a confirmed on-chain anchor.
+pub const ANCHORED_HEADER: &str = "provlog-anchored";
+
+/// A receipt for a record: offline-verifiable evidence that it is in the log. When the log
+/// anchors its checkpoints on a chain, the receipt is built at the smallest confirmed anchor that
+/// covers the record and carries it (`Provlog-Anchored: true`); until one does, it is built at the
+/// latest checkpoint without an anchor (`Provlog-Anchored: false`).
 #[utoipa::path(
     get,
     path = "/v1/records/{id}/receipt",
     tag = "proofs",
     params(("id" = String, Path, description = "The record's id: its log index in decimal", example = "42"), ReceiptQuery),
     responses(
-        (status = 200, description = "The receipt, verified by the server before it is sent", body = openapi::Receipt),
+        (status = 200, description = "The receipt, verified by the server before it is sent", body = openapi::Receipt,
+            headers(("provlog-anchored" = bool, description = "Whether the receipt carries a confirmed on-chain anchor"))),
         (status = 400, description = "A malformed query parameter, or `item` for a record that is not a snapshot (`bad-request`)",
             body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "No such record, item or checkpoint size (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
@@ -158,9 +177,15 @@ pub(crate) async fn receipt(
     state: State,
     Path(id): Path<String>,
     Q(q): Q<ReceiptQuery>,
-) -> Result<Json<Receipt>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let index = parse_id(&id)?;
-    Ok(Json(build_receipt(&state.0, index, q.item, q.size).await?))
+    let receipt = build_receipt(&state.0, index, q.item, q.size).await?;
+    let anchored = if receipt.anchor.is_some() {
+        "true"
+    } else {
+        "false"
+    };
+    Ok(([(ANCHORED_HEADER, anchored)], Json(receipt)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -20,9 +20,9 @@ use super::openapi::{self, Internal, Problem, Unavailable, PROBLEM_JSON};
 use super::{parse_id, State, Q};
 use crate::ApiError;
 
-const MAX_PAGE: u32 = 1000;
+pub(crate) const MAX_PAGE: u32 = 1000;
 
-fn time(ms: i64) -> String {
+pub(crate) fn time(ms: i64) -> String {
     Timestamp::from_unix_millis(ms)
         .map(|t| t.to_string())
         .unwrap_or_default()
