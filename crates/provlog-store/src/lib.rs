@@ -5,7 +5,8 @@
 //! - [`Store::sequence`] assigns dense indexes to a batch and stores the exact leaf bytes in one
 //!   short transaction (the only thing on a client's write path);
 //! - [`Store::integrate`] (leader only) extends the stored node hashes from the committed records;
-//! - checkpoints, leases, and the reads that proofs and lookups need.
+//! - checkpoints, leases, and the reads that proofs and lookups need;
+//! - trust state ([`trust`]): sources, API key hashes, signature nonces, the audit trail.
 //!
 //! The proof arithmetic is `provlog_core::log`: this crate fetches the stored hashes a plan names
 //! in one query (`= ANY($1)`) and never computes a tree shape itself.
@@ -14,6 +15,7 @@ mod convert;
 mod integrate;
 mod read;
 mod sequence;
+mod trust;
 
 use std::time::Duration;
 
@@ -23,6 +25,9 @@ use sqlx::PgPool;
 pub use integrate::Sizes;
 pub use read::{Lineage, LineageEdge, RecordFilter, StoredCheckpoint, StoredRecord};
 pub use sequence::{NewRecord, SequenceOutcome, Sequenced};
+pub use trust::{
+    ApiKeyRow, AuditEvent, Change, NewApiKey, SourceKeyRow, SourceRow, SourceSettings,
+};
 
 /// The schema, from the workspace's top-level `migrations/`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
