@@ -35,6 +35,9 @@ pub enum ClientError {
         body: String,
         retry_after: Option<Duration>,
     },
+    /// An input this client cannot send (a record it cannot sign, a bad key id).
+    #[error("{0}")]
+    Invalid(String),
     /// A success status whose body is not what the API documents.
     #[error("{url}: unexpected response body: {reason}")]
     Decode { url: String, reason: String },

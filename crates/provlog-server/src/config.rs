@@ -55,7 +55,9 @@ pub struct Config {
     pub signing_key_file: Option<PathBuf>,
     /// The signing key itself (prefer the file); `PROVLOG_SIGNING_KEY`.
     pub signing_key: Secret,
-    /// Bearer token that may write; `PROVLOG_ADMIN_TOKEN`. Writes are refused when unset.
+    /// Bootstrap token; `PROVLOG_ADMIN_TOKEN`. It creates the first admin API key
+    /// (`POST /v1/admin/bootstrap`); until then it also authorises writes for any source (a
+    /// fresh deployment), and once an admin key exists it is refused everywhere.
     pub admin_token: Secret,
     pub admin_token_file: Option<PathBuf>,
     /// Records per request.
@@ -80,6 +82,33 @@ pub struct Config {
     pub lease_ttl_ms: u64,
     /// Longest `?wait=receipt` wait.
     pub wait_timeout_ms: u64,
+    // ---- trust and policy (docs/architecture.md, "Trust and policy") ----
+    /// Whether read routes (records, proofs, checkpoints, tiles) answer without an API key.
+    pub public_reads: bool,
+    /// Server-side secret of the API keys' keyed hashes (HMAC-SHA256), at least 32 characters;
+    /// `PROVLOG_API_KEY_PEPPER`. Unset: derived from the checkpoint signing key.
+    pub api_key_pepper: Secret,
+    pub api_key_pepper_file: Option<PathBuf>,
+    /// How long a rotated-away API key stays valid next to its successor.
+    pub key_rotation_overlap_ms: u64,
+    /// How long a replica trusts its cached copy of an API key or a source (revocations made
+    /// on another replica take effect after at most this long).
+    pub trust_cache_ttl_ms: u64,
+    /// Token bucket per API key: sustained requests per second (0: no limit)…
+    pub rate_limit_per_second: u32,
+    /// …and the burst it allows.
+    pub rate_limit_burst: u32,
+    /// Signed submissions: the oldest `created` accepted, in seconds before now…
+    pub signature_max_age_secs: u64,
+    /// …and how far in the future `created` may be (clock skew).
+    pub signature_max_skew_secs: u64,
+    /// Scheme and authority clients use to reach this server (`https://log.example`), for the
+    /// `@target-uri` of signed submissions; unset: `http://` and the `Host` header.
+    pub public_url: Option<String>,
+    /// Nesting depth of `metadata` (the object itself is level 1).
+    pub max_metadata_depth: usize,
+    /// Nesting depth of signal payloads and snapshot items.
+    pub max_payload_depth: usize,
 }
 
 impl Default for Config {
@@ -105,6 +134,19 @@ impl Default for Config {
             checkpoint_max_records: 100_000,
             lease_ttl_ms: 5_000,
             wait_timeout_ms: 10_000,
+            // trust and policy
+            public_reads: true,
+            api_key_pepper: Secret::default(),
+            api_key_pepper_file: None,
+            key_rotation_overlap_ms: 24 * 3_600_000,
+            trust_cache_ttl_ms: 2_000,
+            rate_limit_per_second: 1_000,
+            rate_limit_burst: 2_000,
+            signature_max_age_secs: 300,
+            signature_max_skew_secs: 30,
+            public_url: None,
+            max_metadata_depth: provlog_core::record::MAX_METADATA_DEPTH,
+            max_payload_depth: provlog_core::record::MAX_PAYLOAD_DEPTH,
         }
     }
 }
@@ -136,6 +178,22 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(format!("origin {:?}: {e}", self.origin)))?;
         if self.max_batch == 0 || self.integrate_batch == 0 || self.max_body_bytes == 0 {
             return Err(ConfigError::Invalid("limits must be positive".into()));
+        }
+        let t = self;
+        if t.rate_limit_per_second > 0 && t.rate_limit_burst == 0 {
+            return Err(ConfigError::Invalid(
+                "rate_limit_burst must be positive when rate_limit_per_second is".into(),
+            ));
+        }
+        if t.max_metadata_depth == 0 || t.max_payload_depth == 0 || t.signature_max_age_secs == 0 {
+            return Err(ConfigError::Invalid("limits must be positive".into()));
+        }
+        if let Some(url) = &t.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/') {
+                return Err(ConfigError::Invalid(format!(
+                    "public_url {url:?}: scheme and authority, like https://log.example"
+                )));
+            }
         }
         Ok(())
     }
@@ -169,7 +227,26 @@ impl Config {
         Ok(signer)
     }
 
-    /// The admin token, from `admin_token_file` or `admin_token`; `None` when unset.
+    /// The API keys' pepper: `api_key_pepper_file`, `api_key_pepper`, or else derived from the
+    /// checkpoint signing key (HMAC-SHA256 keyed by the key's secret text).
+    pub fn api_key_pepper(&self, signer: &NoteSigner) -> Result<Secret, ConfigError> {
+        let t = self;
+        let pepper = match &t.api_key_pepper_file {
+            Some(path) => read_secret_file(path)?,
+            None => t.api_key_pepper.clone(),
+        };
+        if pepper.is_empty() {
+            return Ok(crate::auth::derived_pepper(signer));
+        }
+        if pepper.expose().len() < 32 {
+            return Err(ConfigError::Invalid(
+                "the API key pepper must be at least 32 characters".into(),
+            ));
+        }
+        Ok(pepper)
+    }
+
+    /// The bootstrap admin token, from `admin_token_file` or `admin_token`; `None` when unset.
     pub fn admin_token(&self) -> Result<Option<Secret>, ConfigError> {
         let token = match &self.admin_token_file {
             Some(path) => read_secret_file(path)?,

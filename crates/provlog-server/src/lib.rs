@@ -5,8 +5,10 @@
 //! the leader lease. Any number of replicas may share one database; any of them accepts writes.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod error;
+pub mod policy;
 pub mod sequencer;
 pub mod workers;
 
@@ -42,6 +44,8 @@ pub struct AppState {
     pub sequencer: sequencer::Sequencer,
     /// Size of the latest signed checkpoint seen, for `?wait=receipt`.
     pub checkpoint_size: watch::Sender<u64>,
+    /// API keys, sources and rate limits (trust and policy).
+    pub trust: auth::Trust,
 }
 
 impl AppState {
@@ -54,6 +58,7 @@ impl AppState {
         api::metrics_handle();
         let signer = config.signer()?;
         let admin_token = config.admin_token()?;
+        let trust = auth::Trust::new(config.api_key_pepper(&signer)?, config.trust_cache_ttl_ms);
         let trusted = TrustedKeys::new([signer.verifier_key().clone()]);
         let receipts = ReceiptVerifier::new(TrustedKeys::new([signer.verifier_key().clone()]));
         let sequencer = sequencer::Sequencer::spawn(store.clone(), config.max_batch);
@@ -69,6 +74,7 @@ impl AppState {
             sequenced: AtomicU64::new(0),
             integrated: AtomicU64::new(0),
             checkpoint_size: watch::Sender::new(0),
+            trust,
         }))
     }
 

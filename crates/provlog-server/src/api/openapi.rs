@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToResponse, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{ops, proofs, read, tiles, write};
+use super::{admin, ops, proofs, read, tiles, write};
 
 /// Media type of every error body (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -51,10 +51,22 @@ pub const BEARER: &str = "bearer";
         ops::readyz,
         ops::metrics,
         openapi_json,
+        admin::bootstrap,
+        admin::sources,
+        admin::create_source,
+        admin::source,
+        admin::change_source,
+        admin::add_source_key,
+        admin::retire_source_key,
+        admin::keys,
+        admin::create_key,
+        admin::rotate_key,
+        admin::revoke_key,
+        admin::audit,
     ),
     components(
         schemas(Wait),
-        responses(Internal, Unavailable, Unauthorized, WritesDisabled),
+        responses(Internal, Unavailable, Unauthorized, WritesDisabled, Forbidden, RateLimited),
     ),
     modifiers(&BearerAuth),
     tags(
@@ -64,6 +76,7 @@ pub const BEARER: &str = "bearer";
         (name = "tlog-tiles", description = "The C2SP tlog-tiles read API: \
             <https://c2sp.org/tlog-tiles>"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
+        (name = "admin", description = "Sources, API keys and the audit trail (scope `admin`)"),
     )
 )]
 pub struct ApiDoc;
@@ -76,8 +89,10 @@ impl Modify for BearerAuth {
         let scheme = HttpBuilder::new()
             .scheme(HttpAuthScheme::Bearer)
             .description(Some(
-                "The admin token (`PROVLOG_ADMIN_TOKEN`). Writes are refused with 403 when the \
-                 server has none configured.",
+                "An API key (`plk_<id>_<secret>`) with the route's scope: `ingest` (bound to one \
+                 source) for writes, `admin` for `/v1/admin/…`, any scope for reads when reads \
+                 are not public. The bootstrap token (`PROVLOG_ADMIN_TOKEN`) creates the first \
+                 admin key (`POST /v1/admin/bootstrap`) and, until then, writes for any source.",
             ))
             .build();
         openapi
@@ -124,7 +139,11 @@ pub struct Problem {
     /// `urn:provlog:problem:` followed by one of `bad-request`, `invalid-record`,
     /// `unknown-parent`, `body-too-large`, `batch-too-large`, `unsupported-media-type`,
     /// `unauthorized`, `writes-disabled`, `not-found`, `idempotency-conflict`,
-    /// `not-yet-included`, `backpressure`, `unavailable`, `internal`.
+    /// `not-yet-included`, `backpressure`, `unavailable`, `internal`; and of trust and policy:
+    /// `unknown-key`, `key-revoked`, `key-expired`, `wrong-scope`, `wrong-source`,
+    /// `bootstrap-spent`, `unknown-source`, `conflict`, `signature-required`, `bad-signature`,
+    /// `unknown-signing-key`, `signature-expired`, `signature-from-future`, `replayed-nonce`,
+    /// `digest-mismatch`, `schema-violation`, `rate-limited`.
     #[serde(rename = "type")]
     #[schema(pattern = "^urn:provlog:problem:[a-z-]+$")]
     pub problem_type: String,
@@ -135,6 +154,9 @@ pub struct Problem {
     /// What went wrong in this request. For `internal`, only a pointer to the server's log
     /// (found by the `x-request-id` response header).
     pub detail: String,
+    /// `schema-violation`: each failed check (`records[i]`, the item, the JSON pointer, why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<String>>,
 }
 
 /// The database is unavailable (`unavailable`); retry after `Retry-After` seconds.
@@ -150,7 +172,10 @@ pub struct Unavailable(pub Problem);
 #[response(content_type = PROBLEM_JSON)]
 pub struct Internal(pub Problem);
 
-/// Missing or wrong bearer token (`unauthorized`).
+/// No bearer token (`unauthorized`); an unknown, revoked or expired API key (`unknown-key`,
+/// `key-revoked`, `key-expired`) or a spent bootstrap token (`bootstrap-spent`); on writes, a
+/// refused signature (`signature-required`, `bad-signature`, `unknown-signing-key`,
+/// `signature-expired`, `signature-from-future`, `replayed-nonce`).
 #[derive(Debug, ToResponse)]
 #[response(
     content_type = PROBLEM_JSON,
@@ -158,10 +183,26 @@ pub struct Internal(pub Problem);
 )]
 pub struct Unauthorized(pub Problem);
 
-/// The server has no admin token configured, so it takes no writes (`writes-disabled`).
+/// The key's scope does not allow this route (`wrong-scope`), or an ingest key writes for
+/// another source (`wrong-source`); the bootstrap route without a configured bootstrap token
+/// (`writes-disabled`).
 #[derive(Debug, ToResponse)]
 #[response(content_type = PROBLEM_JSON)]
 pub struct WritesDisabled(pub Problem);
+
+/// The key's scope does not allow this route (`wrong-scope`); the bootstrap route without a
+/// configured bootstrap token (`writes-disabled`).
+#[derive(Debug, ToResponse)]
+#[response(content_type = PROBLEM_JSON)]
+pub struct Forbidden(pub Problem);
+
+/// The API key's rate limit is exhausted (`rate-limited`); retry after `Retry-After` seconds.
+#[derive(Debug, ToResponse)]
+#[response(
+    content_type = PROBLEM_JSON,
+    headers(("Retry-After" = u32, description = "Seconds until the key's bucket has a token again")),
+)]
+pub struct RateLimited(pub Problem);
 
 /// A SHA-256 hash: standard base64 with padding (44 characters). Query parameters also take
 /// 64 hex digits.
