@@ -15,7 +15,12 @@ use crate::Failure;
 #[derive(Debug, clap::Args)]
 pub struct Conn {
     /// Base URL of the server.
-    #[arg(long, env = "PROVLOG_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "PROVLOG_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
     url: String,
     /// File holding the API key (scope `admin`), or for `keys bootstrap` the bootstrap token.
     #[arg(long, value_name = "FILE", env = "PROVLOG_API_KEY_FILE", global = true)]

@@ -90,7 +90,8 @@ impl SourceSigner {
             .as_object_mut()
             .ok_or_else(|| invalid("a record is a JSON object"))?;
         let get = |name: &str| obj.get(name).cloned();
-        let kind: Kind = serde_json::from_value(get("kind").unwrap_or(Value::Null)).map_err(invalid)?;
+        let kind: Kind =
+            serde_json::from_value(get("kind").unwrap_or(Value::Null)).map_err(invalid)?;
         let source: SourceId =
             serde_json::from_value(get("source").unwrap_or(Value::Null)).map_err(invalid)?;
         let content = match kind {
@@ -251,8 +252,13 @@ impl Client {
     /// `schema_policy`, `require_signature`).
     pub async fn create_source(&self, source: &Value) -> Result<Value, ClientError> {
         decode(
-            self.admin_send(reqwest::Method::POST, "v1/admin/sources", &[], Some(source.clone()))
-                .await?,
+            self.admin_send(
+                reqwest::Method::POST,
+                "v1/admin/sources",
+                &[],
+                Some(source.clone()),
+            )
+            .await?,
         )
     }
 
@@ -271,7 +277,10 @@ impl Client {
             Some(id) => format!("v1/admin/sources/{}", crate::paths::segment(id)),
             None => "v1/admin/sources".into(),
         };
-        decode(self.admin_send(reqwest::Method::GET, &path, &[], None).await?)
+        decode(
+            self.admin_send(reqwest::Method::GET, &path, &[], None)
+                .await?,
+        )
     }
 
     /// `POST /v1/admin/sources/{id}/keys`.
@@ -290,13 +299,20 @@ impl Client {
     }
 
     /// `DELETE /v1/admin/sources/{id}/keys/{key_id}`.
-    pub async fn retire_source_key(&self, source: &str, key_id: &str) -> Result<Value, ClientError> {
+    pub async fn retire_source_key(
+        &self,
+        source: &str,
+        key_id: &str,
+    ) -> Result<Value, ClientError> {
         let path = format!(
             "v1/admin/sources/{}/keys/{}",
             crate::paths::segment(source),
             crate::paths::segment(key_id)
         );
-        decode(self.admin_send(reqwest::Method::DELETE, &path, &[], None).await?)
+        decode(
+            self.admin_send(reqwest::Method::DELETE, &path, &[], None)
+                .await?,
+        )
     }
 
     /// `POST /v1/admin/keys`: `scope` is `ingest` (with `source`), `read` or `admin`.
@@ -325,7 +341,11 @@ impl Client {
     }
 
     /// `POST /v1/admin/keys/{id}/rotate`; `overlap_ms` None: the server's default.
-    pub async fn rotate_key(&self, id: &str, overlap_ms: Option<u64>) -> Result<IssuedKey, ClientError> {
+    pub async fn rotate_key(
+        &self,
+        id: &str,
+        overlap_ms: Option<u64>,
+    ) -> Result<IssuedKey, ClientError> {
         let path = format!("v1/admin/keys/{}/rotate", crate::paths::segment(id));
         let body = match overlap_ms {
             Some(ms) => json!({"overlap_ms": ms}),
@@ -340,11 +360,18 @@ impl Client {
     /// `POST /v1/admin/keys/{id}/revoke`.
     pub async fn revoke_key(&self, id: &str) -> Result<Value, ClientError> {
         let path = format!("v1/admin/keys/{}/revoke", crate::paths::segment(id));
-        decode(self.admin_send(reqwest::Method::POST, &path, &[], None).await?)
+        decode(
+            self.admin_send(reqwest::Method::POST, &path, &[], None)
+                .await?,
+        )
     }
 
     /// `GET /v1/admin/audit`.
-    pub async fn audit(&self, after: Option<u64>, limit: Option<u32>) -> Result<Value, ClientError> {
+    pub async fn audit(
+        &self,
+        after: Option<u64>,
+        limit: Option<u32>,
+    ) -> Result<Value, ClientError> {
         decode(
             self.admin_send(
                 reqwest::Method::GET,

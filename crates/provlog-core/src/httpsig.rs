@@ -151,7 +151,12 @@ impl ParsedSignature {
                 .find(|k| k.as_str() == LABEL)
                 .map(|k| k.as_str().to_string())
         }
-        .ok_or_else(|| malformed(SI, format!("expected one signature or one labelled {LABEL}")))?;
+        .ok_or_else(|| {
+            malformed(
+                SI,
+                format!("expected one signature or one labelled {LABEL}"),
+            )
+        })?;
 
         let Some(ListEntry::InnerList(list)) = inputs.get(label.as_str()) else {
             return Err(malformed(SI, format!("{label} is not an inner list")));
@@ -254,7 +259,10 @@ fn serialize_inner_list(list: &InnerList) -> Result<String, HttpSigError> {
 /// The signature base of RFC 9421 §2.5: one line `"<component>": <value>` per covered
 /// component, then `"@signature-params": <params_line>`, joined by `\n` (no trailing newline).
 /// Values containing a newline are refused (they could forge a line).
-pub fn signature_base(components: &[(&str, &str)], params_line: &str) -> Result<String, HttpSigError> {
+pub fn signature_base(
+    components: &[(&str, &str)],
+    params_line: &str,
+) -> Result<String, HttpSigError> {
     let mut base = String::new();
     for (name, value) in components {
         if value.contains(['\n', '\r']) || name.contains(['\n', '\r', '"']) {

@@ -149,7 +149,12 @@ impl Trust {
     }
 
     /// A new random key for `scope` (and an ingest key's `source`), ready to store.
-    pub fn issue(&self, scope: Scope, source: Option<String>, label: String) -> (NewApiKey, IssuedKey) {
+    pub fn issue(
+        &self,
+        scope: Scope,
+        source: Option<String>,
+        label: String,
+    ) -> (NewApiKey, IssuedKey) {
         let mut rng = rand::thread_rng();
         let mut id = [0u8; 6];
         rng.fill_bytes(&mut id);
@@ -234,7 +239,8 @@ impl Trust {
             tokens: burst,
             at: now,
         });
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(burst);
+        bucket.tokens =
+            (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(burst);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
@@ -317,7 +323,11 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
 }
 
 /// Authenticates and requires `scope`. Admin keys also read; ingest keys also read.
-pub async fn require(state: &AppState, headers: &HeaderMap, scope: Scope) -> Result<Principal, ApiError> {
+pub async fn require(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: Scope,
+) -> Result<Principal, ApiError> {
     let p = authenticate(state, headers).await?;
     let ok = match scope {
         Scope::Read => true,

@@ -49,10 +49,7 @@ pub enum ApiError {
     #[error("this API key expired (it was rotated away and its overlap has passed)")]
     KeyExpired,
     #[error("this route needs an API key with scope {needed}; this key has scope {has}")]
-    WrongScope {
-        needed: &'static str,
-        has: String,
-    },
+    WrongScope { needed: &'static str, has: String },
     #[error("this API key writes for source {bound:?} only, not {requested:?}")]
     WrongSource { bound: String, requested: String },
     #[error("the bootstrap token was spent: an admin key exists; use an API key")]
@@ -67,7 +64,9 @@ pub enum ApiError {
     BadSignature(String),
     #[error("{0}")]
     UnknownSigningKey(String),
-    #[error("signature created at {created}, more than {max_age_secs} s ago, or expired at {expires}")]
+    #[error(
+        "signature created at {created}, more than {max_age_secs} s ago, or expired at {expires}"
+    )]
     SignatureExpired {
         created: u64,
         expires: u64,
@@ -220,7 +219,11 @@ impl IntoResponse for ApiError {
                 "internal error; the server logged the details under this request's id".to_string()
             }
             ApiError::SchemaViolation(errors) => {
-                format!("{} schema check(s) failed: {}", errors.len(), errors.join("; "))
+                format!(
+                    "{} schema check(s) failed: {}",
+                    errors.len(),
+                    errors.join("; ")
+                )
             }
             other => other.to_string(),
         };

@@ -121,9 +121,17 @@ impl SourcePolicy {
                     errors.push("(more errors not shown)".to_string());
                     return errors;
                 }
-                let at = if snapshot { format!("item {i}: ") } else { String::new() };
+                let at = if snapshot {
+                    format!("item {i}: ")
+                } else {
+                    String::new()
+                };
                 let path = e.instance_path().to_string();
-                let path = if path.is_empty() { "/".to_string() } else { path };
+                let path = if path.is_empty() {
+                    "/".to_string()
+                } else {
+                    path
+                };
                 errors.push(format!("{at}{path}: {}", e.masked()));
             }
         }
@@ -174,9 +182,16 @@ impl SourceCache {
     }
 
     /// The policy of `id`, `None` when it is not registered.
-    pub async fn get(&self, state: &AppState, id: &str) -> Result<Option<Arc<SourcePolicy>>, ApiError> {
+    pub async fn get(
+        &self,
+        state: &AppState,
+        id: &str,
+    ) -> Result<Option<Arc<SourcePolicy>>, ApiError> {
         {
-            let map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let map = self
+                .map
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some((at, policy)) = map.get(id) {
                 if at.elapsed() < self.ttl {
                     return Ok(policy.clone());
@@ -189,7 +204,10 @@ impl SourceCache {
             })?)),
             None => None,
         };
-        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= 100_000 {
             map.clear();
         }

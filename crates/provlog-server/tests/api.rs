@@ -433,7 +433,10 @@ async fn writes_are_closed_without_a_token_and_push_back_when_behind(pool: PgPoo
     .await;
     // Without a bootstrap token, a bearer that is not an API key is just an unknown key.
     let (status, v) = api.post("/v1/records", &signal("A")).await;
-    assert_eq!((status, problem(&v)), (StatusCode::UNAUTHORIZED, "unknown-key"));
+    assert_eq!(
+        (status, problem(&v)),
+        (StatusCode::UNAUTHORIZED, "unknown-key")
+    );
 
     let api = setup(pool, |c| c.max_pending = 2).await;
     let batch = json!({"records": [signal("A"), signal("B"), signal("C")]});

@@ -105,6 +105,10 @@ type KeyRow = (
     Option<String>,
 );
 
+type SourceDbRow = (String, String, Option<String>, String, bool, i64, i64);
+type SourceKeyDbRow = (String, String, Vec<u8>, i64, Option<i64>);
+type AuditDbRow = (i64, i64, String, String, String, String);
+
 const KEY_COLUMNS: &str = concat!(
     "id, key_hash, scope, source, label, ",
     ms!("created_at"),
@@ -152,7 +156,11 @@ async fn audit(
     Ok(())
 }
 
-async fn insert_key(tx: &mut Transaction<'_, Postgres>, key: &NewApiKey, replaces: Option<&str>) -> Result<()> {
+async fn insert_key(
+    tx: &mut Transaction<'_, Postgres>,
+    key: &NewApiKey,
+    replaces: Option<&str>,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO api_keys (id, key_hash, scope, source, label, replaces)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -249,10 +257,11 @@ impl Store {
         actor: &str,
     ) -> Result<Change<()>> {
         let mut tx = self.pool.begin().await?;
-        let exists: Option<bool> = sqlx::query_scalar("SELECT true FROM sources WHERE id = $1 FOR UPDATE")
-            .bind(source)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let exists: Option<bool> =
+            sqlx::query_scalar("SELECT true FROM sources WHERE id = $1 FOR UPDATE")
+                .bind(source)
+                .fetch_optional(&mut *tx)
+                .await?;
         if exists.is_none() {
             return Ok(Change::NotFound);
         }
@@ -288,7 +297,12 @@ impl Store {
     }
 
     /// Retires a source key: it verifies no new submission; records it signed stay as they are.
-    pub async fn revoke_source_key(&self, source: &str, key_id: &str, actor: &str) -> Result<Change<()>> {
+    pub async fn revoke_source_key(
+        &self,
+        source: &str,
+        key_id: &str,
+        actor: &str,
+    ) -> Result<Change<()>> {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE source_keys SET revoked_at = now()
@@ -329,19 +343,17 @@ impl Store {
     }
 
     async fn sources_where(&self, id: Option<&str>) -> Result<Vec<SourceRow>> {
-        let rows: Vec<(String, String, Option<String>, String, bool, i64, i64)> = sqlx::query_as(
-            concat!(
-                "SELECT id, display_name, schema::text, schema_policy, require_signature, ",
-                ms!("created_at"),
-                ", ",
-                ms!("updated_at"),
-                " FROM sources WHERE $1::text IS NULL OR id = $1 ORDER BY id"
-            ),
-        )
+        let rows: Vec<SourceDbRow> = sqlx::query_as(concat!(
+            "SELECT id, display_name, schema::text, schema_policy, require_signature, ",
+            ms!("created_at"),
+            ", ",
+            ms!("updated_at"),
+            " FROM sources WHERE $1::text IS NULL OR id = $1 ORDER BY id"
+        ))
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        let keys: Vec<(String, String, Vec<u8>, i64, Option<i64>)> = sqlx::query_as(concat!(
+        let keys: Vec<SourceKeyDbRow> = sqlx::query_as(concat!(
             "SELECT source, key_id, public_key, ",
             ms!("created_at"),
             ", ",
@@ -352,20 +364,8 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(id, display_name, schema, schema_policy, require_signature, created_ms, updated_ms)| {
-                let keys = keys
-                    .iter()
-                    .filter(|k| k.0 == id)
-                    .map(|k| {
-                        Ok(SourceKeyRow {
-                            key_id: k.1.clone(),
-                            public_key: array32(&k.2, "a source public key")?,
-                            created_ms: k.3,
-                            revoked_ms: k.4,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(SourceRow {
+            .map(
+                |(
                     id,
                     display_name,
                     schema,
@@ -373,9 +373,31 @@ impl Store {
                     require_signature,
                     created_ms,
                     updated_ms,
-                    keys,
-                })
-            })
+                )| {
+                    let keys = keys
+                        .iter()
+                        .filter(|k| k.0 == id)
+                        .map(|k| {
+                            Ok(SourceKeyRow {
+                                key_id: k.1.clone(),
+                                public_key: array32(&k.2, "a source public key")?,
+                                created_ms: k.3,
+                                revoked_ms: k.4,
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    Ok(SourceRow {
+                        id,
+                        display_name,
+                        schema,
+                        schema_policy,
+                        require_signature,
+                        created_ms,
+                        updated_ms,
+                        keys,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -383,9 +405,11 @@ impl Store {
 
     /// Whether any admin key exists (the bootstrap token is spent then).
     pub async fn has_admin_key(&self) -> Result<bool> {
-        Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_keys WHERE scope = 'admin')")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_keys WHERE scope = 'admin')")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Creates the first admin key, only while none exists; `Conflict` afterwards. Serialised
@@ -403,7 +427,14 @@ impl Store {
             return Ok(Change::Conflict("an admin key already exists".into()));
         }
         insert_key(&mut tx, key, None).await?;
-        audit(&mut tx, "bootstrap", "key.created", &key.id, &key_detail(key)).await?;
+        audit(
+            &mut tx,
+            "bootstrap",
+            "key.created",
+            &key.id,
+            &key_detail(key),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Change::Done(()))
     }
@@ -428,19 +459,21 @@ impl Store {
 
     /// One API key by its public id.
     pub async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>> {
-        let row: Option<KeyRow> = sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<KeyRow> =
+            sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(key_row).transpose()
     }
 
     /// Every API key, oldest first.
     pub async fn api_keys(&self) -> Result<Vec<ApiKeyRow>> {
-        let rows: Vec<KeyRow> =
-            sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"))
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<KeyRow> = sqlx::query_as(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         rows.into_iter().map(key_row).collect()
     }
 
@@ -568,7 +601,7 @@ impl Store {
     /// Audit events after `after` (an event id), oldest first, at most `limit`.
     pub async fn audit_events(&self, after: Option<u64>, limit: u32) -> Result<Vec<AuditEvent>> {
         let after = crate::convert::to_db(after.unwrap_or(0))?;
-        let rows: Vec<(i64, i64, String, String, String, String)> = sqlx::query_as(concat!(
+        let rows: Vec<AuditDbRow> = sqlx::query_as(concat!(
             "SELECT id, ",
             ms!("at"),
             ", actor, action, target, detail::text FROM audit_events

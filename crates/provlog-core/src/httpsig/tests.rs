@@ -156,7 +156,11 @@ fn profile_round_trip_and_what_breaks_it() {
     );
     assert_eq!(
         parsed.verify(
-            &[("@method", "PUT"), ("@target-uri", uri), ("content-digest", &h.content_digest)],
+            &[
+                ("@method", "PUT"),
+                ("@target-uri", uri),
+                ("content-digest", &h.content_digest)
+            ],
             &key.verifying_key()
         ),
         Err(HttpSigError::BadSignature)

@@ -172,7 +172,10 @@ impl From<&SourceRow> for SourceView {
         SourceView {
             id: s.id.clone(),
             display_name: s.display_name.clone(),
-            schema: s.schema.as_deref().and_then(|t| serde_json::from_str(t).ok()),
+            schema: s
+                .schema
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok()),
             schema_policy: s.schema_policy.clone(),
             require_signature: s.require_signature,
             keys: s
@@ -414,7 +417,10 @@ pub(crate) async fn create_source(
         (status = 503, response = Unavailable),
     )
 )]
-pub(crate) async fn sources(state: State, headers: HeaderMap) -> Result<Json<Vec<SourceView>>, ApiError> {
+pub(crate) async fn sources(
+    state: State,
+    headers: HeaderMap,
+) -> Result<Json<Vec<SourceView>>, ApiError> {
     admin(&state.0, &headers).await?;
     let rows = state.0.store.sources().await?;
     Ok(Json(rows.iter().map(SourceView::from).collect()))
@@ -493,7 +499,9 @@ pub(crate) async fn change_source(
             .schema_policy
             .map(|p| p.as_str().to_string())
             .unwrap_or(current.schema_policy),
-        require_signature: change.require_signature.unwrap_or(current.require_signature),
+        require_signature: change
+            .require_signature
+            .unwrap_or(current.require_signature),
     };
     match state
         .store
@@ -554,9 +562,7 @@ pub(crate) async fn add_source_key(
         .decode(&new.public_key)
         .ok()
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
-        .filter(|b| {
-            ed25519_dalek::VerifyingKey::from_bytes(b).is_ok_and(|k| !k.is_weak())
-        })
+        .filter(|b| ed25519_dalek::VerifyingKey::from_bytes(b).is_ok_and(|k| !k.is_weak()))
         .ok_or_else(|| {
             ApiError::BadRequest("public_key: base64 of a 32-byte Ed25519 public key".into())
         })?;
@@ -601,7 +607,11 @@ pub(crate) async fn retire_source_key(
 ) -> Result<Json<SourceView>, ApiError> {
     let state = state.0;
     let p = admin(&state, &headers).await?;
-    match state.store.revoke_source_key(&id, &key_id, &p.key_id).await? {
+    match state
+        .store
+        .revoke_source_key(&id, &key_id, &p.key_id)
+        .await?
+    {
         Change::Done(()) => {}
         Change::NotFound | Change::Conflict(_) => {
             return Err(ApiError::NotFound(format!(
@@ -660,10 +670,7 @@ pub(crate) async fn create_key(
     let p = admin(&state, &headers).await?;
     let new: NewKey = json_body(body).await?;
     let scope = Scope::parse(&new.scope).ok_or_else(|| {
-        ApiError::BadRequest(format!(
-            "scope {:?}: one of ingest, read, admin",
-            new.scope
-        ))
+        ApiError::BadRequest(format!("scope {:?}: one of ingest, read, admin", new.scope))
     })?;
     if (scope == Scope::Ingest) != new.source.is_some() {
         return Err(ApiError::BadRequest(
@@ -777,7 +784,11 @@ pub(crate) async fn rotate_key(
         .ok_or_else(|| ApiError::Internal(format!("key {id} has scope {:?}", old.scope)))?;
     let label = rotation.label.unwrap_or_else(|| old.label.clone());
     let (row, issued) = state.trust.issue(scope, old.source.clone(), label);
-    match state.store.rotate_api_key(&id, &row, overlap, &p.key_id).await? {
+    match state
+        .store
+        .rotate_api_key(&id, &row, overlap, &p.key_id)
+        .await?
+    {
         Change::Done(_) => {}
         Change::NotFound => return Err(ApiError::NotFound(format!("no key {id:?}"))),
         Change::Conflict(m) => return Err(ApiError::Conflict(m)),
@@ -908,9 +919,11 @@ pub(crate) async fn audit(
         return Err(ApiError::BadRequest("limit: 1..=1000".into()));
     }
     let events = state.store.audit_events(query.after, limit).await?;
-    let next_after = (events.len() == limit as usize)
-        .then(|| events.last().map(|e| e.id))
-        .flatten();
+    let next_after = if events.len() == limit as usize {
+        events.last().map(|e| e.id)
+    } else {
+        None
+    };
     Ok(Json(AuditPage {
         events: events.iter().map(AuditView::from).collect(),
         next_after,

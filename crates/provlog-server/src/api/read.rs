@@ -118,7 +118,12 @@ async fn provenance(state: &crate::AppState, leaf: &[u8]) -> Result<Provenance, 
         None => ("unsigned", None, None),
         Some(sig) => {
             let verified = record.verify_source_signature().is_ok();
-            let standing = match state.trust.sources.get(state, record.source.as_str()).await? {
+            let standing = match state
+                .trust
+                .sources
+                .get(state, record.source.as_str())
+                .await?
+            {
                 Some(p) => match p.standing(sig.key_id.as_str(), &sig.public_key) {
                     crate::policy::KeyStanding::Active => "active",
                     crate::policy::KeyStanding::Retired => "retired",

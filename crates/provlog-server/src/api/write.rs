@@ -142,7 +142,9 @@ struct WriteContext {
 
 impl WriteContext {
     fn policy(&self, source: &SourceId) -> Option<&SourcePolicy> {
-        self.policies.get(source.as_str()).map(|p| &**p)
+        self.policies
+            .get(source.as_str())
+            .map(std::sync::Arc::as_ref)
     }
 }
 
@@ -631,7 +633,11 @@ pub(crate) async fn submit_ndjson(
     // Authentication first: an anonymous caller learns nothing about the query's rules.
     let principal = auth::require(&state, &headers, Scope::Ingest).await?;
     let Q(query) = query?;
-    if let Some(bound) = principal.source.as_deref().filter(|b| *b != query.source.as_str()) {
+    if let Some(bound) = principal
+        .source
+        .as_deref()
+        .filter(|b| *b != query.source.as_str())
+    {
         return Err(ApiError::WrongSource {
             bound: bound.to_string(),
             requested: query.source.to_string(),
@@ -712,9 +718,9 @@ fn record_signature_header(headers: &HeaderMap) -> Result<Option<SourceSignature
     let Some(value) = headers.get("provlog-source-signature") else {
         return Ok(None);
     };
-    let text = value.to_str().map_err(|_| {
-        ApiError::BadRequest("Provlog-Source-Signature must be ASCII JSON".into())
-    })?;
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::BadRequest("Provlog-Source-Signature must be ASCII JSON".into()))?;
     serde_json::from_str(text)
         .map(Some)
         .map_err(|e| ApiError::BadRequest(format!("Provlog-Source-Signature: {e}")))
