@@ -164,11 +164,14 @@ pub fn schema_quality(errors: &[String]) -> QualityCheck {
     }
 }
 
+/// A cached lookup: when it was made, and the policy (`None`: not registered).
+type Cached = (Instant, Option<Arc<SourcePolicy>>);
+
 /// Registered sources as this replica knows them (unknown ones too), for a short time.
 #[derive(Debug)]
 pub struct SourceCache {
     ttl: Duration,
-    map: Mutex<HashMap<String, (Instant, Option<Arc<SourcePolicy>>)>>,
+    map: Mutex<HashMap<String, Cached>>,
     last_nonce_purge_ms: AtomicI64,
 }
 
