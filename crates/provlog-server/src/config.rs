@@ -297,6 +297,7 @@ mod tests {
             signing_key: Secret::new(signer.to_secret_text().to_string()),
             admin_token: Secret::new("a-very-secret-admin-token"),
             database_url: Secret::new("postgres://user:db-password@host/db"),
+            api_key_pepper: Secret::new("a-pepper-that-is-long-enough-0123456789"),
             ..Config::default()
         }
     }
@@ -305,7 +306,12 @@ mod tests {
     fn secrets_never_show_in_debug_output() {
         let c = with_secrets();
         let shown = format!("{c:?} {:?}", c.signer().unwrap());
-        for secret in ["a-very-secret-admin-token", "db-password", "PRIVATE+KEY"] {
+        for secret in [
+            "a-very-secret-admin-token",
+            "db-password",
+            "PRIVATE+KEY",
+            "a-pepper-that",
+        ] {
             assert!(!shown.contains(secret), "{secret} leaked: {shown}");
         }
     }
@@ -323,6 +329,32 @@ mod tests {
         let mut c = with_secrets();
         c.origin = "has space".into();
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn the_api_key_pepper_is_long_or_derived_from_the_signing_key() {
+        let c = with_secrets();
+        let signer = c.signer().unwrap();
+        assert_eq!(
+            c.api_key_pepper(&signer).unwrap().expose(),
+            "a-pepper-that-is-long-enough-0123456789"
+        );
+        let mut short = with_secrets();
+        short.api_key_pepper = Secret::new("too-short");
+        assert!(short.api_key_pepper(&signer).is_err());
+        let mut derived = with_secrets();
+        derived.api_key_pepper = Secret::default();
+        let pepper = derived.api_key_pepper(&signer).unwrap();
+        // Stable for one signing key, different for another, and not the key itself.
+        assert_eq!(pepper, derived.api_key_pepper(&signer).unwrap());
+        assert_eq!(pepper.expose().len(), 64);
+        assert!(!signer.to_secret_text().contains(pepper.expose()));
+        let other = NoteSigner::new(
+            "example.com/log",
+            ed25519_dalek::SigningKey::from_bytes(&[5; 32]),
+        )
+        .unwrap();
+        assert_ne!(pepper, derived.api_key_pepper(&other).unwrap());
     }
 
     #[cfg(unix)]

@@ -241,6 +241,25 @@ pub struct IdempotencyKey {
     pub key: Option<String>,
 }
 
+/// The headers of a signed submission (RFC 9421 profile; see `docs/formats.md`, "Signed
+/// requests"). Required when the source requires signatures, checked whenever present.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct SignedRequest {
+    /// `provlog=("@method" "@target-uri" "content-digest");created=…;expires=…;nonce="…";keyid="…";alg="ed25519"`
+    #[param(rename = "Signature-Input", value_type = String, required = false)]
+    pub signature_input: Option<String>,
+    /// `provlog=:<base64 Ed25519 signature>:`
+    #[param(rename = "Signature", value_type = String, required = false)]
+    pub signature: Option<String>,
+    /// `sha-256=:<base64 SHA-256 of the body>:` (RFC 9530).
+    #[param(rename = "Content-Digest", value_type = String, required = false)]
+    pub content_digest: Option<String>,
+    /// NDJSON snapshots only: the record's source `signature` object, as JSON.
+    #[param(rename = "Provlog-Source-Signature", value_type = String, required = false)]
+    pub source_signature: Option<String>,
+}
+
 /// A record's `signature`: the source's Ed25519 signature over a statement of what it submits
 /// (see `docs/formats.md`, "Source signature").
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

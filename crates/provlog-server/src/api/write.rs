@@ -457,7 +457,7 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     path = "/v1/records",
     tag = "records",
     security(("bearer" = [])),
-    params(WriteQuery, openapi::IdempotencyKey),
+    params(WriteQuery, openapi::IdempotencyKey, openapi::SignedRequest),
     request_body(content = SubmitBody, content_type = "application/json",
         example = json!({"kind": "signal", "source": "acme-signals", "payload": {"token": "ETH", "signal": 1}})),
     responses(
@@ -594,7 +594,7 @@ pub(crate) struct SnapshotQuery {
     path = "/v1/records/snapshot",
     tag = "records",
     security(("bearer" = [])),
-    params(SnapshotQuery, openapi::IdempotencyKey),
+    params(SnapshotQuery, openapi::IdempotencyKey, openapi::SignedRequest),
     request_body(content = String, content_type = "application/x-ndjson",
         description = "The snapshot's items, one JSON value per line (`\\n` or `\\r\\n`); blank lines are skipped",
         example = "{\"token\":\"BTC\",\"grade\":88}\n{\"token\":\"ETH\",\"grade\":81}\n"),
