@@ -31,7 +31,8 @@ pub struct Args {
         global = true
     )]
     url: String,
-    /// File holding the admin bearer token (needed by the write modes).
+    /// File holding the bearer token the write modes need: an ingest API key (with
+    /// `--source`), or the bootstrap token of a deployment that has no admin key yet.
     #[arg(
         long,
         value_name = "FILE",
@@ -39,6 +40,10 @@ pub struct Args {
         global = true
     )]
     token_file: Option<PathBuf>,
+    /// Write every record for this source (an ingest key writes for its own source only);
+    /// default: a mix of `signals`, `market-snapshots` and `dataset-digests`.
+    #[arg(long, global = true)]
+    source: Option<String>,
     /// Print one JSON object instead of the table.
     #[arg(long, global = true)]
     json: bool,
@@ -157,6 +162,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         rt.worker_threads(n.max(1));
     }
     let rt = rt.enable_all().build().map_err(usage)?;
+    if let Some(source) = &args.source {
+        let _ = SOURCE.set(source.clone());
+    }
     let report = rt.block_on(run_mode(&args))?;
     if args.json {
         println!("{}", serde_json::to_string(&report).map_err(usage)?);
@@ -248,8 +256,19 @@ async fn run_mode(args: &Args) -> Result<Report, Failure> {
 const TOKENS: [&str; 8] = ["BTC", "ETH", "SOL", "ARB", "OP", "AVAX", "LINK", "MATIC"];
 const TRENDS: [&str; 3] = ["up", "down", "flat"];
 
+/// `--source`: the one source every generated record names.
+static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// One realistic record: 80% trading signals, 10% small snapshots, 10% client digests.
 fn random_record(rng: &mut SmallRng, seq: u64) -> Value {
+    let mut record = mixed_record(rng, seq);
+    if let Some(source) = SOURCE.get() {
+        record["source"] = json!(source);
+    }
+    record
+}
+
+fn mixed_record(rng: &mut SmallRng, seq: u64) -> Value {
     let token = TOKENS[rng.gen_range(0..TOKENS.len())];
     match rng.gen_range(0..10) {
         0 => {

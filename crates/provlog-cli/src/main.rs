@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod admin;
 mod bench;
 mod contracts;
 mod keygen;
@@ -44,6 +45,22 @@ enum Command {
     /// Verify receipts and proofs (offline; a receipt's anchor also against the chain).
     #[command(subcommand)]
     Verify(verify::Command),
+    /// API keys: bootstrap the first admin key, create, list, rotate, revoke.
+    #[command(
+        after_help = "Examples:\n  provlog keys --token-file admin.token bootstrap --token-out admin.key\n  \
+        provlog keys --token-file admin.key create --scope ingest --source acme --token-out acme.key\n  \
+        provlog keys --token-file admin.key rotate 3f9a0c11b2d4 --overlap-ms 3600000"
+    )]
+    Keys(admin::KeysArgs),
+    /// Sources: register, change, list; their Ed25519 keys; a new source signing key.
+    #[command(
+        after_help = "Examples:\n  provlog sources --token-file admin.key create acme --name ACME --schema acme.schema.json --policy flag\n  \
+        provlog sources keygen --out acme.sign   # prints the public key\n  \
+        provlog sources --token-file admin.key add-key acme --key-id acme-1 --public-key <base64>"
+    )]
+    Sources(admin::SourcesArgs),
+    /// The audit trail of admin actions.
+    Audit(admin::AuditArgs),
     /// Load generator against a running server, and the PostgreSQL COPY baseline.
     #[command(after_help = bench::AFTER_HELP)]
     Bench(bench::Args),
@@ -82,6 +99,9 @@ fn main() -> ExitCode {
         Command::Contracts(cmd) => contracts::run(cmd),
         Command::Verify(cmd) => verify::run(cmd),
         Command::Bench(args) => bench::run(args),
+        Command::Keys(args) => admin::keys(args),
+        Command::Sources(args) => admin::sources(args),
+        Command::Audit(args) => admin::audit(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

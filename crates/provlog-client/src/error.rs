@@ -35,6 +35,9 @@ pub enum ClientError {
         body: String,
         retry_after: Option<Duration>,
     },
+    /// An input this client cannot send (a record it cannot sign, a bad key id).
+    #[error("{0}")]
+    Invalid(String),
     /// A success status whose body is not what the API documents.
     #[error("{url}: unexpected response body: {reason}")]
     Decode { url: String, reason: String },
@@ -77,6 +80,12 @@ impl ClientError {
     /// Whether the server said it is temporarily unable to serve (503: backpressure, database).
     pub fn is_unavailable(&self) -> bool {
         self.status() == Some(503)
+    }
+
+    /// Whether the server refused for the API key's rate limit (429): retry after
+    /// [`ClientError::retry_after`].
+    pub fn is_rate_limited(&self) -> bool {
+        self.status() == Some(429)
     }
 
     /// How long the server asked the client to wait before retrying.
@@ -152,11 +161,29 @@ pub enum ProblemKind {
     Backpressure,
     Unavailable,
     Internal,
+    // Trust and policy.
+    UnknownKey,
+    KeyRevoked,
+    KeyExpired,
+    WrongScope,
+    WrongSource,
+    BootstrapSpent,
+    UnknownSource,
+    Conflict,
+    SignatureRequired,
+    BadSignature,
+    UnknownSigningKey,
+    SignatureExpired,
+    SignatureFromFuture,
+    ReplayedNonce,
+    DigestMismatch,
+    SchemaViolation,
+    RateLimited,
     /// A type this client does not know (a newer server, another service).
     Other(String),
 }
 
-const SLUGS: [(&str, ProblemKind); 14] = [
+const SLUGS: [(&str, ProblemKind); 31] = [
     ("bad-request", ProblemKind::BadRequest),
     ("invalid-record", ProblemKind::InvalidRecord),
     ("unknown-parent", ProblemKind::UnknownParent),
@@ -171,6 +198,23 @@ const SLUGS: [(&str, ProblemKind); 14] = [
     ("backpressure", ProblemKind::Backpressure),
     ("unavailable", ProblemKind::Unavailable),
     ("internal", ProblemKind::Internal),
+    ("unknown-key", ProblemKind::UnknownKey),
+    ("key-revoked", ProblemKind::KeyRevoked),
+    ("key-expired", ProblemKind::KeyExpired),
+    ("wrong-scope", ProblemKind::WrongScope),
+    ("wrong-source", ProblemKind::WrongSource),
+    ("bootstrap-spent", ProblemKind::BootstrapSpent),
+    ("unknown-source", ProblemKind::UnknownSource),
+    ("conflict", ProblemKind::Conflict),
+    ("signature-required", ProblemKind::SignatureRequired),
+    ("bad-signature", ProblemKind::BadSignature),
+    ("unknown-signing-key", ProblemKind::UnknownSigningKey),
+    ("signature-expired", ProblemKind::SignatureExpired),
+    ("signature-from-future", ProblemKind::SignatureFromFuture),
+    ("replayed-nonce", ProblemKind::ReplayedNonce),
+    ("digest-mismatch", ProblemKind::DigestMismatch),
+    ("schema-violation", ProblemKind::SchemaViolation),
+    ("rate-limited", ProblemKind::RateLimited),
 ];
 
 impl ProblemKind {

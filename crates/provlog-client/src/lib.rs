@@ -22,6 +22,7 @@
 mod error;
 pub mod paths;
 mod retry;
+mod trust;
 mod types;
 
 use std::fmt;
@@ -35,6 +36,7 @@ use serde::de::DeserializeOwned;
 
 pub use error::{parse_retry_after, ClientError, Problem, ProblemKind, PROBLEM_BASE};
 pub use retry::RetryPolicy;
+pub use trust::{random_nonce, IssuedKey, SourceSigner, REQUEST_SIGNATURE_LIFETIME_SECS};
 pub use types::{
     digest, signal, snapshot, Ack, AnchorEntry, AnchorPage, CheckpointEntry, CheckpointPage,
     ConsistencyProof, FindQuery, LogInfo, RecordPage, RecordSummary, RecordView, Submission,
@@ -47,6 +49,8 @@ pub struct Client {
     http: reqwest::Client,
     base: Url,
     token: Option<Arc<str>>,
+    /// Signs every submission (RFC 9421) as this source key.
+    signer: Option<Arc<SourceSigner>>,
 }
 
 impl fmt::Debug for Client {
@@ -54,6 +58,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base", &self.base.as_str())
             .field("token", &self.token.as_ref().map(|_| "redacted"))
+            .field("signer", &self.signer)
             .finish()
     }
 }
@@ -73,6 +78,7 @@ impl Client {
             http: reqwest::Client::new(),
             base: paths::base_url(base)?,
             token: None,
+            signer: None,
         })
     }
 
@@ -82,6 +88,7 @@ impl Client {
             http,
             base: paths::base_url(base)?,
             token: None,
+            signer: None,
         })
     }
 
@@ -89,6 +96,31 @@ impl Client {
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(Arc::from(token.into()));
         self
+    }
+
+    /// Signs every submission with `signer` (RFC 9421 `Signature-Input`, `Signature` and
+    /// `Content-Digest`), as sources that require signatures need. Records' own `signature`
+    /// members are the caller's: [`SourceSigner::sign_record`].
+    pub fn with_signer(mut self, signer: SourceSigner) -> Self {
+        self.signer = Some(Arc::new(signer));
+        self
+    }
+
+    /// Adds the request signature when this client has a signer.
+    fn signed(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &Url,
+        body: &[u8],
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
+        let Some(signer) = &self.signer else {
+            return Ok(request);
+        };
+        let h = signer.sign_request("POST", url.as_str(), body)?;
+        Ok(request
+            .header("content-digest", h.content_digest)
+            .header("signature-input", h.signature_input)
+            .header("signature", h.signature))
     }
 
     /// The same client (pool, token) pointed at another server, e.g. a restarted one.
@@ -166,10 +198,11 @@ impl Client {
             .waits_for_receipts()
             .then(|| "receipt".to_string());
         let url = self.url("v1/records", &[("wait", wait)])?;
-        let mut request = self
+        let request = self
             .authorized(self.http.post(url.clone()))
             .header(CONTENT_TYPE, "application/json")
             .body(submission.body().to_vec());
+        let mut request = self.signed(request, &url, submission.body())?;
         if let Some(key) = submission.key() {
             request = request.header("idempotency-key", key);
         }
@@ -207,8 +240,9 @@ impl Client {
             "v1/records/snapshot",
             &[("source", Some(source.to_string()))],
         )?;
+        let signed = self.signed(self.http.post(url.clone()), &url, &ndjson)?;
         let mut request = self
-            .authorized(self.http.post(url.clone()))
+            .authorized(signed)
             .header(CONTENT_TYPE, "application/x-ndjson")
             .body(ndjson);
         if let Some(key) = idempotency_key {

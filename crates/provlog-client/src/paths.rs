@@ -30,6 +30,20 @@ pub fn base_url(base: &str) -> Result<Url, ClientError> {
     Ok(url)
 }
 
+/// One path segment, percent-encoded (ids are restricted to safe characters, but a caller's
+/// typo should not turn into another route).
+pub fn segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// `path` (relative, e.g. `v1/records/7`) under `base`, with `query` pairs percent-encoded;
 /// pairs whose value is `None` are left out.
 pub fn join(base: &Url, path: &str, query: &[(&str, Option<String>)]) -> Result<Url, ClientError> {

@@ -1,6 +1,7 @@
-//! Backoff for submissions: 503 (backpressure, database unavailable) is retried after the
-//! server's `Retry-After`; a lost connection only when the request carries an idempotency key,
-//! since only then can a retry not log the records twice.
+//! Backoff for submissions: 503 (backpressure, database unavailable) and 429 (the API key's rate
+//! limit; nothing was done) are retried after the server's `Retry-After`; a lost connection only
+//! when the request carries an idempotency key, since only then can a retry not log the records
+//! twice.
 
 use std::time::Duration;
 
@@ -37,8 +38,9 @@ impl RetryPolicy {
         if attempt >= self.max_attempts {
             return None;
         }
-        let retryable =
-            error.is_unavailable() || (error.is_transport() && keyed && self.retry_transport);
+        let retryable = error.is_unavailable()
+            || error.is_rate_limited()
+            || (error.is_transport() && keyed && self.retry_transport);
         if !retryable {
             return None;
         }
@@ -98,6 +100,9 @@ mod tests {
             assert!(d <= policy.max_backoff);
         }
         assert_eq!(policy.delay(8, &busy, false), None, "attempts used up");
+        // So is a rate-limited key.
+        let limited = problem(429, ProblemKind::RateLimited, Some(2));
+        assert!(policy.delay(1, &limited, false).unwrap() >= Duration::from_secs(2));
         // Retry-After is capped by max_backoff.
         let long = problem(503, ProblemKind::Unavailable, Some(3600));
         assert_eq!(policy.delay(1, &long, true), Some(policy.max_backoff));

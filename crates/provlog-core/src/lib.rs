@@ -9,6 +9,7 @@
 //! - [`content`]: content trees of snapshots (one leaf per item) and single- and multi-item proofs.
 //! - [`checkpoint`]: C2SP checkpoints signed as C2SP signed notes (Ed25519, strict).
 //! - [`record`]: the v1 record format (RFC 8785 canonical JSON) whose bytes are the log leaves.
+//! - [`httpsig`]: the RFC 9421 / RFC 9530 profile of signed submissions.
 //!
 //! Specifications: [RFC 9162](https://www.rfc-editor.org/rfc/rfc9162),
 //! [C2SP tlog-checkpoint](https://c2sp.org/tlog-checkpoint),
@@ -19,6 +20,7 @@
 pub mod checkpoint;
 pub mod content;
 pub mod hash;
+pub mod httpsig;
 pub mod log;
 pub mod receipt;
 pub mod record;

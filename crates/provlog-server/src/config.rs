@@ -55,7 +55,9 @@ pub struct Config {
     pub signing_key_file: Option<PathBuf>,
     /// The signing key itself (prefer the file); `PROVLOG_SIGNING_KEY`.
     pub signing_key: Secret,
-    /// Bearer token that may write; `PROVLOG_ADMIN_TOKEN`. Writes are refused when unset.
+    /// Bootstrap token; `PROVLOG_ADMIN_TOKEN`. It creates the first admin API key
+    /// (`POST /v1/admin/bootstrap`); until then it also authorises writes for any source (a
+    /// fresh deployment), and once an admin key exists it is refused everywhere.
     pub admin_token: Secret,
     pub admin_token_file: Option<PathBuf>,
     /// Records per request.
@@ -104,6 +106,33 @@ pub struct Config {
     pub anchor_fee_bump_percent: u32,
     /// Ceiling on `maxFeePerGas`, in wei: no anchor or replacement pays more per gas.
     pub anchor_max_fee_per_gas: u64,
+    // ---- trust and policy (docs/architecture.md, "Trust and policy") ----
+    /// Whether read routes (records, proofs, checkpoints, tiles) answer without an API key.
+    pub public_reads: bool,
+    /// Server-side secret of the API keys' keyed hashes (HMAC-SHA256), at least 32 characters;
+    /// `PROVLOG_API_KEY_PEPPER`. Unset: derived from the checkpoint signing key.
+    pub api_key_pepper: Secret,
+    pub api_key_pepper_file: Option<PathBuf>,
+    /// How long a rotated-away API key stays valid next to its successor.
+    pub key_rotation_overlap_ms: u64,
+    /// How long a replica trusts its cached copy of an API key or a source (revocations made
+    /// on another replica take effect after at most this long).
+    pub trust_cache_ttl_ms: u64,
+    /// Token bucket per API key: sustained requests per second (0: no limit)…
+    pub rate_limit_per_second: u32,
+    /// …and the burst it allows.
+    pub rate_limit_burst: u32,
+    /// Signed submissions: the oldest `created` accepted, in seconds before now…
+    pub signature_max_age_secs: u64,
+    /// …and how far in the future `created` may be (clock skew).
+    pub signature_max_skew_secs: u64,
+    /// Scheme and authority clients use to reach this server (`https://log.example`), for the
+    /// `@target-uri` of signed submissions; unset: `http://` and the `Host` header.
+    pub public_url: Option<String>,
+    /// Nesting depth of `metadata` (the object itself is level 1).
+    pub max_metadata_depth: usize,
+    /// Nesting depth of signal payloads and snapshot items.
+    pub max_payload_depth: usize,
 }
 
 impl Default for Config {
@@ -141,6 +170,19 @@ impl Default for Config {
             anchor_fee_bump_percent: 25,
             // 500 gwei
             anchor_max_fee_per_gas: 500_000_000_000,
+            // trust and policy
+            public_reads: true,
+            api_key_pepper: Secret::default(),
+            api_key_pepper_file: None,
+            key_rotation_overlap_ms: 24 * 3_600_000,
+            trust_cache_ttl_ms: 2_000,
+            rate_limit_per_second: 10_000,
+            rate_limit_burst: 20_000,
+            signature_max_age_secs: 300,
+            signature_max_skew_secs: 30,
+            public_url: None,
+            max_metadata_depth: provlog_core::record::MAX_METADATA_DEPTH,
+            max_payload_depth: provlog_core::record::MAX_PAYLOAD_DEPTH,
         }
     }
 }
@@ -196,6 +238,24 @@ impl Config {
                 return Err(ConfigError::Invalid(
                     "anchor_poll_ms must be positive".into(),
                 ));
+            }
+        }
+        if self.rate_limit_per_second > 0 && self.rate_limit_burst == 0 {
+            return Err(ConfigError::Invalid(
+                "rate_limit_burst must be positive when rate_limit_per_second is".into(),
+            ));
+        }
+        if self.max_metadata_depth == 0
+            || self.max_payload_depth == 0
+            || self.signature_max_age_secs == 0
+        {
+            return Err(ConfigError::Invalid("limits must be positive".into()));
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/') {
+                return Err(ConfigError::Invalid(format!(
+                    "public_url {url:?}: scheme and authority, like https://log.example"
+                )));
             }
         }
         Ok(())
@@ -263,7 +323,26 @@ impl Config {
         Ok(signer)
     }
 
-    /// The admin token, from `admin_token_file` or `admin_token`; `None` when unset.
+    /// The API keys' pepper: `api_key_pepper_file`, `api_key_pepper`, or else derived from the
+    /// checkpoint signing key (HMAC-SHA256 keyed by the key's secret text).
+    pub fn api_key_pepper(&self, signer: &NoteSigner) -> Result<Secret, ConfigError> {
+        let t = self;
+        let pepper = match &t.api_key_pepper_file {
+            Some(path) => read_secret_file(path)?,
+            None => t.api_key_pepper.clone(),
+        };
+        if pepper.is_empty() {
+            return Ok(crate::auth::derived_pepper(signer));
+        }
+        if pepper.expose().len() < 32 {
+            return Err(ConfigError::Invalid(
+                "the API key pepper must be at least 32 characters".into(),
+            ));
+        }
+        Ok(pepper)
+    }
+
+    /// The bootstrap admin token, from `admin_token_file` or `admin_token`; `None` when unset.
     pub fn admin_token(&self) -> Result<Option<Secret>, ConfigError> {
         let token = match &self.admin_token_file {
             Some(path) => read_secret_file(path)?,
@@ -314,6 +393,7 @@ mod tests {
             signing_key: Secret::new(signer.to_secret_text().to_string()),
             admin_token: Secret::new("a-very-secret-admin-token"),
             database_url: Secret::new("postgres://user:db-password@host/db"),
+            api_key_pepper: Secret::new("a-pepper-that-is-long-enough-0123456789"),
             ..Config::default()
         }
     }
@@ -322,7 +402,12 @@ mod tests {
     fn secrets_never_show_in_debug_output() {
         let c = with_secrets();
         let shown = format!("{c:?} {:?}", c.signer().unwrap());
-        for secret in ["a-very-secret-admin-token", "db-password", "PRIVATE+KEY"] {
+        for secret in [
+            "a-very-secret-admin-token",
+            "db-password",
+            "PRIVATE+KEY",
+            "a-pepper-that",
+        ] {
             assert!(!shown.contains(secret), "{secret} leaked: {shown}");
         }
     }
@@ -340,6 +425,32 @@ mod tests {
         let mut c = with_secrets();
         c.origin = "has space".into();
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn the_api_key_pepper_is_long_or_derived_from_the_signing_key() {
+        let c = with_secrets();
+        let signer = c.signer().unwrap();
+        assert_eq!(
+            c.api_key_pepper(&signer).unwrap().expose(),
+            "a-pepper-that-is-long-enough-0123456789"
+        );
+        let mut short = with_secrets();
+        short.api_key_pepper = Secret::new("too-short");
+        assert!(short.api_key_pepper(&signer).is_err());
+        let mut derived = with_secrets();
+        derived.api_key_pepper = Secret::default();
+        let pepper = derived.api_key_pepper(&signer).unwrap();
+        // Stable for one signing key, different for another, and not the key itself.
+        assert_eq!(pepper, derived.api_key_pepper(&signer).unwrap());
+        assert_eq!(pepper.expose().len(), 64);
+        assert!(!signer.to_secret_text().contains(pepper.expose()));
+        let other = NoteSigner::new(
+            "example.com/log",
+            ed25519_dalek::SigningKey::from_bytes(&[5; 32]),
+        )
+        .unwrap();
+        assert_ne!(pepper, derived.api_key_pepper(&other).unwrap());
     }
 
     #[cfg(unix)]

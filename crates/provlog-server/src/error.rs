@@ -41,6 +41,47 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error")]
     Internal(String),
+    // ---- trust and policy ----
+    #[error("unknown API key")]
+    UnknownKey,
+    #[error("this API key was revoked")]
+    KeyRevoked,
+    #[error("this API key expired (it was rotated away and its overlap has passed)")]
+    KeyExpired,
+    #[error("this route needs an API key with scope {needed}; this key has scope {has}")]
+    WrongScope { needed: &'static str, has: String },
+    #[error("this API key writes for source {bound:?} only, not {requested:?}")]
+    WrongSource { bound: String, requested: String },
+    #[error("the bootstrap token was spent: an admin key exists; use an API key")]
+    BootstrapSpent,
+    #[error("{0}")]
+    UnknownSource(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("source {source_id:?} requires signed submissions: {reason}")]
+    SignatureRequired { source_id: String, reason: String },
+    #[error("{0}")]
+    BadSignature(String),
+    #[error("{0}")]
+    UnknownSigningKey(String),
+    #[error(
+        "signature created at {created}, more than {max_age_secs} s ago, or expired at {expires}"
+    )]
+    SignatureExpired {
+        created: u64,
+        expires: u64,
+        max_age_secs: u64,
+    },
+    #[error("signature created at {created}, in the future (now {now})")]
+    SignatureFromFuture { created: u64, now: u64 },
+    #[error("nonce {nonce:?} of key {key_id:?} was already used")]
+    ReplayedNonce { key_id: String, nonce: String },
+    #[error("{0}")]
+    DigestMismatch(String),
+    #[error("{} schema check(s) failed", .0.len())]
+    SchemaViolation(Vec<String>),
+    #[error("rate limit of this API key exceeded; retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
 }
 
 impl ApiError {
@@ -93,6 +134,59 @@ impl ApiError {
                 "internal",
                 "Internal error",
             ),
+            UnknownKey => (StatusCode::UNAUTHORIZED, "unknown-key", "Unknown API key"),
+            KeyRevoked => (StatusCode::UNAUTHORIZED, "key-revoked", "API key revoked"),
+            KeyExpired => (StatusCode::UNAUTHORIZED, "key-expired", "API key expired"),
+            WrongScope { .. } => (StatusCode::FORBIDDEN, "wrong-scope", "Wrong scope"),
+            WrongSource { .. } => (StatusCode::FORBIDDEN, "wrong-source", "Wrong source"),
+            BootstrapSpent => (
+                StatusCode::UNAUTHORIZED,
+                "bootstrap-spent",
+                "Bootstrap token spent",
+            ),
+            UnknownSource(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown-source",
+                "Unknown source",
+            ),
+            Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            SignatureRequired { .. } => (
+                StatusCode::UNAUTHORIZED,
+                "signature-required",
+                "Signature required",
+            ),
+            BadSignature(_) => (StatusCode::UNAUTHORIZED, "bad-signature", "Bad signature"),
+            UnknownSigningKey(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unknown-signing-key",
+                "Unknown signing key",
+            ),
+            SignatureExpired { .. } => (
+                StatusCode::UNAUTHORIZED,
+                "signature-expired",
+                "Signature expired",
+            ),
+            SignatureFromFuture { .. } => (
+                StatusCode::UNAUTHORIZED,
+                "signature-from-future",
+                "Signature from the future",
+            ),
+            ReplayedNonce { .. } => (StatusCode::UNAUTHORIZED, "replayed-nonce", "Replayed nonce"),
+            DigestMismatch(_) => (
+                StatusCode::BAD_REQUEST,
+                "digest-mismatch",
+                "Content-Digest mismatch",
+            ),
+            SchemaViolation(_) => (
+                StatusCode::BAD_REQUEST,
+                "schema-violation",
+                "Schema violation",
+            ),
+            RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Rate limited",
+            ),
         }
     }
 
@@ -124,14 +218,29 @@ impl IntoResponse for ApiError {
                 metrics::counter!("provlog_internal_errors_total").increment(1);
                 "internal error; the server logged the details under this request's id".to_string()
             }
+            ApiError::SchemaViolation(errors) => {
+                format!(
+                    "{} schema check(s) failed: {}",
+                    errors.len(),
+                    errors.join("; ")
+                )
+            }
             other => other.to_string(),
         };
+        let errors = match &self {
+            ApiError::SchemaViolation(errors) => Some(errors.clone()),
+            _ => None,
+        };
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            metrics::counter!("provlog_auth_failures_total", "reason" => slug).increment(1);
+        }
         // The documented schema is the wire format: one type for both.
         let body = Problem {
             problem_type: format!("{PROBLEM_BASE}{slug}"),
             title: title.to_string(),
             status: status.as_u16(),
             detail,
+            errors,
         };
         let body = serde_json::to_string(&body).unwrap_or_default();
         let mut response = (status, body).into_response();
@@ -142,6 +251,10 @@ impl IntoResponse for ApiError {
         );
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let ApiError::RateLimited { retry_after_secs } = &self {
+            metrics::counter!("provlog_rate_limited_total").increment(1);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -6,8 +6,10 @@
 
 pub mod anchoring;
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod error;
+pub mod policy;
 pub mod sequencer;
 pub mod workers;
 
@@ -47,6 +49,8 @@ pub struct AppState {
     pub leading: AtomicBool,
     /// Where checkpoints are anchored; `None` when anchoring is off.
     pub anchoring: Option<anchoring::Anchoring>,
+    /// API keys, sources and rate limits (trust and policy).
+    pub trust: auth::Trust,
 }
 
 impl AppState {
@@ -59,6 +63,7 @@ impl AppState {
         api::metrics_handle();
         let signer = config.signer()?;
         let admin_token = config.admin_token()?;
+        let trust = auth::Trust::new(config.api_key_pepper(&signer)?, config.trust_cache_ttl_ms);
         let trusted = TrustedKeys::new([signer.verifier_key().clone()]);
         let receipts = ReceiptVerifier::new(TrustedKeys::new([signer.verifier_key().clone()]));
         let anchoring = anchoring::Anchoring::from_config(&config)?;
@@ -77,6 +82,7 @@ impl AppState {
             checkpoint_size: watch::Sender::new(0),
             leading: AtomicBool::new(false),
             anchoring,
+            trust,
         }))
     }
 

@@ -296,7 +296,7 @@ async fn every_write_error_has_its_problem_type(pool: PgPool) {
     .await;
     let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
         (Request::post("/v1/records").header("content-type", "application/json").body(Body::from(signal("A").to_string())).unwrap(), StatusCode::UNAUTHORIZED, "unauthorized"),
-        (Request::post("/v1/records").header("content-type", "application/json").header("authorization", "Bearer wrong-token-wrong-token").body(Body::from(signal("A").to_string())).unwrap(), StatusCode::UNAUTHORIZED, "unauthorized"),
+        (Request::post("/v1/records").header("content-type", "application/json").header("authorization", "Bearer wrong-token-wrong-token").body(Body::from(signal("A").to_string())).unwrap(), StatusCode::UNAUTHORIZED, "unknown-key"),
         (Request::post("/v1/records").header("authorization", format!("Bearer {TOKEN}")).header("content-type", "text/plain").body(Body::from("x")).unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type"),
         (post("/v1/records", "{not json".into()), StatusCode::BAD_REQUEST, "bad-request"),
         (post("/v1/records", "[1,2]".into()), StatusCode::BAD_REQUEST, "bad-request"),
@@ -431,10 +431,11 @@ async fn writes_are_closed_without_a_token_and_push_back_when_behind(pool: PgPoo
         c.admin_token = provlog_server::config::Secret::default()
     })
     .await;
+    // Without a bootstrap token, a bearer that is not an API key is just an unknown key.
     let (status, v) = api.post("/v1/records", &signal("A")).await;
     assert_eq!(
         (status, problem(&v)),
-        (StatusCode::FORBIDDEN, "writes-disabled")
+        (StatusCode::UNAUTHORIZED, "unknown-key")
     );
 
     let api = setup(pool, |c| c.max_pending = 2).await;

@@ -7,6 +7,7 @@
 //! - [`Store::integrate`] (leader only) extends the stored node hashes from the committed records;
 //! - checkpoints, leases, and the reads that proofs and lookups need;
 //! - anchoring transactions ([`AnchorRow`]), with the invariants the anchoring worker needs.
+//! - trust state ([`trust`]): sources, API key hashes, signature nonces, the audit trail.
 //!
 //! The proof arithmetic is `provlog_core::log`: this crate fetches the stored hashes a plan names
 //! in one query (`= ANY($1)`) and never computes a tree shape itself.
@@ -16,6 +17,7 @@ mod convert;
 mod integrate;
 mod read;
 mod sequence;
+mod trust;
 
 use std::time::Duration;
 
@@ -26,6 +28,9 @@ pub use anchors::{AnchorFilter, AnchorRow, AnchorStatus, AnchorTarget, NewAnchor
 pub use integrate::Sizes;
 pub use read::{Lineage, LineageEdge, RecordFilter, StoredCheckpoint, StoredRecord};
 pub use sequence::{NewRecord, SequenceOutcome, Sequenced};
+pub use trust::{
+    ApiKeyRow, AuditEvent, Change, NewApiKey, SourceKeyRow, SourceRow, SourceSettings,
+};
 
 /// The schema, from the workspace's top-level `migrations/`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

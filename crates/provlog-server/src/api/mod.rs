@@ -1,6 +1,7 @@
 //! Routes. Handlers are thin: parse, call the store and the core, map errors at one boundary
 //! ([`crate::ApiError`]). Each carries its OpenAPI description ([`openapi`]).
 
+mod admin;
 mod anchors;
 pub mod openapi;
 mod ops;
@@ -60,6 +61,18 @@ routes! {
     get "/readyz" => ops::readyz,
     get "/metrics" => ops::metrics,
     get "/openapi.json" => openapi::openapi_json,
+    post "/v1/admin/bootstrap" => admin::bootstrap,
+    get "/v1/admin/sources" => admin::sources,
+    post "/v1/admin/sources" => admin::create_source,
+    get "/v1/admin/sources/{id}" => admin::source,
+    patch "/v1/admin/sources/{id}" => admin::change_source,
+    post "/v1/admin/sources/{id}/keys" => admin::add_source_key,
+    delete "/v1/admin/sources/{id}/keys/{key_id}" => admin::retire_source_key,
+    get "/v1/admin/keys" => admin::keys,
+    post "/v1/admin/keys" => admin::create_key,
+    post "/v1/admin/keys/{id}/rotate" => admin::rotate_key,
+    post "/v1/admin/keys/{id}/revoke" => admin::revoke_key,
+    get "/v1/admin/audit" => admin::audit,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -67,6 +80,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     routes()
         .merge(openapi::swagger_ui())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            read_gate,
+        ))
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -78,6 +95,26 @@ pub fn router(state: Arc<AppState>) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Unless reads are public, read routes need an API key (any scope). Write and admin routes
+/// check their own scopes; health, readiness, metrics and the API description stay open.
+async fn read_gate(
+    state: State,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, ApiError> {
+    let path = req.uri().path();
+    let open = state.0.config.public_reads
+        || path.starts_with("/v1/admin/")
+        || (req.method() == axum::http::Method::POST && path.starts_with("/v1/records"))
+        || ["/healthz", "/readyz", "/metrics", "/openapi.json"].contains(&path)
+        || path == "/docs"
+        || path.starts_with("/docs/");
+    if !open {
+        crate::auth::require(&state.0, req.headers(), crate::auth::Scope::Read).await?;
+    }
+    Ok(next.run(req).await)
 }
 
 /// `Query` whose rejections are problem+json like every other error.

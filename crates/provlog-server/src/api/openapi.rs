@@ -15,7 +15,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToResponse, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{anchors, ops, proofs, read, tiles, write};
+use super::{admin, anchors, ops, proofs, read, tiles, write};
 
 /// Media type of every error body (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -52,10 +52,22 @@ pub const BEARER: &str = "bearer";
         ops::readyz,
         ops::metrics,
         openapi_json,
+        admin::bootstrap,
+        admin::sources,
+        admin::create_source,
+        admin::source,
+        admin::change_source,
+        admin::add_source_key,
+        admin::retire_source_key,
+        admin::keys,
+        admin::create_key,
+        admin::rotate_key,
+        admin::revoke_key,
+        admin::audit,
     ),
     components(
         schemas(Wait),
-        responses(Internal, Unavailable, Unauthorized, WritesDisabled),
+        responses(Internal, Unavailable, Unauthorized, WritesDisabled, Forbidden, RateLimited),
     ),
     modifiers(&BearerAuth),
     tags(
@@ -65,6 +77,7 @@ pub const BEARER: &str = "bearer";
         (name = "tlog-tiles", description = "The C2SP tlog-tiles read API: \
             <https://c2sp.org/tlog-tiles>"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
+        (name = "admin", description = "Sources, API keys and the audit trail (scope `admin`)"),
     )
 )]
 pub struct ApiDoc;
@@ -77,8 +90,10 @@ impl Modify for BearerAuth {
         let scheme = HttpBuilder::new()
             .scheme(HttpAuthScheme::Bearer)
             .description(Some(
-                "The admin token (`PROVLOG_ADMIN_TOKEN`). Writes are refused with 403 when the \
-                 server has none configured.",
+                "An API key (`plk_<id>_<secret>`) with the route's scope: `ingest` (bound to one \
+                 source) for writes, `admin` for `/v1/admin/…`, any scope for reads when reads \
+                 are not public. The bootstrap token (`PROVLOG_ADMIN_TOKEN`) creates the first \
+                 admin key (`POST /v1/admin/bootstrap`) and, until then, writes for any source.",
             ))
             .build();
         openapi
@@ -125,7 +140,11 @@ pub struct Problem {
     /// `urn:provlog:problem:` followed by one of `bad-request`, `invalid-record`,
     /// `unknown-parent`, `body-too-large`, `batch-too-large`, `unsupported-media-type`,
     /// `unauthorized`, `writes-disabled`, `not-found`, `idempotency-conflict`,
-    /// `not-yet-included`, `backpressure`, `unavailable`, `internal`.
+    /// `not-yet-included`, `backpressure`, `unavailable`, `internal`; and of trust and policy:
+    /// `unknown-key`, `key-revoked`, `key-expired`, `wrong-scope`, `wrong-source`,
+    /// `bootstrap-spent`, `unknown-source`, `conflict`, `signature-required`, `bad-signature`,
+    /// `unknown-signing-key`, `signature-expired`, `signature-from-future`, `replayed-nonce`,
+    /// `digest-mismatch`, `schema-violation`, `rate-limited`.
     #[serde(rename = "type")]
     #[schema(pattern = "^urn:provlog:problem:[a-z-]+$")]
     pub problem_type: String,
@@ -136,6 +155,9 @@ pub struct Problem {
     /// What went wrong in this request. For `internal`, only a pointer to the server's log
     /// (found by the `x-request-id` response header).
     pub detail: String,
+    /// `schema-violation`: each failed check (`records[i]`, the item, the JSON pointer, why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<String>>,
 }
 
 /// The database is unavailable (`unavailable`); retry after `Retry-After` seconds.
@@ -151,7 +173,10 @@ pub struct Unavailable(pub Problem);
 #[response(content_type = PROBLEM_JSON)]
 pub struct Internal(pub Problem);
 
-/// Missing or wrong bearer token (`unauthorized`).
+/// No bearer token (`unauthorized`); an unknown, revoked or expired API key (`unknown-key`,
+/// `key-revoked`, `key-expired`) or a spent bootstrap token (`bootstrap-spent`); on writes, a
+/// refused signature (`signature-required`, `bad-signature`, `unknown-signing-key`,
+/// `signature-expired`, `signature-from-future`, `replayed-nonce`).
 #[derive(Debug, ToResponse)]
 #[response(
     content_type = PROBLEM_JSON,
@@ -159,10 +184,26 @@ pub struct Internal(pub Problem);
 )]
 pub struct Unauthorized(pub Problem);
 
-/// The server has no admin token configured, so it takes no writes (`writes-disabled`).
+/// The key's scope does not allow this route (`wrong-scope`), or an ingest key writes for
+/// another source (`wrong-source`); the bootstrap route without a configured bootstrap token
+/// (`writes-disabled`).
 #[derive(Debug, ToResponse)]
 #[response(content_type = PROBLEM_JSON)]
 pub struct WritesDisabled(pub Problem);
+
+/// The key's scope does not allow this route (`wrong-scope`); the bootstrap route without a
+/// configured bootstrap token (`writes-disabled`).
+#[derive(Debug, ToResponse)]
+#[response(content_type = PROBLEM_JSON)]
+pub struct Forbidden(pub Problem);
+
+/// The API key's rate limit is exhausted (`rate-limited`); retry after `Retry-After` seconds.
+#[derive(Debug, ToResponse)]
+#[response(
+    content_type = PROBLEM_JSON,
+    headers(("Retry-After" = u32, description = "Seconds until the key's bucket has a token again")),
+)]
+pub struct RateLimited(pub Problem);
 
 /// A SHA-256 hash: standard base64 with padding (44 characters). Query parameters also take
 /// 64 hex digits.
@@ -199,6 +240,25 @@ pub struct IdempotencyKey {
     /// (`replayed: true`); with another body, 409.
     #[param(rename = "Idempotency-Key", value_type = String, required = false)]
     pub key: Option<String>,
+}
+
+/// The headers of a signed submission (RFC 9421 profile; see `docs/formats.md`, "Signed
+/// requests"). Required when the source requires signatures, checked whenever present.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct SignedRequest {
+    /// `provlog=("@method" "@target-uri" "content-digest");created=…;expires=…;nonce="…";keyid="…";alg="ed25519"`
+    #[param(rename = "Signature-Input", value_type = String, required = false)]
+    pub signature_input: Option<String>,
+    /// `provlog=:<base64 Ed25519 signature>:`
+    #[param(rename = "Signature", value_type = String, required = false)]
+    pub signature: Option<String>,
+    /// `sha-256=:<base64 SHA-256 of the body>:` (RFC 9530).
+    #[param(rename = "Content-Digest", value_type = String, required = false)]
+    pub content_digest: Option<String>,
+    /// NDJSON snapshots only: the record's source `signature` object, as JSON.
+    #[param(rename = "Provlog-Source-Signature", value_type = String, required = false)]
+    pub source_signature: Option<String>,
 }
 
 /// A record's `signature`: the source's Ed25519 signature over a statement of what it submits

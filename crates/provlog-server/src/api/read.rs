@@ -78,12 +78,73 @@ pub(crate) struct RecordView {
     leaf_hash: Hash,
     /// Ids of the records this one derives from.
     parents: Vec<String>,
+    /// Who submitted it and what the log checked: source, signing key, signature status,
+    /// quality results.
+    provenance: Provenance,
     #[schema(format = DateTime)]
     received_at: String,
     /// The record as logged (see `docs/formats.md`, "Records").
     #[schema(value_type = Object)]
     record: Value,
     source: String,
+}
+
+/// A record's provenance, derived from the record itself (and so from its receipt) plus the
+/// source's current key registry.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Provenance {
+    /// The signing key's id, when the record is signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_id: Option<String>,
+    /// The signing key as the source's registry has it now: `active`, `retired` or
+    /// `unregistered`; absent for unsigned records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "active")]
+    key_status: Option<&'static str>,
+    /// The record's `quality` results (schema checks and the like).
+    #[schema(value_type = Vec<Object>)]
+    quality: Vec<provlog_core::record::QualityCheck>,
+    /// `verified` (the source signature verifies over the record's statement), `invalid`, or
+    /// `unsigned`.
+    #[schema(example = "verified")]
+    signature: &'static str,
+    source: String,
+}
+
+async fn provenance(state: &crate::AppState, leaf: &[u8]) -> Result<Provenance, ApiError> {
+    let record = provlog_core::record::Record::from_canonical_bytes(leaf)
+        .map_err(|e| ApiError::Internal(format!("stored record: {e}")))?;
+    let (signature, key_id, key_status) = match &record.signature {
+        None => ("unsigned", None, None),
+        Some(sig) => {
+            let verified = record.verify_source_signature().is_ok();
+            let standing = match state
+                .trust
+                .sources
+                .get(state, record.source.as_str())
+                .await?
+            {
+                Some(p) => match p.standing(sig.key_id.as_str(), &sig.public_key) {
+                    crate::policy::KeyStanding::Active => "active",
+                    crate::policy::KeyStanding::Retired => "retired",
+                    crate::policy::KeyStanding::Unregistered => "unregistered",
+                },
+                None => "unregistered",
+            };
+            (
+                if verified { "verified" } else { "invalid" },
+                Some(sig.key_id.to_string()),
+                Some(standing),
+            )
+        }
+    };
+    Ok(Provenance {
+        key_id,
+        key_status,
+        quality: record.quality,
+        signature,
+        source: record.source.to_string(),
+    })
 }
 
 /// A record and its lineage.
@@ -113,6 +174,7 @@ pub(crate) async fn record(
         .map_err(|e| ApiError::Internal(format!("stored record {index}: {e}")))?;
     let parents = state.store.parents(index).await?;
     let in_checkpoint = *state.checkpoint_size.borrow() > index;
+    let provenance = provenance(&state, &r.leaf).await?;
     Ok(Json(RecordView {
         content_root: r.content_root,
         id: r.index.to_string(),
@@ -121,6 +183,7 @@ pub(crate) async fn record(
         kind: r.kind,
         leaf_hash: r.leaf_hash,
         parents: parents.iter().map(|p| p.to_string()).collect(),
+        provenance,
         received_at: time(r.received_ms),
         record,
         source: r.source,

@@ -7,14 +7,14 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::body::{to_bytes, Body, Bytes};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use provlog_core::record::{
-    self, digest_content, signal_content, snapshot_content_bytes, snapshot_content_json, Content,
-    ContentAlg, FormatVersion, Kind, Limits, LogOrigin, MediaType, Record, SourceId,
-    SourceSignature, Timestamp,
+    self, digest_content, nesting_depth, signal_content, snapshot_content_bytes,
+    snapshot_content_json, Content, ContentAlg, FormatVersion, Kind, Limits, LogOrigin, MediaType,
+    Record, SourceId, SourceSignature, Timestamp,
 };
 use provlog_core::Hash;
 use provlog_store::{NewRecord, SequenceOutcome, Sequenced};
@@ -22,8 +22,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use super::openapi::{self, Internal, Problem, Unauthorized, WritesDisabled, PROBLEM_JSON};
+use super::openapi::{
+    self, Internal, Problem, RateLimited, Unauthorized, WritesDisabled, PROBLEM_JSON,
+};
 use super::{proofs, State, Q};
+use crate::auth::{self, Scope};
+use crate::policy::{self, SourcePolicy};
 use crate::sequencer::GROUPED_MAX_RECORDS;
 use crate::{now_ms, ApiError, AppState};
 
@@ -107,33 +111,104 @@ struct Built {
 fn limits(state: &AppState) -> Limits {
     Limits {
         max_metadata_bytes: state.config.max_metadata_bytes,
-        ..Limits::default()
+        max_metadata_depth: state.config.max_metadata_depth,
+        max_payload_depth: state.config.max_payload_depth,
     }
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = &state.admin_token else {
-        return Err(ApiError::WritesDisabled);
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::Unauthorized)?;
-    // Constant time: compare digests, so neither length nor prefix leaks through timing.
-    let (a, b) = (
-        Hash::sha256(given.as_bytes()),
-        Hash::sha256(expected.expose().as_bytes()),
-    );
-    let diff = a
-        .as_bytes()
+/// Refuses payloads and JSON items nested deeper than the configured limit.
+fn check_depth(state: &AppState, s: &Submission) -> Result<(), ApiError> {
+    let limit = state.config.max_payload_depth;
+    let deepest = s
+        .payload
         .iter()
-        .zip(b.as_bytes())
-        .fold(0u8, |d, (x, y)| d | (x ^ y));
-    if diff != 0 {
-        return Err(ApiError::Unauthorized);
+        .chain(s.items.iter().flatten())
+        .map(nesting_depth)
+        .max()
+        .unwrap_or(0);
+    if deepest > limit {
+        return Err(invalid(format!(
+            "the payload or an item nests {deepest} levels deep; the limit is {limit}"
+        )));
     }
     Ok(())
+}
+
+/// Who may write what, for one request: the caller's source binding, the registered sources'
+/// policies, and the request signature.
+struct WriteContext {
+    policies: std::collections::HashMap<String, std::sync::Arc<SourcePolicy>>,
+}
+
+impl WriteContext {
+    fn policy(&self, source: &SourceId) -> Option<&SourcePolicy> {
+        self.policies
+            .get(source.as_str())
+            .map(std::sync::Arc::as_ref)
+    }
+}
+
+/// Checks the caller against the sources a request writes for: an ingest key writes only for
+/// its own (registered) source; a signed request is verified (RFC 9421) against the source's
+/// keys; a source that requires signatures gets nothing unsigned.
+async fn write_context(
+    state: &AppState,
+    principal: &auth::Principal,
+    request: (&HeaderMap, &Method, &Uri, &[u8]),
+    sources: &[&SourceId],
+) -> Result<WriteContext, ApiError> {
+    let mut policies = std::collections::HashMap::new();
+    for source in sources {
+        if policies.contains_key(source.as_str()) {
+            continue;
+        }
+        if let Some(bound) = &principal.source {
+            if bound != source.as_str() {
+                return Err(ApiError::WrongSource {
+                    bound: bound.clone(),
+                    requested: source.to_string(),
+                });
+            }
+        }
+        match state.trust.sources.get(state, source.as_str()).await? {
+            Some(p) => {
+                policies.insert(source.to_string(), p);
+            }
+            // The bootstrap token writes for unregistered sources (a fresh deployment); a
+            // key's source was registered when the key was made.
+            None if principal.is_bootstrap() => {}
+            None => {
+                return Err(ApiError::UnknownSource(format!(
+                    "source {source:?} is not registered"
+                )))
+            }
+        }
+    }
+    let (headers, method, uri, body) = request;
+    let signed = headers.contains_key("signature-input") || headers.contains_key("signature");
+    let verified = if signed {
+        let policy = match (policies.len(), policies.values().next()) {
+            (1, Some(p)) if sources.iter().all(|s| s.as_str() == p.id) => p.clone(),
+            _ => {
+                return Err(ApiError::BadSignature(
+                    "a signed request writes for exactly one registered source".into(),
+                ))
+            }
+        };
+        policy::verify_request(state, headers, method, uri, body, &policy).await?
+    } else {
+        None
+    };
+    if verified.is_none() {
+        if let Some(p) = policies.values().find(|p| p.require_signature) {
+            return Err(ApiError::SignatureRequired {
+                source_id: p.id.clone(),
+                reason: "sign the request (RFC 9421: Signature-Input, Signature, Content-Digest)"
+                    .into(),
+            });
+        }
+    }
+    Ok(WriteContext { policies })
 }
 
 fn check_backpressure(state: &AppState) -> Result<(), ApiError> {
@@ -238,7 +313,37 @@ fn build(
     mut s: Submission,
     received_ms: i64,
     parents: Vec<u64>,
+    policy: Option<&SourcePolicy>,
 ) -> Result<Built, ApiError> {
+    check_depth(state, &s)?;
+    let mut quality = vec![];
+    if let Some(p) = policy {
+        match &s.signature {
+            None if p.require_signature => {
+                return Err(ApiError::SignatureRequired {
+                    source_id: p.id.clone(),
+                    reason: "every record carries a `signature` by one of its keys".into(),
+                })
+            }
+            Some(sig) if p.has_keys() => policy::check_record_signature(state, p, sig)?,
+            _ => {}
+        }
+        if p.has_schema() {
+            let errors = match (s.kind, &s.payload, &s.items) {
+                (Kind::Signal, Some(payload), _) => Some(p.schema_errors(&[payload], false)),
+                (Kind::Snapshot, _, Some(items)) => {
+                    Some(p.schema_errors(&items.iter().collect::<Vec<_>>(), true))
+                }
+                _ => None,
+            };
+            if let Some(errors) = errors {
+                if p.reject && !errors.is_empty() {
+                    return Err(ApiError::SchemaViolation(errors));
+                }
+                quality.push(policy::schema_quality(&errors));
+            }
+        }
+    }
     let (content, items) = build_content(state, &mut s)?;
     let origin = LogOrigin::new(state.config.origin.clone())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -248,7 +353,7 @@ fn build(
         metadata: s.metadata,
         origin,
         parents: s.parents,
-        quality: vec![],
+        quality,
         received_at: Timestamp::from_unix_millis(received_ms)
             .map_err(|e| ApiError::Internal(e.to_string()))?,
         signature: s.signature,
@@ -352,24 +457,27 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     path = "/v1/records",
     tag = "records",
     security(("bearer" = [])),
-    params(WriteQuery, openapi::IdempotencyKey),
+    params(WriteQuery, openapi::IdempotencyKey, openapi::SignedRequest),
     request_body(content = SubmitBody, content_type = "application/json",
         example = json!({"kind": "signal", "source": "acme-signals", "payload": {"token": "ETH", "signal": 1}})),
     responses(
         (status = 201, description = "Sequenced", body = SubmitResponse),
         (status = 200, description = "A retry with a known `Idempotency-Key`: the first request's records", body = SubmitResponse),
-        (status = 400, description = "Malformed JSON, query parameter or `Idempotency-Key` (`bad-request`), or a record \
-            that is not valid (`invalid-record`, naming `records[i]` in a batch)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 400, description = "Malformed JSON, query parameter or `Idempotency-Key` (`bad-request`), a record \
+            that is not valid (`invalid-record`, naming `records[i]` in a batch), a payload or item that fails its \
+            source's schema under policy `reject` (`schema-violation`, with `errors`), or a `Content-Digest` that does \
+            not match the body (`digest-mismatch`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 401, response = Unauthorized),
         (status = 403, response = WritesDisabled),
+        (status = 429, response = RateLimited),
         (status = 409, description = "The `Idempotency-Key` was used with a different body (`idempotency-conflict`)",
             body = Problem, content_type = PROBLEM_JSON),
         (status = 413, description = "The body is larger than the server's limit (`body-too-large`), or the batch has more \
             records than it takes (`batch-too-large`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "The body is not `application/json` (`unsupported-media-type`)",
             body = Problem, content_type = PROBLEM_JSON),
-        (status = 422, description = "A parent is not a record of this log (`unknown-parent`)",
-            body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "A parent is not a record of this log (`unknown-parent`), or the source is \
+            not registered (`unknown-source`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 500, response = Internal),
         (status = 503, description = "Too many records wait to be integrated (`backpressure`), or the database is \
             unavailable (`unavailable`); retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM_JSON,
@@ -379,15 +487,23 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 pub(crate) async fn submit(
     state: State,
     Q(query): Q<WriteQuery>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let state = state.0;
-    authorize(&state, &headers)?;
+    let principal = auth::require(&state, &headers, Scope::Ingest).await?;
     require_json(&headers)?;
     check_backpressure(&state)?;
     let body = read_body(&state, body).await?;
-    let value = record::parse_json(&body, &Limits::default())
+    // A batch wraps payloads three levels deep ({"records": [{"payload": …}]}); payloads and
+    // items are held to the configured depth one by one below.
+    let body_depth = Limits {
+        max_payload_depth: state.config.max_payload_depth.saturating_add(3),
+        ..Limits::default()
+    };
+    let value = record::parse_json(&body, &body_depth)
         .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
     let subs: Vec<Value> = match value {
         Value::Object(mut o) if o.contains_key("records") => {
@@ -425,6 +541,14 @@ pub(crate) async fn submit(
                 .map_err(|e| invalid(format!("records[{i}]: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let sources: Vec<&SourceId> = subs.iter().map(|s| &s.source).collect();
+    let ctx = write_context(
+        &state,
+        &principal,
+        (&headers, &method, &uri, &body),
+        &sources,
+    )
+    .await?;
     let idem = idempotency_key(&headers, &body)?;
     let parents = resolve_parents(&state, &subs).await?;
     let received_ms = now_ms();
@@ -433,8 +557,15 @@ pub(crate) async fn submit(
         .zip(parents)
         .enumerate()
         .map(|(i, (s, p))| {
-            build(&state, s, received_ms, p).map_err(|e| match e {
+            let policy = ctx.policy(&s.source);
+            build(&state, s, received_ms, p, policy).map_err(|e| match e {
                 ApiError::InvalidRecord(m) => ApiError::InvalidRecord(format!("records[{i}]: {m}")),
+                ApiError::SchemaViolation(errors) => ApiError::SchemaViolation(
+                    errors
+                        .into_iter()
+                        .map(|m| format!("records[{i}]: {m}"))
+                        .collect(),
+                ),
                 other => other,
             })
         })
@@ -463,7 +594,7 @@ pub(crate) struct SnapshotQuery {
     path = "/v1/records/snapshot",
     tag = "records",
     security(("bearer" = [])),
-    params(SnapshotQuery, openapi::IdempotencyKey),
+    params(SnapshotQuery, openapi::IdempotencyKey, openapi::SignedRequest),
     request_body(content = String, content_type = "application/x-ndjson",
         description = "The snapshot's items, one JSON value per line (`\\n` or `\\r\\n`); blank lines are skipped",
         example = "{\"token\":\"BTC\",\"grade\":88}\n{\"token\":\"ETH\",\"grade\":81}\n"),
@@ -475,14 +606,15 @@ pub(crate) struct SnapshotQuery {
             body = Problem, content_type = PROBLEM_JSON),
         (status = 401, response = Unauthorized),
         (status = 403, response = WritesDisabled),
+        (status = 429, response = RateLimited),
         (status = 409, description = "The `Idempotency-Key` was used with a different body (`idempotency-conflict`)",
             body = Problem, content_type = PROBLEM_JSON),
         (status = 413, description = "The body is larger than the server's limit (`body-too-large`)",
             body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "The body is not `application/x-ndjson` (`unsupported-media-type`)",
             body = Problem, content_type = PROBLEM_JSON),
-        (status = 422, description = "A parent is not a record of this log (`unknown-parent`)",
-            body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "A parent is not a record of this log (`unknown-parent`), or the source is \
+            not registered (`unknown-source`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 500, response = Internal),
         (status = 503, description = "Too many records wait to be integrated (`backpressure`), or the database is \
             unavailable (`unavailable`); retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM_JSON,
@@ -492,13 +624,25 @@ pub(crate) struct SnapshotQuery {
 pub(crate) async fn submit_ndjson(
     state: State,
     query: Result<Q<SnapshotQuery>, ApiError>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let state = state.0;
     // Authentication first: an anonymous caller learns nothing about the query's rules.
-    authorize(&state, &headers)?;
+    let principal = auth::require(&state, &headers, Scope::Ingest).await?;
     let Q(query) = query?;
+    if let Some(bound) = principal
+        .source
+        .as_deref()
+        .filter(|b| *b != query.source.as_str())
+    {
+        return Err(ApiError::WrongSource {
+            bound: bound.to_string(),
+            requested: query.source.to_string(),
+        });
+    }
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -522,7 +666,7 @@ pub(crate) async fn submit_ndjson(
                 state.config.max_snapshot_items
             )));
         }
-        let value = record::parse_json(line, &Limits::default())
+        let value = record::parse_json(line, &limits(&state))
             .map_err(|e| invalid(format!("line {}: {e}", line_no + 1)))?;
         items.push(value);
     }
@@ -546,17 +690,40 @@ pub(crate) async fn submit_ndjson(
         content: None,
         parents,
         metadata: Map::new(),
-        signature: None,
+        signature: record_signature_header(&headers)?,
     };
+    let ctx = write_context(
+        &state,
+        &principal,
+        (&headers, &method, &uri, &body),
+        &[&sub.source],
+    )
+    .await?;
     let idem = idempotency_key(&headers, &body)?;
     let resolved = resolve_parents(&state, std::slice::from_ref(&sub)).await?;
+    let policy = ctx.policy(&sub.source);
     let built = build(
         &state,
         sub,
         now_ms(),
         resolved.into_iter().next().unwrap_or_default(),
+        policy,
     )?;
     sequence_and_answer(&state, vec![built], idem, query.wait.as_deref()).await
+}
+
+/// The NDJSON route's record signature: the `Provlog-Source-Signature` header, the record's
+/// `signature` member as JSON (see `docs/formats.md`).
+fn record_signature_header(headers: &HeaderMap) -> Result<Option<SourceSignature>, ApiError> {
+    let Some(value) = headers.get("provlog-source-signature") else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::BadRequest("Provlog-Source-Signature must be ASCII JSON".into()))?;
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|e| ApiError::BadRequest(format!("Provlog-Source-Signature: {e}")))
 }
 
 async fn sequence_and_answer(

@@ -1,0 +1,306 @@
+//! `provlog keys …`, `provlog sources …` and `provlog audit`: the admin API from the command
+//! line (through `provlog-client`). Answers are printed as JSON; a new key's token is printed
+//! once, or written to `--token-out` (mode 0600) and left out of the output.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::prelude::{Engine as _, BASE64_STANDARD};
+use provlog_client::{Client, IssuedKey};
+use serde_json::{json, Value};
+
+use crate::Failure;
+
+#[derive(Debug, clap::Args)]
+pub struct Conn {
+    /// Base URL of the server.
+    #[arg(
+        long,
+        env = "PROVLOG_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    url: String,
+    /// File holding the API key (scope `admin`), or for `keys bootstrap` the bootstrap token.
+    #[arg(long, value_name = "FILE", env = "PROVLOG_API_KEY_FILE", global = true)]
+    token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeysArgs {
+    #[command(flatten)]
+    conn: Conn,
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum KeysCommand {
+    /// Create the first admin key with the bootstrap token (works once).
+    Bootstrap {
+        /// Write the token here (mode 0600) instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        token_out: Option<PathBuf>,
+    },
+    /// Create an API key: scope ingest (with --source), read or admin.
+    Create {
+        #[arg(long, value_parser = ["ingest", "read", "admin"])]
+        scope: String,
+        /// The registered source an ingest key writes for.
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long, default_value = "")]
+        label: String,
+        #[arg(long, value_name = "FILE")]
+        token_out: Option<PathBuf>,
+    },
+    /// List API keys (never their secrets).
+    List,
+    /// Replace a key by a new one; the old one works for the overlap, then is refused.
+    Rotate {
+        id: String,
+        /// Milliseconds the old key stays valid (default: the server's setting).
+        #[arg(long)]
+        overlap_ms: Option<u64>,
+        #[arg(long, value_name = "FILE")]
+        token_out: Option<PathBuf>,
+    },
+    /// Revoke a key at once.
+    Revoke { id: String },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SourcesArgs {
+    #[command(flatten)]
+    conn: Conn,
+    #[command(subcommand)]
+    command: SourcesCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum SourcesCommand {
+    /// Register a source.
+    Create {
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// A JSON Schema file for its signal payloads and snapshot items.
+        #[arg(long, value_name = "FILE")]
+        schema: Option<PathBuf>,
+        /// What a payload failing the schema gets.
+        #[arg(long, value_parser = ["reject", "flag"], default_value = "reject")]
+        policy: String,
+        /// Every submission must be signed by one of the source's keys.
+        #[arg(long)]
+        require_signature: bool,
+    },
+    /// Change a source: name, schema (`--schema none` removes it), policy, signing requirement.
+    Change {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_name = "FILE|none")]
+        schema: Option<String>,
+        #[arg(long, value_parser = ["reject", "flag"])]
+        policy: Option<String>,
+        #[arg(long)]
+        require_signature: Option<bool>,
+    },
+    /// List sources, or show one.
+    List { id: Option<String> },
+    /// Register an Ed25519 public key (base64) of a source under a key id.
+    AddKey {
+        id: String,
+        #[arg(long)]
+        key_id: String,
+        #[arg(long)]
+        public_key: String,
+    },
+    /// Retire a source key: it verifies no new submission.
+    RetireKey {
+        id: String,
+        #[arg(long)]
+        key_id: String,
+    },
+    /// Make a source signing key: the secret (base64 of 32 bytes) goes to FILE (mode 0600), the
+    /// public key (base64) is printed for `sources add-key`.
+    Keygen {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    conn: Conn,
+    /// Events after this id.
+    #[arg(long)]
+    after: Option<u64>,
+    #[arg(long)]
+    limit: Option<u32>,
+}
+
+fn usage(e: impl std::fmt::Display) -> Failure {
+    Failure::Usage(e.to_string())
+}
+
+fn client(conn: &Conn) -> Result<Client, Failure> {
+    let client = Client::new(&conn.url).map_err(usage)?;
+    let path = conn
+        .token_file
+        .as_ref()
+        .ok_or_else(|| usage("give --token-file (or PROVLOG_API_KEY_FILE)"))?;
+    let token = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
+    Ok(client.with_token(token.trim()))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(usage)
+}
+
+fn print(value: &Value) -> Result<(), Failure> {
+    println!("{}", serde_json::to_string_pretty(value).map_err(usage)?);
+    Ok(())
+}
+
+/// Writes `text` to a new file only its owner can read.
+fn write_private(path: &Path, text: &str) -> Result<(), Failure> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| usage(format!("cannot create {}: {e}", path.display())))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| usage(format!("writing {}: {e}", path.display())))
+}
+
+fn issued(key: IssuedKey, token_out: Option<&Path>) -> Result<(), Failure> {
+    match token_out {
+        Some(path) => {
+            write_private(path, &key.token)?;
+            print(&json!({"key": key.key, "token_file": path.display().to_string()}))
+        }
+        None => print(&json!({"key": key.key, "token": key.token})),
+    }
+}
+
+fn remote(e: provlog_client::ClientError) -> Failure {
+    Failure::Invalid(e.to_string())
+}
+
+pub fn keys(args: KeysArgs) -> Result<(), Failure> {
+    let rt = runtime()?;
+    let c = client(&args.conn)?;
+    rt.block_on(async {
+        match args.command {
+            KeysCommand::Bootstrap { token_out } => {
+                issued(c.bootstrap().await.map_err(remote)?, token_out.as_deref())
+            }
+            KeysCommand::Create {
+                scope,
+                source,
+                label,
+                token_out,
+            } => issued(
+                c.create_key(&scope, source.as_deref(), &label)
+                    .await
+                    .map_err(remote)?,
+                token_out.as_deref(),
+            ),
+            KeysCommand::List => print(&c.keys().await.map_err(remote)?),
+            KeysCommand::Rotate {
+                id,
+                overlap_ms,
+                token_out,
+            } => issued(
+                c.rotate_key(&id, overlap_ms).await.map_err(remote)?,
+                token_out.as_deref(),
+            ),
+            KeysCommand::Revoke { id } => print(&c.revoke_key(&id).await.map_err(remote)?),
+        }
+    })
+}
+
+fn read_schema(path: &Path) -> Result<Value, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| usage(format!("{}: {e}", path.display())))
+}
+
+pub fn sources(args: SourcesArgs) -> Result<(), Failure> {
+    if let SourcesCommand::Keygen { out } = &args.command {
+        let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        write_private(out, &BASE64_STANDARD.encode(key.to_bytes()))?;
+        println!("{}", BASE64_STANDARD.encode(key.verifying_key().to_bytes()));
+        return Ok(());
+    }
+    let rt = runtime()?;
+    let c = client(&args.conn)?;
+    rt.block_on(async {
+        let answer = match args.command {
+            SourcesCommand::Create {
+                id,
+                name,
+                schema,
+                policy,
+                require_signature,
+            } => {
+                let mut body = json!({"id": id, "display_name": name, "schema_policy": policy,
+                    "require_signature": require_signature});
+                if let Some(path) = schema {
+                    body["schema"] = read_schema(&path)?;
+                }
+                c.create_source(&body).await
+            }
+            SourcesCommand::Change {
+                id,
+                name,
+                schema,
+                policy,
+                require_signature,
+            } => {
+                let mut body = json!({});
+                if let Some(name) = name {
+                    body["display_name"] = json!(name);
+                }
+                match schema.as_deref() {
+                    Some("none") => body["schema"] = Value::Null,
+                    Some(path) => body["schema"] = read_schema(Path::new(path))?,
+                    None => {}
+                }
+                if let Some(policy) = policy {
+                    body["schema_policy"] = json!(policy);
+                }
+                if let Some(r) = require_signature {
+                    body["require_signature"] = json!(r);
+                }
+                c.change_source(&id, &body).await
+            }
+            SourcesCommand::List { id } => c.sources(id.as_deref()).await,
+            SourcesCommand::AddKey {
+                id,
+                key_id,
+                public_key,
+            } => c.add_source_key(&id, &key_id, &public_key).await,
+            SourcesCommand::RetireKey { id, key_id } => c.retire_source_key(&id, &key_id).await,
+            SourcesCommand::Keygen { .. } => unreachable!("handled above"),
+        };
+        print(&answer.map_err(remote)?)
+    })
+}
+
+pub fn audit(args: AuditArgs) -> Result<(), Failure> {
+    let rt = runtime()?;
+    let c = client(&args.conn)?;
+    rt.block_on(async { print(&c.audit(args.after, args.limit).await.map_err(remote)?) })
+}

@@ -1,0 +1,1210 @@
+//! Trust and policy through the router, against a fresh PostgreSQL database per test: the
+//! bootstrap, scoped API keys on every write and admin route, signed submissions (RFC 9421) with
+//! replay protection, schema policies, rate limits and the audit trail.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::Router;
+use ed25519_dalek::SigningKey;
+use http_body_util::BodyExt;
+use provlog_client::SourceSigner;
+use provlog_core::checkpoint::NoteSigner;
+use provlog_core::httpsig::SignatureParams;
+use provlog_core::receipt::{verify_receipt, Receipt};
+use provlog_server::api::ROUTES;
+use provlog_server::config::Secret;
+use provlog_server::{app, AppState, Config};
+use provlog_store::Store;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+const ORIGIN: &str = "example.com/provlog/trust-test";
+const BOOTSTRAP: &str = "test-bootstrap-token-0123456789";
+const HOST: &str = "log.test";
+
+struct Api {
+    app: Router,
+    state: Arc<AppState>,
+}
+
+fn config(tweak: impl FnOnce(&mut Config)) -> Config {
+    let signer = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[5; 32])).unwrap();
+    let mut config = Config {
+        origin: ORIGIN.into(),
+        signing_key: Secret::new(signer.to_secret_text().to_string()),
+        admin_token: Secret::new(BOOTSTRAP),
+        checkpoint_interval_ms: 0,
+        ..Config::default()
+    };
+    tweak(&mut config);
+    config
+}
+
+async fn setup(pool: PgPool, tweak: impl FnOnce(&mut Config)) -> Api {
+    let store = Store::from_pool(pool);
+    store.init_log(ORIGIN).await.unwrap();
+    let state = AppState::new(store, config(tweak), "test-replica".into()).unwrap();
+    Api {
+        app: app(state.clone()),
+        state,
+    }
+}
+
+fn problem(v: &Value) -> &str {
+    v["type"]
+        .as_str()
+        .unwrap_or_default()
+        .strip_prefix("urn:provlog:problem:")
+        .unwrap_or_default()
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+impl Api {
+    async fn call(&self, req: Request<Body>) -> (StatusCode, Value, HeaderMap) {
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, value, headers)
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", HOST);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let (s, v, _) = self.call(req).await;
+        (s, v)
+    }
+
+    /// Bootstraps and returns the first admin key's token.
+    async fn admin(&self) -> String {
+        let (s, v) = self
+            .send("POST", "/v1/admin/bootstrap", Some(BOOTSTRAP), None)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["token"].as_str().unwrap().to_string()
+    }
+
+    async fn source(&self, admin: &str, body: Value) {
+        let (s, v) = self
+            .send("POST", "/v1/admin/sources", Some(admin), Some(&body))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+
+    async fn key(&self, admin: &str, scope: &str, source: Option<&str>) -> (String, String) {
+        let mut body = json!({"scope": scope});
+        if let Some(source) = source {
+            body["source"] = json!(source);
+        }
+        let (s, v) = self
+            .send("POST", "/v1/admin/keys", Some(admin), Some(&body))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        (
+            v["key"]["id"].as_str().unwrap().to_string(),
+            v["token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    async fn records(&self) -> u64 {
+        let (s, v) = self.send("GET", "/v1/log", None, None).await;
+        assert_eq!(s, StatusCode::OK);
+        v["size"].as_u64().unwrap_or_else(|| panic!("{v}"))
+    }
+
+    async fn settle(&self) {
+        let store = &self.state.store;
+        assert!(store
+            .acquire_lease(
+                provlog_store::LEADER_LEASE,
+                "test-replica",
+                std::time::Duration::from_secs(30)
+            )
+            .await
+            .unwrap());
+        let mut last = Instant::now() - std::time::Duration::from_secs(10);
+        provlog_server::workers::leader_step(&self.state, &mut last)
+            .await
+            .unwrap();
+        provlog_server::workers::refresh(&self.state).await.unwrap();
+    }
+}
+
+fn signal(source: &str, payload: Value) -> Value {
+    json!({"kind": "signal", "source": source, "payload": payload})
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn the_bootstrap_token_makes_one_admin_key_then_is_spent(pool: PgPool) {
+    let api = setup(pool, |_| {}).await;
+    // A fresh deployment: the bootstrap token writes for any source.
+    let (s, v) = api
+        .send(
+            "POST",
+            "/v1/records",
+            Some(BOOTSTRAP),
+            Some(&signal("fresh", json!(1))),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // It is not an admin key.
+    let (s, v) = api
+        .send("GET", "/v1/admin/keys", Some(BOOTSTRAP), None)
+        .await;
+    assert_eq!((s, problem(&v)), (StatusCode::FORBIDDEN, "wrong-scope"));
+
+    let (s, v) = api
+        .send(
+            "POST",
+            "/v1/admin/bootstrap",
+            Some("not-the-bootstrap-token"),
+            None,
+        )
+        .await;
+    assert_eq!((s, problem(&v)), (StatusCode::UNAUTHORIZED, "unknown-key"));
+    let admin = api.admin().await;
+    assert!(admin.starts_with("plk_"), "{admin}");
+    let (s, v) = api
+        .send("POST", "/v1/admin/bootstrap", Some(BOOTSTRAP), None)
+        .await;
+    assert_eq!((s, problem(&v)), (StatusCode::CONFLICT, "conflict"));
+    let (s, v) = api
+        .send(
+            "POST",
+            "/v1/records",
+            Some(BOOTSTRAP),
+            Some(&signal("fresh", json!(2))),
+        )
+        .await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::UNAUTHORIZED, "bootstrap-spent")
+    );
+
+    // Another replica (a new state on the same database) agrees.
+    let other = setup(api.state.store.pool().clone(), |_| {}).await;
+    let (s, v) = other
+        .send(
+            "POST",
+            "/v1/records",
+            Some(BOOTSTRAP),
+            Some(&signal("fresh", json!(3))),
+        )
+        .await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::UNAUTHORIZED, "bootstrap-spent")
+    );
+
+    let (s, v) = api.send("GET", "/v1/admin/audit", Some(&admin), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["events"][0]["actor"], "bootstrap");
+    assert_eq!(v["events"][0]["action"], "key.created");
+    assert_eq!(v["events"][0]["detail"]["scope"], "admin");
+}
+
+/// The write and admin routes, with a concrete path and a body that would succeed.
+fn guarded_requests(source: &str) -> Vec<(&'static str, String, Option<Value>)> {
+    let mut out = vec![];
+    for &(method, path) in ROUTES {
+        let method = match method {
+            "get" => "GET",
+            "post" => "POST",
+            "patch" => "PATCH",
+            "delete" => "DELETE",
+            _ => continue,
+        };
+        let is_write = method == "POST" && path.starts_with("/v1/records");
+        if !(is_write || path.starts_with("/v1/admin/")) || path == "/v1/admin/bootstrap" {
+            continue;
+        }
+        let concrete = path.replace("{id}", source).replace("{key_id}", "k1");
+        let (uri, body) = match (method, path) {
+            ("POST", "/v1/records") => (concrete, Some(signal(source, json!({"x": 1})))),
+            ("POST", "/v1/records/snapshot") => (format!("{concrete}?source={source}"), None),
+            ("POST", "/v1/admin/sources") => (
+                concrete,
+                Some(json!({"id": "new-source", "display_name": "N"})),
+            ),
+            ("PATCH", _) => (concrete, Some(json!({"display_name": "Renamed"}))),
+            ("POST", "/v1/admin/sources/{id}/keys") => (
+                concrete,
+                Some(json!({"key_id": "k2",
+                "public_key": SourceSigner::new(SigningKey::from_bytes(&[3; 32]), "k2").unwrap().public_key_base64()})),
+            ),
+            ("POST", "/v1/admin/keys") => (concrete, Some(json!({"scope": "read"}))),
+            _ => (concrete, None),
+        };
+        out.push((method, uri, body));
+    }
+    assert_eq!(out.len(), 13, "{out:?}");
+    out
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn every_write_and_admin_route_refuses_bad_keys(pool: PgPool) {
+    let api = setup(pool, |_| {}).await;
+    let admin = api.admin().await;
+    api.source(&admin, json!({"id": "acme", "display_name": "ACME"}))
+        .await;
+    api.source(&admin, json!({"id": "other", "display_name": "Other"}))
+        .await;
+    let (_, ingest) = api.key(&admin, "ingest", Some("acme")).await;
+    let (_, other_ingest) = api.key(&admin, "ingest", Some("other")).await;
+    let (_, read) = api.key(&admin, "read", None).await;
+    let (revoked_id, revoked) = api.key(&admin, "admin", None).await;
+    let (s, v) = api
+        .send(
+            "POST",
+            &format!("/v1/admin/keys/{revoked_id}/revoke"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("revoked")));
+    // Rotated with no overlap: refused at once. Rotated with an hour's overlap: still works.
+    let (gone_id, gone) = api.key(&admin, "admin", None).await;
+    let (s, v) = api
+        .send(
+            "POST",
+            &format!("/v1/admin/keys/{gone_id}/rotate"),
+            Some(&admin),
+            Some(&json!({"overlap_ms": 0})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["key"]["replaces"], gone_id.as_str());
+    let (overlap_id, overlapping) = api.key(&admin, "ingest", Some("acme")).await;
+    let (s, v) = api
+        .send(
+            "POST",
+            &format!("/v1/admin/keys/{overlap_id}/rotate"),
+            Some(&admin),
+            Some(&json!({"overlap_ms": 3_600_000})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let successor = v["token"].as_str().unwrap().to_string();
+    let mut wrong_secret = ingest.clone();
+    wrong_secret.pop();
+    wrong_secret.push(if ingest.ends_with('A') { 'B' } else { 'A' });
+
+    for (method, uri, body) in guarded_requests("acme") {
+        let write = uri.starts_with("/v1/records");
+        let scoped_wrong = if write { &read } else { &ingest };
+        let mut cases: Vec<(Option<&str>, StatusCode, &str)> = vec![
+            (None, StatusCode::UNAUTHORIZED, "unauthorized"),
+            (
+                Some("plk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+                StatusCode::UNAUTHORIZED,
+                "unknown-key",
+            ),
+            (Some(&wrong_secret), StatusCode::UNAUTHORIZED, "unknown-key"),
+            (
+                Some("some-random-bearer-token"),
+                StatusCode::UNAUTHORIZED,
+                "unknown-key",
+            ),
+            (Some(scoped_wrong), StatusCode::FORBIDDEN, "wrong-scope"),
+            (Some(&revoked), StatusCode::UNAUTHORIZED, "key-revoked"),
+            (Some(&gone), StatusCode::UNAUTHORIZED, "key-expired"),
+            (Some(BOOTSTRAP), StatusCode::UNAUTHORIZED, "bootstrap-spent"),
+        ];
+        if write {
+            cases.push((Some(&other_ingest), StatusCode::FORBIDDEN, "wrong-source"));
+            cases.push((Some(&admin), StatusCode::FORBIDDEN, "wrong-scope"));
+        }
+        for (token, status, slug) in cases {
+            let (s, v) = api.send(method, &uri, token, body.as_ref()).await;
+            assert_eq!(
+                (s, problem(&v)),
+                (status, slug),
+                "{method} {uri} with {token:?}: {v}"
+            );
+        }
+    }
+    // Nothing was written by any of them.
+    assert_eq!(api.records().await, 0);
+    // The keys that should work, work: the ingest key and both keys of the overlapping pair.
+    for token in [&ingest, &overlapping, &successor] {
+        let (s, v) = api
+            .send(
+                "POST",
+                "/v1/records",
+                Some(token),
+                Some(&signal("acme", json!({"x": 1}))),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let (s, v) = api
+        .send(
+            "POST",
+            "/v1/records",
+            Some(&ingest),
+            Some(&signal("unregistered", json!(1))),
+        )
+        .await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::FORBIDDEN, "wrong-source"),
+        "{v}"
+    );
+    let (s, v) = api
+        .send(
+            "POST",
+            "/v1/admin/keys",
+            Some(&admin),
+            Some(&json!({"scope": "ingest", "source": "nobody"})),
+        )
+        .await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown-source"),
+        "{v}"
+    );
+    let (s, v) = api
+        .send(
+            "POST",
+            "/v1/admin/keys",
+            Some(&admin),
+            Some(&json!({"scope": "read", "source": "acme"})),
+        )
+        .await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::BAD_REQUEST, "bad-request"),
+        "{v}"
+    );
+
+    let (s, v) = api.send("GET", "/v1/admin/keys", Some(&admin), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let listed = v.to_string();
+    assert!(
+        !listed.contains(&ingest) && !listed.contains("key_hash"),
+        "{listed}"
+    );
+    let statuses: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&"revoked")
+            && statuses.contains(&"expired")
+            && statuses.contains(&"expiring"),
+        "{statuses:?}"
+    );
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn reads_can_be_made_private(pool: PgPool) {
+    let api = setup(pool, |c| c.public_reads = false).await;
+    let admin = api.admin().await;
+    let (_, read) = api.key(&admin, "read", None).await;
+    for uri in [
+        "/v1/log",
+        "/v1/checkpoint",
+        "/v1/records?limit=1",
+        "/checkpoint",
+    ] {
+        let (s, v) = api.send("GET", uri, None, None).await;
+        assert_eq!(
+            (s, problem(&v)),
+            (StatusCode::UNAUTHORIZED, "unauthorized"),
+            "{uri}"
+        );
+    }
+    let (s, v) = api.send("GET", "/v1/log", Some(&read), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Operations stay open.
+    assert_eq!(
+        api.send("GET", "/healthz", None, None).await.0,
+        StatusCode::OK
+    );
+}
+
+/// A signed submission of one record: the record signed at `created`, the request signed with
+/// `params` over `body_override` (or the real body).
+struct Signed {
+    body: Vec<u8>,
+    headers: provlog_core::httpsig::SignedHeaders,
+}
+
+fn signed(signer: &SourceSigner, record: &mut Value, params: &SignatureParams) -> Signed {
+    signer
+        .sign_record_at(record, params.created, &provlog_client::random_nonce())
+        .unwrap();
+    let body = record.to_string().into_bytes();
+    let headers = signer
+        .sign_request_with("POST", &format!("http://{HOST}/v1/records"), &body, params)
+        .unwrap();
+    Signed { body, headers }
+}
+
+fn params(keyid: &str, created: u64) -> SignatureParams {
+    SignatureParams {
+        created,
+        expires: created + 60,
+        nonce: provlog_client::random_nonce(),
+        keyid: keyid.into(),
+    }
+}
+
+fn signed_request(token: &str, body: &[u8], digest: &str, input: &str, sig: &str) -> Request<Body> {
+    Request::post("/v1/records")
+        .header("host", HOST)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-digest", digest)
+        .header("signature-input", input)
+        .header("signature", sig)
+        .body(Body::from(body.to_vec()))
+        .unwrap()
+}
+
+fn send_signed(token: &str, s: &Signed) -> Request<Body> {
+    signed_request(
+        token,
+        &s.body,
+        &s.headers.content_digest,
+        &s.headers.signature_input,
+        &s.headers.signature,
+    )
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn signed_submissions_accept_the_valid_and_refuse_the_rest(pool: PgPool) {
+    let api = setup(pool.clone(), |_| {}).await;
+    let admin = api.admin().await;
+    api.source(
+        &admin,
+        json!({"id": "oracle", "display_name": "Oracle", "require_signature": true}),
+    )
+    .await;
+    let signer = SourceSigner::new(SigningKey::from_bytes(&[21; 32]), "oracle-1").unwrap();
+    let (s, v) = api
+        .send(
+            "POST",
+            "/v1/admin/sources/oracle/keys",
+            Some(&admin),
+            Some(&json!({"key_id": "oracle-1", "public_key": signer.public_key_base64()})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, ingest) = api.key(&admin, "ingest", Some("oracle")).await;
+    let now = unix_now();
+    let record = || signal("oracle", json!({"price": 42}));
+
+    // Valid: accepted, with the record signature in the record.
+    let ok = signed(&signer, &mut record(), &params("oracle-1", now));
+    let (s, v, _) = api.call(send_signed(&ingest, &ok)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, view) = api.send("GET", "/v1/records/0", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(view["provenance"]["source"], "oracle");
+    assert_eq!(view["provenance"]["key_id"], "oracle-1");
+    assert_eq!(view["provenance"]["signature"], "verified");
+    assert_eq!(view["provenance"]["key_status"], "active");
+    assert_eq!(view["record"]["signature"]["key_id"], "oracle-1");
+
+    let mut refused: Vec<(&str, Request<Body>, StatusCode, &str)> = vec![];
+    refused.push((
+        "replayed nonce",
+        send_signed(&ingest, &ok),
+        StatusCode::UNAUTHORIZED,
+        "replayed-nonce",
+    ));
+    let old = signed(&signer, &mut record(), &params("oracle-1", now - 3_600));
+    refused.push((
+        "expired",
+        send_signed(&ingest, &old),
+        StatusCode::UNAUTHORIZED,
+        "signature-expired",
+    ));
+    let mut past_expiry = params("oracle-1", now - 120);
+    past_expiry.expires = now - 60;
+    let lapsed = signed(&signer, &mut record(), &past_expiry);
+    refused.push((
+        "past its expires",
+        send_signed(&ingest, &lapsed),
+        StatusCode::UNAUTHORIZED,
+        "signature-expired",
+    ));
+    let future = signed(&signer, &mut record(), &params("oracle-1", now + 3_600));
+    refused.push((
+        "future-dated",
+        send_signed(&ingest, &future),
+        StatusCode::UNAUTHORIZED,
+        "signature-from-future",
+    ));
+    let unknown = signed(&signer, &mut record(), &params("oracle-9", now));
+    refused.push((
+        "wrong key id",
+        send_signed(&ingest, &unknown),
+        StatusCode::UNAUTHORIZED,
+        "unknown-signing-key",
+    ));
+    let impostor = SourceSigner::new(SigningKey::from_bytes(&[22; 32]), "oracle-1").unwrap();
+    let forged = signed(&impostor, &mut record(), &params("oracle-1", now));
+    refused.push((
+        "another key under the id",
+        send_signed(&ingest, &forged),
+        StatusCode::UNAUTHORIZED,
+        "bad-signature",
+    ));
+    // The body changed after signing, its Content-Digest recomputed: the signature covers the
+    // old digest.
+    let s1 = signed(&signer, &mut record(), &params("oracle-1", now));
+    let mut tampered = serde_json::from_slice::<Value>(&s1.body).unwrap();
+    tampered["metadata"] = json!({"note": "added later"});
+    let tampered = tampered.to_string().into_bytes();
+    refused.push((
+        "body changed after signing",
+        signed_request(
+            &ingest,
+            &tampered,
+            &provlog_core::httpsig::content_digest(&tampered),
+            &s1.headers.signature_input,
+            &s1.headers.signature,
+        ),
+        StatusCode::UNAUTHORIZED,
+        "bad-signature",
+    ));
+    // The body changed, the digest header left as signed.
+    let s2 = signed(&signer, &mut record(), &params("oracle-1", now));
+    refused.push((
+        "digest mismatch",
+        signed_request(
+            &ingest,
+            &tampered,
+            &s2.headers.content_digest,
+            &s2.headers.signature_input,
+            &s2.headers.signature,
+        ),
+        StatusCode::BAD_REQUEST,
+        "digest-mismatch",
+    ));
+    // Unsigned, with only an API key: a key alone cannot write for a source that signs.
+    let mut plain = record();
+    signer.sign_record(&mut plain).unwrap();
+    refused.push((
+        "unsigned request",
+        Request::post("/v1/records")
+            .header("host", HOST)
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {ingest}"))
+            .body(Body::from(plain.to_string()))
+            .unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "signature-required",
+    ));
+    // A signed request whose record carries no source signature.
+    let body = record().to_string().into_bytes();
+    let h = signer
+        .sign_request_with(
+            "POST",
+            &format!("http://{HOST}/v1/records"),
+            &body,
+            &params("oracle-1", now),
+        )
+        .unwrap();
+    refused.push((
+        "unsigned record",
+        signed_request(
+            &ingest,
+            &body,
+            &h.content_digest,
+            &h.signature_input,
+            &h.signature,
+        ),
+        StatusCode::UNAUTHORIZED,
+        "signature-required",
+    ));
+    // A valid request signature with a record signed long ago.
+    let mut stale = record();
+    signer
+        .sign_record_at(&mut stale, now - 3_600, &provlog_client::random_nonce())
+        .unwrap();
+    let body = stale.to_string().into_bytes();
+    let h = signer
+        .sign_request_with(
+            "POST",
+            &format!("http://{HOST}/v1/records"),
+            &body,
+            &params("oracle-1", now),
+        )
+        .unwrap();
+    refused.push((
+        "stale record signature",
+        signed_request(
+            &ingest,
+            &body,
+            &h.content_digest,
+            &h.signature_input,
+            &h.signature,
+        ),
+        StatusCode::UNAUTHORIZED,
+        "signature-expired",
+    ));
+    // Signed for another URI.
+    let elsewhere = signer
+        .sign_request_with(
+            "POST",
+            &format!("http://{HOST}/v1/records?wait=receipt"),
+            &ok.body,
+            &params("oracle-1", now),
+        )
+        .unwrap();
+    refused.push((
+        "another target URI",
+        signed_request(
+            &ingest,
+            &ok.body,
+            &elsewhere.content_digest,
+            &elsewhere.signature_input,
+            &elsewhere.signature,
+        ),
+        StatusCode::UNAUTHORIZED,
+        "bad-signature",
+    ));
+
+    for (what, req, status, slug) in refused {
+        let (s, v, _) = api.call(req).await;
+        assert_eq!((s, problem(&v)), (status, slug), "{what}: {v}");
+    }
+    // None of them was stored.
+    assert_eq!(api.records().await, 1);
+
+    // The nonce store survives a restart: a new server on the same database refuses the replay.
+    let restarted = setup(pool, |_| {}).await;
+    let (s, v, _) = restarted.call(send_signed(&ingest, &ok)).await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::UNAUTHORIZED, "replayed-nonce"),
+        "{v}"
+    );
+
+    // A retired key signs no more.
+    let (s, _) = api
+        .send(
+            "DELETE",
+            "/v1/admin/sources/oracle/keys/oracle-1",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let late = signed(&signer, &mut record(), &params("oracle-1", now));
+    let (s, v, _) = api.call(send_signed(&ingest, &late)).await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::UNAUTHORIZED, "unknown-signing-key"),
+        "{v}"
+    );
+    // The record it signed before stays verifiable, and says the key is retired now.
+    let (_, view) = api.send("GET", "/v1/records/0", None, None).await;
+    assert_eq!(view["provenance"]["signature"], "verified");
+    assert_eq!(view["provenance"]["key_status"], "retired");
+
+    // Offline: the receipt alone proves the source signed the content.
+    api.settle().await;
+    let (s, v) = api.send("GET", "/v1/records/0/receipt", None, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let receipt: Receipt = serde_json::from_value(v).unwrap();
+    verify_receipt(&receipt, &api.state.trusted).unwrap();
+    let record =
+        provlog_core::record::Record::from_canonical_bytes(receipt.record.as_bytes()).unwrap();
+    let verified = record.verify_source_signature().unwrap().unwrap();
+    assert_eq!(verified.key_id.as_str(), "oracle-1");
+    assert_eq!(
+        verified.public_key,
+        SigningKey::from_bytes(&[21; 32]).verifying_key()
+    );
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn signed_snapshots_over_ndjson(pool: PgPool) {
+    let api = setup(pool, |_| {}).await;
+    let admin = api.admin().await;
+    api.source(
+        &admin,
+        json!({"id": "grades", "display_name": "Grades", "require_signature": true}),
+    )
+    .await;
+    let signer = SourceSigner::new(SigningKey::from_bytes(&[23; 32]), "g1").unwrap();
+    api.send(
+        "POST",
+        "/v1/admin/sources/grades/keys",
+        Some(&admin),
+        Some(&json!({"key_id": "g1", "public_key": signer.public_key_base64()})),
+    )
+    .await;
+    let (_, ingest) = api.key(&admin, "ingest", Some("grades")).await;
+    let items = vec![json!({"t": "BTC"}), json!({"t": "ETH"})];
+    let mut record = json!({"kind": "snapshot", "source": "grades", "items": items});
+    signer.sign_record(&mut record).unwrap();
+    let ndjson = "{\"t\":\"BTC\"}\n{\"t\":\"ETH\"}\n";
+    let uri = "/v1/records/snapshot?source=grades";
+    let req = |sig: bool| {
+        // A fresh request signature each time: a refused request has still spent its nonce.
+        let h = signer
+            .sign_request("POST", &format!("http://{HOST}{uri}"), ndjson.as_bytes())
+            .unwrap();
+        let mut r = Request::post(uri)
+            .header("host", HOST)
+            .header("content-type", "application/x-ndjson")
+            .header("authorization", format!("Bearer {ingest}"))
+            .header("content-digest", &h.content_digest)
+            .header("signature-input", &h.signature_input)
+            .header("signature", &h.signature);
+        if sig {
+            r = r.header("provlog-source-signature", record["signature"].to_string());
+        }
+        r.body(Body::from(ndjson)).unwrap()
+    };
+    let (s, v, _) = api.call(req(false)).await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::UNAUTHORIZED, "signature-required"),
+        "{v}"
+    );
+    let (s, v, _) = api.call(req(true)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, view) = api.send("GET", "/v1/records/0", None, None).await;
+    assert_eq!(view["provenance"]["signature"], "verified");
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn schema_policies_reject_or_flag(pool: PgPool) {
+    let api = setup(pool, |_| {}).await;
+    let admin = api.admin().await;
+    let schema = json!({"type": "object", "required": ["token"],
+        "properties": {"token": {"type": "string"}, "grade": {"type": "integer", "minimum": 0}}});
+    api.source(
+        &admin,
+        json!({"id": "strict", "display_name": "S", "schema": schema, "schema_policy": "reject"}),
+    )
+    .await;
+    api.source(
+        &admin,
+        json!({"id": "lenient", "display_name": "L", "schema": schema, "schema_policy": "flag"}),
+    )
+    .await;
+    let (_, strict) = api.key(&admin, "ingest", Some("strict")).await;
+    let (_, lenient) = api.key(&admin, "ingest", Some("lenient")).await;
+
+    // reject: 400 with the errors, nothing stored.
+    let bad = signal("strict", json!({"grade": -1}));
+    let (s, v) = api
+        .send("POST", "/v1/records", Some(&strict), Some(&bad))
+        .await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::BAD_REQUEST, "schema-violation"),
+        "{v}"
+    );
+    let errors: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("token")) && errors.iter().any(|e| e.contains("/grade")),
+        "{errors:?}"
+    );
+    let snap = json!({"records": [signal("strict", json!({"token": "A"})),
+        {"kind": "snapshot", "source": "strict", "items": [{"token": "A"}, {"token": 7}]}]});
+    let (s, v) = api
+        .send("POST", "/v1/records", Some(&strict), Some(&snap))
+        .await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::BAD_REQUEST, "schema-violation"),
+        "{v}"
+    );
+    assert!(
+        v["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("records[1]: item 1: /token"),
+        "{v}"
+    );
+    assert_eq!(api.records().await, 0);
+    let (s, v) = api
+        .send(
+            "POST",
+            "/v1/records",
+            Some(&strict),
+            Some(&signal("strict", json!({"token": "A"}))),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+
+    // flag: stored, the failed check in the record (and so in its receipt).
+    let (s, v) = api
+        .send(
+            "POST",
+            "/v1/records",
+            Some(&lenient),
+            Some(&signal("lenient", json!({"grade": "high"}))),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let flagged = v["records"][0]["id"].as_str().unwrap().to_string();
+    let (s, v) = api
+        .send(
+            "POST",
+            "/v1/records",
+            Some(&lenient),
+            Some(&signal("lenient", json!({"token": "B", "grade": 3}))),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let passed = v["records"][0]["id"].as_str().unwrap().to_string();
+
+    let (_, view) = api
+        .send("GET", &format!("/v1/records/{flagged}"), None, None)
+        .await;
+    let quality = &view["provenance"]["quality"][0];
+    assert_eq!(
+        (quality["check"].as_str(), quality["passed"].as_bool()),
+        (Some("schema"), Some(false)),
+        "{view}"
+    );
+    assert!(
+        quality["detail"].as_str().unwrap().contains("/grade"),
+        "{quality}"
+    );
+    assert_eq!(view["record"]["quality"], view["provenance"]["quality"]);
+    let (_, view) = api
+        .send("GET", &format!("/v1/records/{passed}"), None, None)
+        .await;
+    assert_eq!(
+        view["record"]["quality"],
+        json!([{"check": "schema", "passed": true}])
+    );
+
+    api.settle().await;
+    let (s, v) = api
+        .send("GET", &format!("/v1/records/{flagged}/receipt"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let receipt: Receipt = serde_json::from_value(v).unwrap();
+    verify_receipt(&receipt, &api.state.trusted).unwrap();
+    let record =
+        provlog_core::record::Record::from_canonical_bytes(receipt.record.as_bytes()).unwrap();
+    assert_eq!(record.quality.len(), 1);
+    assert!(!record.quality[0].passed);
+
+    // A schema that does not compile is refused when the source is registered.
+    let (s, v) = api
+        .send(
+            "POST",
+            "/v1/admin/sources",
+            Some(&admin),
+            Some(&json!({"id": "broken", "display_name": "B", "schema": {"type": "no-such-type"}})),
+        )
+        .await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::BAD_REQUEST, "bad-request"),
+        "{v}"
+    );
+    // Changing the policy takes effect at once on this replica.
+    let (s, _) = api
+        .send(
+            "PATCH",
+            "/v1/admin/sources/lenient",
+            Some(&admin),
+            Some(&json!({"schema_policy": "reject"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = api
+        .send(
+            "POST",
+            "/v1/records",
+            Some(&lenient),
+            Some(&signal("lenient", json!({"grade": "high"}))),
+        )
+        .await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::BAD_REQUEST, "schema-violation"),
+        "{v}"
+    );
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn limits_answer_problems_with_retry_after(pool: PgPool) {
+    let api = setup(pool, |c| {
+        c.rate_limit_per_second = 1;
+        c.rate_limit_burst = 3;
+        c.max_metadata_depth = 2;
+        c.max_payload_depth = 3;
+    })
+    .await;
+    let admin = api.admin().await;
+    api.source(&admin, json!({"id": "acme", "display_name": "A"}))
+        .await;
+    let (_, ingest) = api.key(&admin, "ingest", Some("acme")).await;
+    let deep_meta = json!({"kind": "signal", "source": "acme", "payload": 1, "metadata": {"a": {"b": {"c": 1}}}});
+    let (s, v) = api
+        .send("POST", "/v1/records", Some(&ingest), Some(&deep_meta))
+        .await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::BAD_REQUEST, "invalid-record"),
+        "{v}"
+    );
+    let deep_payload = signal("acme", json!({"a": {"b": {"c": {"d": 1}}}}));
+    let (s, v) = api
+        .send("POST", "/v1/records", Some(&ingest), Some(&deep_payload))
+        .await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::BAD_REQUEST, "invalid-record"),
+        "{v}"
+    );
+    assert!(v["detail"].as_str().unwrap().contains("limit is 3"), "{v}");
+
+    // The admin key's bucket is spent (burst 3, one token a second): ten more requests cannot
+    // all pass unless seven seconds go by.
+    let (_, fresh) = api.key(&admin, "ingest", Some("acme")).await;
+    let mut limited = None;
+    for _ in 0..10 {
+        let req = Request::get("/v1/admin/keys")
+            .header("authorization", format!("Bearer {admin}"))
+            .body(Body::empty())
+            .unwrap();
+        let (s, v, headers) = api.call(req).await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some((v, headers));
+            break;
+        }
+    }
+    let (v, headers) = limited.expect("no request was rate limited");
+    assert_eq!(problem(&v), "rate-limited");
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry >= 1, "{retry}");
+    // Buckets are per key: another key still has tokens.
+    let (s, v) = api
+        .send(
+            "POST",
+            "/v1/records",
+            Some(&fresh),
+            Some(&signal("acme", json!(1))),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn the_audit_trail_records_admin_actions_and_is_append_only(pool: PgPool) {
+    let api = setup(pool.clone(), |_| {}).await;
+    let admin = api.admin().await;
+    api.source(&admin, json!({"id": "acme", "display_name": "A"}))
+        .await;
+    api.send(
+        "PATCH",
+        "/v1/admin/sources/acme",
+        Some(&admin),
+        Some(&json!({"require_signature": true})),
+    )
+    .await;
+    let signer = SourceSigner::new(SigningKey::from_bytes(&[4; 32]), "a1").unwrap();
+    api.send(
+        "POST",
+        "/v1/admin/sources/acme/keys",
+        Some(&admin),
+        Some(&json!({"key_id": "a1", "public_key": signer.public_key_base64()})),
+    )
+    .await;
+    let (id, _) = api.key(&admin, "ingest", Some("acme")).await;
+    api.send(
+        "POST",
+        &format!("/v1/admin/keys/{id}/rotate"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    api.send(
+        "POST",
+        &format!("/v1/admin/keys/{id}/revoke"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    let (s, v) = api
+        .send("GET", "/v1/admin/audit?limit=3", Some(&admin), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["events"].as_array().unwrap().len(), 3);
+    let next = v["next_after"].as_u64().unwrap();
+    let (_, rest) = api
+        .send(
+            "GET",
+            &format!("/v1/admin/audit?after={next}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["events"].as_array().unwrap())
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "key.created",
+            "source.created",
+            "source.changed",
+            "source.key_added",
+            "key.created",
+            "key.rotated",
+            "key.revoked"
+        ]
+    );
+    let admin_id = &admin[4..16];
+    assert!(
+        rest["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor"] == admin_id),
+        "{rest}"
+    );
+    assert!(rest.get("next_after").is_none(), "{rest}");
+
+    for sql in [
+        "UPDATE audit_events SET actor = 'someone-else'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+    ] {
+        let err = sqlx::query(sql).execute(&pool).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    let (s, _) = api
+        .send("GET", "/v1/admin/audit", Some("plk_000000000000_x"), None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (_, metrics) = api.send("GET", "/metrics", None, None).await;
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics.contains("provlog_audit_events_total{action=\"key.revoked\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("provlog_auth_failures_total{reason=\"unknown-key\"}"),
+        "{metrics}"
+    );
+}
+
+#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+async fn keys_are_not_recoverable_from_a_database_dump(pool: PgPool) {
+    let api = setup(pool.clone(), |c| {
+        c.api_key_pepper = Secret::new("a-pepper-of-at-least-thirty-two-characters");
+    })
+    .await;
+    let admin = api.admin().await;
+    api.source(&admin, json!({"id": "acme", "display_name": "A"}))
+        .await;
+    let (id, ingest) = api.key(&admin, "ingest", Some("acme")).await;
+    // plk_<12 hex digits>_<secret>; the secret's base64url may itself hold `_`.
+    let secret = ingest[17..].to_string();
+    assert_eq!(secret.len(), 43, "256 bits, base64url");
+
+    // Everything the database holds, as text.
+    let mut dump = String::new();
+    for table in [
+        "api_keys",
+        "audit_events",
+        "sources",
+        "source_keys",
+        "signature_nonces",
+    ] {
+        let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT t::text FROM {table} t"))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        for (row,) in rows {
+            dump.push_str(&row);
+            dump.push('\n');
+        }
+    }
+    assert!(dump.contains(&id), "the public id is stored");
+    for token in [&ingest, &admin] {
+        let secret = &token[17..];
+        assert!(!dump.contains(secret), "a secret is in the dump");
+    }
+    assert!(!dump.contains(BOOTSTRAP));
+    assert!(!dump.contains("a-pepper-of-at-least"));
+    // The stored hash is keyed: without the pepper, hashing the token does not give it.
+    let (stored,): (Vec<u8>,) = sqlx::query_as("SELECT key_hash FROM api_keys WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, api.state.trust.hash(&ingest));
+    assert_ne!(
+        stored,
+        provlog_core::Hash::sha256(ingest.as_bytes())
+            .as_bytes()
+            .to_vec()
+    );
+    // Another pepper: the same token is an unknown key.
+    let other = setup(pool, |c| {
+        c.api_key_pepper = Secret::new("another-pepper-of-at-least-32-characters");
+    })
+    .await;
+    let (s, v) = other
+        .send(
+            "POST",
+            "/v1/records",
+            Some(&ingest),
+            Some(&signal("acme", json!(1))),
+        )
+        .await;
+    assert_eq!(
+        (s, problem(&v)),
+        (StatusCode::UNAUTHORIZED, "unknown-key"),
+        "{v}"
+    );
+}

@@ -1,0 +1,241 @@
+//! Trust and policy end to end, with the real binary: bootstrap, sources and keys through
+//! `provlog keys` / `provlog sources`, a signed submission whose receipt `provlog verify receipt`
+//! checks offline, rotation and revocation, the audit trail, and no secret in the server's logs.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use base64::prelude::{Engine as _, BASE64_STANDARD};
+use provlog_client::{signal, Client, SourceSigner, Submission};
+use provlog_e2e::{provlog, Fixture, Server, TestDb};
+use serde_json::{json, Value};
+
+fn run(args: &[&str]) -> String {
+    let out = provlog(args);
+    assert!(
+        out.status.success(),
+        "provlog {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn read(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap().trim().to_string()
+}
+
+#[tokio::test]
+async fn keys_sources_signed_receipts_and_no_secret_in_the_logs() {
+    let fx = Fixture::new("example.com/provlog/e2e-trust");
+    let db = TestDb::create("trust").await;
+    let server = Server::start(
+        &fx,
+        &db.url,
+        &[
+            ("PROVLOG_LOG", "debug"),
+            ("PROVLOG_CHECKPOINT_INTERVAL_MS", "100"),
+        ],
+    );
+    let url = server.url();
+    let p = |name: &str| fx.path(name).to_str().unwrap().to_string();
+    let (admin_key, ingest_key, source_key) = (p("admin.key"), p("ingest.key"), p("source.sign"));
+    let bootstrap = fx.token_file.to_str().unwrap().to_string();
+
+    run(&[
+        "keys",
+        "--url",
+        &url,
+        "--token-file",
+        &bootstrap,
+        "bootstrap",
+        "--token-out",
+        &admin_key,
+    ]);
+    let again = provlog(&[
+        "keys",
+        "--url",
+        &url,
+        "--token-file",
+        &bootstrap,
+        "bootstrap",
+    ]);
+    assert!(!again.status.success());
+    let a = ["--url", url.as_str(), "--token-file", admin_key.as_str()];
+    let source = "e2e-oracle";
+    run(&[
+        &["sources"],
+        &a[..],
+        &[
+            "create",
+            source,
+            "--name",
+            "E2E oracle",
+            "--require-signature",
+        ],
+    ]
+    .concat());
+    let public = run(&["sources", "keygen", "--out", &source_key])
+        .trim()
+        .to_string();
+    run(&[
+        &["sources"],
+        &a[..],
+        &[
+            "add-key",
+            source,
+            "--key-id",
+            "oracle-1",
+            "--public-key",
+            &public,
+        ],
+    ]
+    .concat());
+    let created: Value = serde_json::from_str(&run(&[
+        &["keys"],
+        &a[..],
+        &[
+            "create",
+            "--scope",
+            "ingest",
+            "--source",
+            source,
+            "--token-out",
+            &ingest_key,
+        ],
+    ]
+    .concat()))
+    .unwrap();
+    let ingest_id = created["key"]["id"].as_str().unwrap().to_string();
+    assert!(
+        created.get("token").is_none(),
+        "the token went to the file: {created}"
+    );
+
+    // A signed submission, with ?wait=receipt.
+    let seed: [u8; 32] = BASE64_STANDARD
+        .decode(read(fx.path("source.sign").as_path()))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let signer =
+        SourceSigner::new(ed25519_dalek::SigningKey::from_bytes(&seed), "oracle-1").unwrap();
+    let client = Client::new(&url)
+        .unwrap()
+        .with_token(read(fx.path("ingest.key").as_path()));
+    let mut record = signal(source, json!({"price": 101, "asset": "ETH"}));
+    signer.sign_record(&mut record).unwrap();
+    let unsigned = client.submit(&Submission::one(&record)).await.unwrap_err();
+    assert!(
+        unsigned
+            .kind()
+            .unwrap()
+            .slug()
+            .ends_with("signature-required"),
+        "{unsigned}"
+    );
+    let signed_client = client.clone().with_signer(signer.clone());
+    let ack = signed_client
+        .submit(&Submission::one(&record).wait_for_receipts())
+        .await
+        .unwrap();
+    assert_eq!(ack.receipt_status.as_deref(), Some("ready"), "{ack:?}");
+    let receipt = client
+        .receipt_json(ack.records[0].index, None, None)
+        .await
+        .unwrap();
+    let receipt_file = fx.path("receipt.json");
+    std::fs::write(&receipt_file, receipt).unwrap();
+    let verified = run(&[
+        "verify",
+        "receipt",
+        receipt_file.to_str().unwrap(),
+        "--key",
+        fx.vkey_file.to_str().unwrap(),
+        "--json",
+    ]);
+    let verified: Value = serde_json::from_str(&verified).unwrap();
+    assert_eq!(
+        verified["source_signature"]["key_id"], "oracle-1",
+        "{verified}"
+    );
+
+    // Rotation: the new key works, the old one within its overlap too; revoked, it does not.
+    let rotated: Value = serde_json::from_str(&run(&[
+        &["keys"],
+        &a[..],
+        &["rotate", &ingest_id, "--overlap-ms", "600000"],
+    ]
+    .concat()))
+    .unwrap();
+    let successor = rotated["token"].as_str().unwrap().to_string();
+    let mut second = signal(source, json!({"price": 102, "asset": "ETH"}));
+    signer.sign_record(&mut second).unwrap();
+    signed_client
+        .clone()
+        .with_token(successor.clone())
+        .submit(&Submission::one(&second))
+        .await
+        .unwrap();
+    run(&[&["keys"], &a[..], &["revoke", &ingest_id]].concat());
+    let mut third = signal(source, json!({"price": 103, "asset": "ETH"}));
+    signer.sign_record(&mut third).unwrap();
+    let revoked = signed_client
+        .submit(&Submission::one(&third))
+        .await
+        .unwrap_err();
+    assert!(
+        revoked.kind().unwrap().slug().ends_with("key-revoked"),
+        "{revoked}"
+    );
+
+    let listed = run(&[&["keys"], &a[..], &["list"]].concat());
+    let audit: Value = serde_json::from_str(&run(&[&["audit"], &a[..]].concat())).unwrap();
+    let actions: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "key.created",
+            "source.created",
+            "source.key_added",
+            "key.created",
+            "key.rotated",
+            "key.revoked"
+        ]
+    );
+
+    let stderr = server.logs();
+    assert!(server.terminate(Duration::from_secs(15)).success());
+    // Every secret of this run, and nowhere in what the server logged (at debug level) nor in
+    // what the listing printed.
+    let logs = std::fs::read_to_string(fx.path("server.log")).unwrap() + &stderr;
+    assert!(
+        logs.contains("bootstrap admin key created"),
+        "the log was captured"
+    );
+    let secrets = [
+        fx.token.clone(),
+        read(fx.path("admin.key").as_path()),
+        read(fx.path("ingest.key").as_path()),
+        successor,
+        read(fx.path("source.sign").as_path()),
+        read(fx.key_file.as_path()),
+    ];
+    for secret in &secrets {
+        // plk_<id>_<secret>: the id is public, the part after it is not.
+        let tail = if secret.starts_with("plk_") {
+            &secret[17..]
+        } else {
+            secret.as_str()
+        };
+        assert!(tail.len() >= 16, "{tail}");
+        assert!(!logs.contains(tail), "a secret is in the server's logs");
+        assert!(!listed.contains(tail), "a secret is in `provlog keys list`");
+    }
+    db.drop_db().await;
+}
