@@ -324,7 +324,7 @@ fn summary_text(v: &VerifiedReceipt, on_chain: Option<&OnChain>) -> String {
     match (&v.anchor, on_chain) {
         (Some(a), Some(c)) => {
             out += &format!(
-                "  anchor      on chain {}: contract {} holds this root for tree size {} since block {} ({} confirmations)\n",
+                "  anchor      on chain {}: contract {} holds this root for tree size {} since block {} ({} confirmation(s))\n",
                 a.chain_id, c.contract, a.tree_size, c.block_number, c.confirmations
             );
             if !c.pinned {
