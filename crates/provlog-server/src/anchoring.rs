@@ -180,8 +180,8 @@ pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
                 Ok(()) => {
                     if failing {
                         tracing::info!("anchoring recovered");
-                        metrics::gauge!("provlog_anchor_rpc_up").set(1.0);
                     }
+                    metrics::gauge!("provlog_anchor_rpc_up").set(1.0);
                     failing = false;
                     backoff = anchoring.poll;
                     anchoring.poll
