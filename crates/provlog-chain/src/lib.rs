@@ -257,6 +257,15 @@ impl Reader {
         timed(async { self.provider.get_chain_id().await.map_err(rpc) }).await
     }
 
+    /// The endpoint's chain id, which must be `expected`.
+    pub async fn require_chain(&self, expected: u64) -> Result<u64, ChainError> {
+        let found = self.chain_id().await?;
+        if found != expected {
+            return Err(ChainError::WrongChain { expected, found });
+        }
+        Ok(found)
+    }
+
     pub async fn block_number(&self) -> Result<u64, ChainError> {
         timed(async { self.provider.get_block_number().await.map_err(rpc) }).await
     }
@@ -420,13 +429,7 @@ impl Chain {
         key: AnchorKey,
     ) -> Result<Chain, ChainError> {
         let reader = Reader::new(url)?;
-        let found = reader.chain_id().await?;
-        if found != expected_chain_id {
-            return Err(ChainError::WrongChain {
-                expected: expected_chain_id,
-                found,
-            });
-        }
+        let found = reader.require_chain(expected_chain_id).await?;
         Ok(Chain {
             provider: reader.provider,
             chain_id: found,
@@ -527,14 +530,7 @@ pub async fn deploy(
     key: &AnchorKey,
     anchorers: &[Address],
 ) -> Result<Deployment, ChainError> {
-    let reader = Reader::new(url)?;
-    let found = reader.chain_id().await?;
-    if found != expected_chain_id {
-        return Err(ChainError::WrongChain {
-            expected: expected_chain_id,
-            found,
-        });
-    }
+    let found = Reader::new(url)?.require_chain(expected_chain_id).await?;
     let provider = ProviderBuilder::new()
         .wallet(key.signer().clone())
         .connect_http(parse_url(url)?)

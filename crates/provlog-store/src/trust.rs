@@ -177,13 +177,7 @@ async fn insert_key(
 }
 
 fn key_detail(key: &NewApiKey) -> String {
-    // Built by hand: this crate has no JSON dependency, and every value is a plain token.
-    let source = key
-        .source
-        .as_deref()
-        .map(|s| format!("\"{}\"", s.replace(['"', '\\'], "")))
-        .unwrap_or_else(|| "null".into());
-    format!("{{\"scope\":\"{}\",\"source\":{source}}}", key.scope)
+    serde_json::json!({"scope": key.scope, "source": key.source}).to_string()
 }
 
 impl Store {
@@ -289,7 +283,7 @@ impl Store {
             actor,
             "source.key_added",
             source,
-            &format!("{{\"key_id\":\"{key_id}\"}}"),
+            &serde_json::json!({ "key_id": key_id }).to_string(),
         )
         .await?;
         tx.commit().await?;
@@ -325,7 +319,7 @@ impl Store {
             actor,
             "source.key_revoked",
             source,
-            &format!("{{\"key_id\":\"{key_id}\"}}"),
+            &serde_json::json!({ "key_id": key_id }).to_string(),
         )
         .await?;
         tx.commit().await?;

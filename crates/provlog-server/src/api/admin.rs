@@ -38,15 +38,22 @@ async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiEr
 }
 
 /// Parses a JSON body strictly (unknown members refused).
-async fn json_body<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
-    let bytes = to_bytes(body, MAX_ADMIN_BODY)
+async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
+    to_bytes(body, MAX_ADMIN_BODY)
         .await
         .map_err(|_| ApiError::BodyTooLarge {
             limit: MAX_ADMIN_BODY,
-        })?;
-    let value = record::parse_json(&bytes, &Limits::default())
+        })
+}
+
+fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value = record::parse_json(bytes, &Limits::default())
         .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
     serde_json::from_value(value).map_err(|e| ApiError::BadRequest(format!("body: {e}")))
+}
+
+async fn json_body<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
+    parse_body(&read_body(body).await?)
 }
 
 fn audited(action: &'static str) {
@@ -760,15 +767,11 @@ pub(crate) async fn rotate_key(
 ) -> Result<Response, ApiError> {
     let state = state.0;
     let p = admin(&state, &headers).await?;
-    let bytes = to_bytes(body, MAX_ADMIN_BODY)
-        .await
-        .map_err(|_| ApiError::BodyTooLarge {
-            limit: MAX_ADMIN_BODY,
-        })?;
+    let bytes = read_body(body).await?;
     let rotation: Rotation = if bytes.iter().all(u8::is_ascii_whitespace) {
         Rotation::default()
     } else {
-        json_body(Body::from(bytes)).await?
+        parse_body(&bytes)?
     };
     let overlap = rotation
         .overlap_ms
