@@ -45,6 +45,9 @@ pub struct Config {
     /// Address to listen on.
     pub listen: String,
     pub database_url: Secret,
+    /// File holding the database URL (it carries the password), mode 0600; when set it
+    /// replaces `database_url`. For mounted secrets (`docker compose`).
+    pub database_url_file: Option<PathBuf>,
     /// Largest number of database connections of this replica.
     pub database_max_connections: u32,
     /// How long a request waits for a database connection before it gets 503.
@@ -89,6 +92,10 @@ pub struct Config {
     pub anchor_chain_id: u64,
     /// Address of the deployed `ProvenanceAnchor` contract (`provlog contracts deploy`).
     pub anchor_contract: String,
+    /// The deployment record `provlog contracts deploy --out FILE` wrote, instead of
+    /// `anchor_contract`: its `contract` is used and its `chain_id` must be `anchor_chain_id`.
+    /// Lets a one-shot deploy hand the address over through a shared volume.
+    pub anchor_contract_file: Option<PathBuf>,
     /// File holding the anchorer's secp256k1 private key (hex), mode 0600.
     pub anchor_key_file: Option<PathBuf>,
     /// The anchorer key itself (prefer the file); `PROVLOG_ANCHOR_KEY`.
@@ -140,6 +147,7 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:8080".into(),
             database_url: Secret::new("postgres://postgres@127.0.0.1:5432/postgres"),
+            database_url_file: None,
             database_max_connections: 32,
             database_acquire_timeout_ms: 2_000,
             origin: String::new(),
@@ -161,6 +169,7 @@ impl Default for Config {
             anchor_rpc_url: Secret::default(),
             anchor_chain_id: 0,
             anchor_contract: String::new(),
+            anchor_contract_file: None,
             anchor_key_file: None,
             anchor_key: Secret::default(),
             anchor_confirmations: 3,
@@ -204,9 +213,27 @@ impl Config {
         }
         // PROVLOG_LOG (the log filter) and PROVLOG_CONFIG (this file's path) are the binary's.
         let env = Env::prefixed("PROVLOG_").ignore(&["LOG", "CONFIG"]);
-        let config: Config = fig.merge(env).extract().map_err(Box::new)?;
+        let mut config: Config = fig.merge(env).extract().map_err(Box::new)?;
+        config.read_files()?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Reads `database_url_file` and `anchor_contract_file` into the values they stand for, so
+    /// the rest of the program sees one setting each.
+    pub fn read_files(&mut self) -> Result<(), ConfigError> {
+        if let Some(path) = &self.database_url_file {
+            self.database_url = read_secret_file(path)?;
+        }
+        if let Some(path) = &self.anchor_contract_file {
+            if !self.anchor_contract.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "set anchor_contract or anchor_contract_file, not both".into(),
+                ));
+            }
+            self.anchor_contract = read_deployment(path, self.anchor_chain_id)?;
+        }
+        Ok(())
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -360,6 +387,28 @@ impl Config {
     }
 }
 
+/// The contract address of a deployment record (`provlog contracts deploy --out`), which must
+/// be for `chain_id`.
+fn read_deployment(path: &Path, chain_id: u64) -> Result<String, ConfigError> {
+    let invalid = |why: String| ConfigError::Invalid(format!("{}: {why}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
+    let record: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| invalid(format!("not JSON: {e}")))?;
+    let recorded = record["chain_id"].as_u64();
+    if recorded != Some(chain_id) {
+        return Err(invalid(format!(
+            "records a deployment on chain {}, but anchor_chain_id is {chain_id}",
+            recorded.map_or("(none)".to_string(), |c| c.to_string())
+        )));
+    }
+    record["contract"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| {
+            invalid("no \"contract\" address (provlog contracts deploy --out writes it)".into())
+        })
+}
+
 fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
     #[cfg(unix)]
     {
@@ -373,9 +422,32 @@ fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
             )));
         }
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::Invalid(format!(
+            "{}: {e}{}",
+            path.display(),
+            unreadable_hint(path, &e)
+        ))
+    })?;
     Ok(Secret::new(text.trim()))
+}
+
+/// Why a secret file may be unreadable though it exists: mounted secrets (`docker compose`
+/// bind-mounts them unchanged) keep their owner, and mode 0600 lets only that user read them.
+fn unreadable_hint(path: &Path, e: &std::io::Error) -> String {
+    #[cfg(unix)]
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            return format!(
+                " (the file belongs to uid {}: run provlog as that user; with docker compose, \
+                 PROVLOG_UID in .env is that user, see README)",
+                meta.uid()
+            );
+        }
+    }
+    let _ = (path, e);
+    String::new()
 }
 
 #[cfg(test)]
@@ -475,5 +547,65 @@ mod tests {
             "a-very-secret-admin-token"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn file_settings_replace_the_values_they_stand_for() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let url_file = dir.path().join("database_url");
+        std::fs::write(&url_file, "postgres://provlog:pw@db:5432/provlog\n").unwrap();
+        std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let mut c = with_secrets();
+        c.database_url_file = Some(url_file.clone());
+        assert!(c
+            .read_files()
+            .unwrap_err()
+            .to_string()
+            .contains("chmod 600"));
+        std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        c.read_files().unwrap();
+        assert_eq!(
+            c.database_url.expose(),
+            "postgres://provlog:pw@db:5432/provlog"
+        );
+
+        let record = dir.path().join("deployment.json");
+        let address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+        std::fs::write(
+            &record,
+            format!(r#"{{"chain_id": 31337, "contract": "{address}", "block_number": 1}}"#),
+        )
+        .unwrap();
+        let mut c = with_secrets();
+        c.anchor_rpc_url = Secret::new("http://127.0.0.1:8545");
+        c.anchor_chain_id = 31337;
+        c.anchor_contract_file = Some(record.clone());
+        c.read_files().unwrap();
+        assert_eq!(c.anchor_contract, address);
+        c.validate().unwrap();
+        let mut both = with_secrets();
+        both.anchor_chain_id = 31337;
+        both.anchor_contract = address.into();
+        both.anchor_contract_file = Some(record.clone());
+        let e = both.read_files().unwrap_err().to_string();
+        assert!(e.contains("not both"), "{e}");
+
+        let mut other_chain = with_secrets();
+        other_chain.anchor_chain_id = 1;
+        other_chain.anchor_contract_file = Some(record.clone());
+        let e = other_chain.read_files().unwrap_err().to_string();
+        assert!(
+            e.contains("chain 31337") && e.contains("anchor_chain_id is 1"),
+            "{e}"
+        );
+
+        std::fs::write(&record, r#"{"chain_id": 31337}"#).unwrap();
+        let mut no_address = with_secrets();
+        no_address.anchor_chain_id = 31337;
+        no_address.anchor_contract_file = Some(record);
+        let e = no_address.read_files().unwrap_err().to_string();
+        assert!(e.contains("no \"contract\""), "{e}");
     }
 }
