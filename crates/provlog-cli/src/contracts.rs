@@ -1,9 +1,9 @@
 //! `provlog contracts …`: the ProvenanceAnchor contract on an EVM chain.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use provlog_chain::primitives::Address;
-use provlog_chain::AnchorKey;
+use provlog_chain::{AnchorKey, Reader};
 
 use crate::Failure;
 
@@ -17,7 +17,12 @@ pub enum Command {
         --key-file deployer.key --anchorer 0xAnchorerAddress --out deployment.json\n\n\
         The deployer's account becomes the contract's owner (it manages anchorers). Without\n\
         --anchorer the deployer itself is made an anchorer. The contract address is printed\n\
-        on stdout; --out also writes the deployment as JSON. Then set PROVLOG_ANCHOR_CONTRACT."
+        on stdout; --out also writes the deployment as JSON. Then set PROVLOG_ANCHOR_CONTRACT,\n\
+        or PROVLOG_ANCHOR_CONTRACT_FILE to the --out file.\n\n\
+        With --reuse, an existing --out file is a deployment to keep: if the chain has code at\n\
+        its address and every --anchorer holds the role there, that address is printed and\n\
+        nothing is sent; otherwise the command fails without deploying. A one-shot deploy\n\
+        (docker compose's `deploy` service) can so run on every start."
     )]
     Deploy(DeployArgs),
 }
@@ -39,6 +44,10 @@ pub struct DeployArgs {
     /// Also write the deployment (chain id, address, owner, block) to this JSON file.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Keep the deployment already recorded in --out (after checking it on chain) instead of
+    /// deploying again.
+    #[arg(long, requires = "out")]
+    reuse: bool,
 }
 
 pub fn run(cmd: Command) -> Result<(), Failure> {
@@ -64,6 +73,20 @@ fn deploy(args: DeployArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Usage(format!("starting the runtime: {e}")))?;
+    if let Some(dir) = args.out.as_deref().and_then(Path::parent) {
+        // Checked first: a deployment whose record cannot be written would be deployed again.
+        if !dir.as_os_str().is_empty() && !dir.is_dir() {
+            return Err(Failure::Usage(format!(
+                "--out: no directory {}",
+                dir.display()
+            )));
+        }
+    }
+    if let Some(out) = args.out.as_deref().filter(|out| args.reuse && out.exists()) {
+        let contract = runtime.block_on(recorded(out, &args.rpc_url, args.chain_id, &anchorers))?;
+        println!("{contract}");
+        return Ok(());
+    }
     let deployment = runtime
         .block_on(provlog_chain::deploy(
             &args.rpc_url,
@@ -82,7 +105,7 @@ fn deploy(args: DeployArgs) -> Result<(), Failure> {
     if let Some(out) = &args.out {
         let text =
             serde_json::to_string_pretty(&json).map_err(|e| Failure::Usage(e.to_string()))?;
-        std::fs::write(out, text + "\n")
+        write_atomically(out, &(text + "\n"))
             .map_err(|e| Failure::Usage(format!("writing {}: {e}", out.display())))?;
     }
     eprintln!(
@@ -91,4 +114,71 @@ fn deploy(args: DeployArgs) -> Result<(), Failure> {
     );
     println!("{}", deployment.contract);
     Ok(())
+}
+
+/// The contract recorded in `out`, after checking that it is on this chain: the same chain id,
+/// code at the address, and the anchorer role for each of `anchorers`.
+async fn recorded(
+    out: &Path,
+    rpc_url: &str,
+    chain_id: u64,
+    anchorers: &[Address],
+) -> Result<Address, Failure> {
+    let usage = |why: String| Failure::Usage(format!("{}: {why}", out.display()));
+    let text = std::fs::read_to_string(out).map_err(|e| usage(e.to_string()))?;
+    let record: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| usage(format!("not JSON: {e}")))?;
+    let contract: Address = record["contract"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| usage("no \"contract\" address".into()))?;
+    if record["chain_id"].as_u64() != Some(chain_id) {
+        return Err(usage(format!(
+            "records a deployment on chain {}, not on --chain-id {chain_id}",
+            record["chain_id"]
+        )));
+    }
+    let reader = Reader::new(rpc_url).map_err(|e| Failure::Usage(e.to_string()))?;
+    reader
+        .require_chain(chain_id)
+        .await
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    // No code: the chain was reset (a local node without its state) or this is another chain
+    // with the same id. Deploying anew would leave a database whose anchors point elsewhere.
+    reader.require_contract(contract).await.map_err(|e| {
+        usage(format!(
+            "{e}; the chain does not hold this deployment (reset chain?). Remove the file to \
+             deploy anew, together with the log's database"
+        ))
+    })?;
+    for anchorer in anchorers {
+        let granted = reader
+            .is_anchorer(contract, *anchorer)
+            .await
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        if !granted {
+            return Err(usage(format!(
+                "{anchorer} is not an anchorer of the recorded contract {contract}"
+            )));
+        }
+    }
+    eprintln!(
+        "reusing ProvenanceAnchor at {contract} on chain {chain_id}, recorded in {} \
+         (deployed at block {})",
+        out.display(),
+        record["block_number"]
+    );
+    Ok(contract)
+}
+
+/// Writes `text` to `path` through a temporary file in the same directory, so a crash leaves
+/// either the old file or the new one, never half a record that `--reuse` would refuse.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut file = std::fs::File::create(&tmp)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
