@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod admin;
 mod bench;
 mod contracts;
+mod healthcheck;
 mod keygen;
 mod serve;
 mod verify;
@@ -61,6 +62,9 @@ enum Command {
     Sources(admin::SourcesArgs),
     /// The audit trail of admin actions.
     Audit(admin::AuditArgs),
+    /// Exit 0 when a server's /readyz answers 200 (container healthchecks).
+    #[command(after_help = healthcheck::AFTER_HELP)]
+    Healthcheck(healthcheck::Args),
     /// Load generator against a running server, and the PostgreSQL COPY baseline.
     #[command(after_help = bench::AFTER_HELP)]
     Bench(bench::Args),
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
         Command::Keys(args) => admin::keys(args),
         Command::Sources(args) => admin::sources(args),
         Command::Audit(args) => admin::audit(args),
+        Command::Healthcheck(args) => healthcheck::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
