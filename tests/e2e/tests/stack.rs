@@ -329,13 +329,13 @@ impl Drop for Service {
     }
 }
 
-/// Runs a healthcheck's exec-form command until it exits 0, as the engine would.
+/// Runs a healthcheck's exec-form command until it exits 0, as the engine would; fails at once
+/// if the service exits.
 async fn wait_healthy(
-    what: &str,
     program: &Path,
     args: &[String],
     env: &BTreeMap<String, String>,
-    service: &Service,
+    service: &mut Service,
 ) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -343,12 +343,15 @@ async fn wait_healthy(
         if out.status.success() {
             return;
         }
+        if let Some(status) = service.child.try_wait().unwrap() {
+            panic!("{} exited ({status}):\n{}", service.what, service.logs());
+        }
         assert!(
             Instant::now() < deadline,
-            "{what} never turned healthy: {}{}\n--- {} log\n{}",
+            "{} never turned healthy: {}{}\n--- log\n{}",
+            service.what,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
-            service.what,
             service.logs()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -456,7 +459,9 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
         assert_ne!(owner, 0, "the containers never run as root");
         assert!(dotenv.contains("PROVLOG_GID="));
         for secret in compose.secret_names() {
-            let meta = std::fs::metadata(t.join(compose.secret_file(&secret))).unwrap();
+            let file = compose.secret_file(&secret);
+            let meta = std::fs::metadata(t.join(&file))
+                .unwrap_or_else(|e| panic!("the README's commands made no {file}: {e}"));
             assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{secret}");
             assert_eq!(meta.uid(), owner, "{secret} belongs to PROVLOG_UID");
         }
@@ -567,8 +572,8 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
         .map(|a| native["anvil"].map("anvil", a))
         .collect();
     let no_env = BTreeMap::new();
-    let chain = Service::start("anvil", &anvil_bin, &anvil_args, &no_env, logs("anvil"));
-    wait_healthy("anvil", &cast, &cast_args, &no_env, &chain).await;
+    let mut chain = Service::start("anvil", &anvil_bin, &anvil_args, &no_env, logs("anvil"));
+    wait_healthy(&cast, &cast_args, &no_env, &mut chain).await;
     let reader = provlog_chain::Reader::new(&rpc_url).unwrap();
     assert_eq!(reader.chain_id().await.unwrap(), 31337);
 
@@ -616,14 +621,14 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
     // Unhealthy while nothing serves: the check can fail.
     let early = run(&bin, &health_args, &serve_env);
     assert_eq!(early.status.code(), Some(1), "{early:?}");
-    let server = Service::start(
+    let mut server = Service::start(
         "provlog",
         &bin,
         &serve_argv[1..],
         &serve_env,
         logs("provlog"),
     );
-    wait_healthy("provlog", &bin, &health_args, &serve_env, &server).await;
+    wait_healthy(&bin, &health_args, &serve_env, &mut server).await;
 
     // 7. A record, its anchored receipt, and the chain check from the host.
     let api_url = format!("http://127.0.0.1:{api_port}");
@@ -690,8 +695,8 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
     assert!(server.stop().success());
     let height = reader.block_number().await.unwrap();
     assert!(chain.stop().success());
-    let chain = Service::start("anvil", &anvil_bin, &anvil_args, &no_env, logs("anvil"));
-    wait_healthy("anvil", &cast, &cast_args, &no_env, &chain).await;
+    let mut chain = Service::start("anvil", &anvil_bin, &anvil_args, &no_env, logs("anvil"));
+    wait_healthy(&cast, &cast_args, &no_env, &mut chain).await;
     assert_eq!(
         reader.block_number().await.unwrap(),
         height,
@@ -707,14 +712,14 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
         height,
         "nothing was sent"
     );
-    let server = Service::start(
+    let mut server = Service::start(
         "provlog",
         &bin,
         &serve_argv[1..],
         &serve_env,
         logs("provlog"),
     );
-    wait_healthy("provlog", &bin, &health_args, &serve_env, &server).await;
+    wait_healthy(&bin, &health_args, &serve_env, &mut server).await;
     let again = anchored(client.clone()).await;
     assert_eq!(again["anchor"], receipt["anchor"]);
     assert!(server.stop().success());
