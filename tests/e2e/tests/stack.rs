@@ -397,16 +397,31 @@ impl Database {
             url,
         }
     }
+}
 
-    async fn drop_all(self) {
-        let mut admin = PgConnection::connect(&self.admin_url).await.unwrap();
-        for sql in [
-            format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name),
-            format!("DROP ROLE IF EXISTS \"{}\"", self.role),
-        ] {
-            sqlx::query(&sql).execute(&mut admin).await.unwrap();
-        }
-        let _ = admin.close().await;
+/// Dropped even when the test panics, on a thread of its own (this may run inside the test's
+/// runtime): the database first, then its owner.
+impl Drop for Database {
+    fn drop(&mut self) {
+        let (admin_url, role, name) =
+            (self.admin_url.clone(), self.role.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+                for sql in [
+                    format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                    format!("DROP ROLE IF EXISTS \"{role}\""),
+                ] {
+                    sqlx::query(&sql).execute(&mut admin).await.unwrap();
+                }
+                let _ = admin.close().await;
+            });
+        })
+        .join();
     }
 }
 
@@ -741,7 +756,23 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
         "{stderr}"
     );
     assert_eq!(std::fs::read(&record_path).unwrap(), before);
+    // Nor does a record that could not be written: refused before anything is sent.
+    let nowhere = t.join("no-such-volume/anvil.json").display().to_string();
+    let unwritable: Vec<String> = stale_argv
+        .iter()
+        .map(|a| a.replace(&record_path.display().to_string(), &nowhere))
+        .collect();
+    let out = run(&bin, &unwritable, &deploy_env);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no directory"), "{stderr}");
+    let fresh_reader = provlog_chain::Reader::new(&fresh.url()).unwrap();
+    assert_eq!(
+        fresh_reader.block_number().await.unwrap(),
+        0,
+        "nothing was sent"
+    );
 
     drop(chain);
-    db.drop_all().await;
+    drop(db);
 }
