@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 mod admin;
 mod bench;
 mod contracts;
+mod demo;
+mod dev;
 mod keygen;
 mod serve;
 mod verify;
@@ -30,6 +32,17 @@ enum Command {
         (name+keyid+base64), or the anchorer's 0x address, is printed on stdout."
     )]
     Keygen(keygen::Args),
+    /// Everything on this machine: the log on SQLite, a local chain, demo data, verified receipts.
+    #[command(
+        after_help = "Examples:\n  provlog dev                      # serve until Ctrl-C; a second run reuses ./provlog-dev\n  \
+        provlog dev --once               # stop after the demo\n  \
+        provlog dev --data-dir /tmp/pl --listen 127.0.0.1:0 --chain-port 0\n\n\
+        Needs anvil (Foundry's local EVM node): `npm ci --prefix contracts` in a provlog clone\n\
+        installs the pinned one, or put anvil on PATH, or set PROVLOG_ANVIL. The data directory\n\
+        holds development keys (the anchorer is anvil's public test account): never use them\n\
+        on a real chain."
+    )]
+    Dev(dev::Args),
     /// Run the log service (runs migrations first).
     #[command(
         after_help = "Example:\n  PROVLOG_ORIGIN=example.com/provlog PROVLOG_SIGNING_KEY_FILE=log.key \\\n  \
@@ -94,6 +107,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keygen(args) => keygen::run(args),
+        Command::Dev(args) => dev::run(args),
         Command::Serve(args) => serve::serve(args),
         Command::Migrate(args) => serve::migrate(args),
         Command::Contracts(cmd) => contracts::run(cmd),
