@@ -10,6 +10,7 @@ mod contracts;
 mod demo;
 mod dev;
 mod keygen;
+mod monitor;
 mod serve;
 mod verify;
 
@@ -74,6 +75,10 @@ enum Command {
     Sources(admin::SourcesArgs),
     /// The audit trail of admin actions.
     Audit(admin::AuditArgs),
+    /// Follow a log's checkpoints: verify signatures and consistency, check anchors, cosign;
+    /// alarm on a split view.
+    #[command(after_help = monitor::AFTER_HELP)]
+    Monitor(monitor::Args),
     /// Load generator against a running server, and the PostgreSQL COPY baseline.
     #[command(after_help = bench::AFTER_HELP)]
     Bench(bench::Args),
@@ -113,6 +118,7 @@ fn main() -> ExitCode {
         Command::Contracts(cmd) => contracts::run(cmd),
         Command::Verify(cmd) => verify::run(cmd),
         Command::Bench(args) => bench::run(args),
+        Command::Monitor(args) => monitor::run(args),
         Command::Keys(args) => admin::keys(args),
         Command::Sources(args) => admin::sources(args),
         Command::Audit(args) => admin::audit(args),

@@ -105,7 +105,7 @@ fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
 }
 
 /// Keys given inline, or files holding one key per line (blank lines and `#` comments skipped).
-fn trusted_keys(args: &[String]) -> Result<TrustedKeys, Failure> {
+pub fn trusted_keys(args: &[String]) -> Result<TrustedKeys, Failure> {
     let mut keys = vec![];
     for arg in args {
         if let Ok(key) = arg.parse::<VerifierKey>() {
