@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::prelude::{Engine as _, BASE64_STANDARD};
 use provlog_chain::anvil::{self, Anvil, AnvilOptions};
 use provlog_chain::primitives::Address;
 use provlog_chain::{AnchorKey, Reader};
@@ -32,6 +33,8 @@ use crate::{serve, Failure};
 
 /// The demo log's origin (first line of its checkpoints).
 pub const ORIGIN: &str = "localhost/provlog-dev";
+/// The key id of the demo signals source's key.
+const DEMO_KEY_ID: &str = "demo-signals-1";
 /// Tokens in the daily grade snapshot.
 const UNIVERSE: usize = 300;
 /// How long to wait for the log to anchor the demo's records before giving up.
@@ -762,19 +765,14 @@ async fn admin_client(paths: &Paths, client: &Client) -> Result<Client, Failure>
     Ok(client.clone().with_token(issued.token))
 }
 
-/// The signals source's Ed25519 key (a 32-byte seed, hex) in `demo.signals.key`.
+/// The signals source's Ed25519 key in `demo.signals.key`, in `provlog sources keygen`'s format
+/// (so `provlog submit --signing-key` takes it too).
 fn source_signer(paths: &Paths) -> Result<SourceSigner, Failure> {
-    let path = ensure_secret(paths.file("demo.signals.key"), || Ok(random_hex(32)))?;
-    let text = std::fs::read_to_string(&path).map_err(usage("reading demo.signals.key"))?;
-    let seed: [u8; 32] = hex::decode(text.trim())
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| Failure::Usage(format!("{} is not a 32-byte hex seed", path.display())))?;
-    SourceSigner::new(
-        ed25519_dalek::SigningKey::from_bytes(&seed),
-        "demo-signals-1",
-    )
-    .map_err(|e| Failure::Usage(e.to_string()))
+    let path = ensure_secret(paths.file("demo.signals.key"), || {
+        let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        Ok(BASE64_STANDARD.encode(key.to_bytes()))
+    })?;
+    crate::admin::read_source_signer(&path, DEMO_KEY_ID)
 }
 
 /// Verifies the latest checkpoint, and that it extends the one the previous run verified.

@@ -12,6 +12,7 @@ mod dev;
 mod keygen;
 mod monitor;
 mod serve;
+mod submit;
 mod verify;
 
 /// Verifiable provenance log for AI data.
@@ -75,6 +76,16 @@ enum Command {
     Sources(admin::SourcesArgs),
     /// The audit trail of admin actions.
     Audit(admin::AuditArgs),
+    /// Submit signals (JSON, NDJSON) or a snapshot (CSV, NDJSON; or only its digest) in bulk.
+    #[command(after_help = submit::SUBMIT_HELP)]
+    Submit(submit::SubmitArgs),
+    /// Fetch receipts.
+    Receipt(submit::ReceiptArgs),
+    /// The log's anchoring transactions and their status.
+    #[command(
+        after_help = "Examples:\n  provlog anchors\n  provlog anchors --status pending --json"
+    )]
+    Anchors(submit::AnchorsArgs),
     /// Follow a log's checkpoints: verify signatures and consistency, check anchors, cosign;
     /// alarm on a split view.
     #[command(after_help = monitor::AFTER_HELP)]
@@ -119,6 +130,9 @@ fn main() -> ExitCode {
         Command::Verify(cmd) => verify::run(cmd),
         Command::Bench(args) => bench::run(args),
         Command::Monitor(args) => monitor::run(args),
+        Command::Submit(args) => submit::submit(args),
+        Command::Receipt(args) => submit::receipt(args),
+        Command::Anchors(args) => submit::anchors(args),
         Command::Keys(args) => admin::keys(args),
         Command::Sources(args) => admin::sources(args),
         Command::Audit(args) => admin::audit(args),
