@@ -53,6 +53,10 @@ enum Command {
     )]
     Serve(serve::Args),
     /// Apply database migrations and exit.
+    #[command(
+        after_help = "Example:\n  PROVLOG_ORIGIN=example.com/provlog PROVLOG_DATABASE_URL=postgres://… provlog migrate\n\n\
+        Takes the same configuration as serve; serve also migrates on start."
+    )]
     Migrate(serve::Args),
     /// Deploy the ProvenanceAnchor contract.
     #[command(subcommand)]
@@ -75,6 +79,7 @@ enum Command {
     )]
     Sources(admin::SourcesArgs),
     /// The audit trail of admin actions.
+    #[command(after_help = "Example:\n  provlog audit --token-file admin.key")]
     Audit(admin::AuditArgs),
     /// Submit signals (JSON, NDJSON) or a snapshot (CSV, NDJSON; or only its digest) in bulk.
     #[command(after_help = submit::SUBMIT_HELP)]

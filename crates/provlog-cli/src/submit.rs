@@ -63,6 +63,10 @@ enum SubmitCommand {
     /// Signals: a JSON object (one payload), a JSON array (one per element), or NDJSON (one
     /// per line; `-` reads standard input). Sent in batches, each under an idempotency key
     /// derived from the file, so running the same command again logs nothing twice.
+    #[command(
+        after_help = "Examples:\n  provlog submit --token-file acme.key signals --source acme-signals day.ndjson\n  \
+        model | provlog submit --token-file acme.key signals --source acme-signals -"
+    )]
     Signals {
         #[arg(long)]
         source: String,
@@ -76,6 +80,10 @@ enum SubmitCommand {
     /// One snapshot from a CSV file (header row; each row becomes a JSON object of strings) or
     /// NDJSON (one JSON item per line). The content tree is computed here and compared with
     /// the log's; with --digest-only only its root is sent and the rows never leave this machine.
+    #[command(
+        after_help = "Examples:\n  provlog submit --token-file acme.key snapshot --source acme-grades grades.csv\n  \
+        provlog submit --token-file acme.key snapshot --source acme-grades grades.ndjson --digest-only"
+    )]
     Snapshot {
         #[arg(long)]
         source: String,
