@@ -75,6 +75,9 @@ fn free_port() -> std::io::Result<u16> {
 pub struct AnvilOptions {
     /// Where the chain's state is loaded from and saved to (`--state`).
     pub state: Option<PathBuf>,
+    /// Also write the state file every this many seconds (`--state-interval`), so a node that
+    /// is killed outright loses at most that much.
+    pub state_interval: Option<u64>,
     /// Mine a block every this many seconds instead of one per transaction.
     pub block_time: Option<u64>,
     /// Port to use; a free one when `None`.
@@ -137,6 +140,9 @@ impl Anvil {
         cmd.args(["--host", "127.0.0.1", "--port", &self.port.to_string()]);
         if let Some(state) = &self.options.state {
             cmd.arg("--state").arg(state);
+        }
+        if let Some(secs) = self.options.state_interval {
+            cmd.args(["--state-interval", &secs.to_string()]);
         }
         if let Some(t) = self.options.block_time {
             cmd.args(["--block-time", &t.to_string()]);

@@ -237,6 +237,28 @@ fn read_schema(path: &Path) -> Result<Value, Failure> {
     serde_json::from_str(&text).map_err(|e| usage(format!("{}: {e}", path.display())))
 }
 
+/// A source signing key as `provlog sources keygen` writes it (base64 of the 32-byte seed),
+/// under its registered key id.
+pub fn read_source_signer(
+    path: &std::path::Path,
+    key_id: &str,
+) -> Result<provlog_client::SourceSigner, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
+    let seed: [u8; 32] = BASE64_STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            usage(format!(
+                "{} is not a source signing key (base64 of 32 bytes, from provlog sources keygen)",
+                path.display()
+            ))
+        })?;
+    provlog_client::SourceSigner::new(ed25519_dalek::SigningKey::from_bytes(&seed), key_id)
+        .map_err(|e| usage(e.to_string()))
+}
+
 pub fn sources(args: SourcesArgs) -> Result<(), Failure> {
     if let SourcesCommand::Keygen { out } = &args.command {
         let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);

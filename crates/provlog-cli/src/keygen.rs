@@ -1,5 +1,6 @@
 //! `provlog keygen`: a new checkpoint signing key (or, with `--anchorer`, a secp256k1 key for
-//! the account that anchors checkpoints on chain), written where only its owner can read it.
+//! the account that anchors checkpoints on chain; with `--cosigner`, a monitor's C2SP
+//! cosignature key), written where only its owner can read it.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -11,7 +12,8 @@ use crate::Failure;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Key name: the log's origin (no spaces, no '+'), e.g. example.com/provlog.
+    /// Key name: the log's origin (no spaces, no '+'), e.g. example.com/provlog; with
+    /// --cosigner, the monitor's own name, e.g. monitor.example/m1.
     #[arg(
         long,
         required_unless_present = "anchorer",
@@ -19,8 +21,11 @@ pub struct Args {
     )]
     name: Option<String>,
     /// Make a secp256k1 key for the anchoring account instead; prints its address.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "cosigner")]
     anchorer: bool,
+    /// Make a cosigner key (C2SP tlog-cosignature, for `provlog monitor`) named --name.
+    #[arg(long, requires = "name")]
+    cosigner: bool,
     /// Where to write the secret key. An existing file is never overwritten.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
@@ -28,6 +33,12 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let (secret, public) = match &args.name {
+        Some(name) if args.cosigner => {
+            let cosigner =
+                provlog_core::cosignature::Cosigner::generate(name, &mut rand::rngs::OsRng)
+                    .map_err(|e| Failure::Usage(e.to_string()))?;
+            (cosigner.to_secret_text(), cosigner.public_key().to_string())
+        }
         Some(name) if !args.anchorer => {
             let signer = NoteSigner::generate(name, &mut rand::rngs::OsRng)
                 .map_err(|e| Failure::Usage(e.to_string()))?;

@@ -7,9 +7,13 @@ use clap::{Parser, Subcommand};
 mod admin;
 mod bench;
 mod contracts;
+mod demo;
+mod dev;
 mod healthcheck;
 mod keygen;
+mod monitor;
 mod serve;
+mod submit;
 mod verify;
 
 /// Verifiable provenance log for AI data.
@@ -31,6 +35,17 @@ enum Command {
         (name+keyid+base64), or the anchorer's 0x address, is printed on stdout."
     )]
     Keygen(keygen::Args),
+    /// Everything on this machine: the log on SQLite, a local chain, demo data, verified receipts.
+    #[command(
+        after_help = "Examples:\n  provlog dev                      # serve until Ctrl-C; a second run reuses ./provlog-dev\n  \
+        provlog dev --once               # stop after the demo\n  \
+        provlog dev --data-dir /tmp/pl --listen 127.0.0.1:0 --chain-port 0\n\n\
+        Needs anvil (Foundry's local EVM node): `npm ci --prefix contracts` in a provlog clone\n\
+        installs the pinned one, or put anvil on PATH, or set PROVLOG_ANVIL. The data directory\n\
+        holds development keys (the anchorer is anvil's public test account): never use them\n\
+        on a real chain."
+    )]
+    Dev(dev::Args),
     /// Run the log service (runs migrations first).
     #[command(
         after_help = "Example:\n  PROVLOG_ORIGIN=example.com/provlog PROVLOG_SIGNING_KEY_FILE=log.key \\\n  \
@@ -39,6 +54,10 @@ enum Command {
     )]
     Serve(serve::Args),
     /// Apply database migrations and exit.
+    #[command(
+        after_help = "Example:\n  PROVLOG_ORIGIN=example.com/provlog PROVLOG_DATABASE_URL=postgres://… provlog migrate\n\n\
+        Takes the same configuration as serve; serve also migrates on start."
+    )]
     Migrate(serve::Args),
     /// Deploy the ProvenanceAnchor contract.
     #[command(subcommand)]
@@ -61,7 +80,22 @@ enum Command {
     )]
     Sources(admin::SourcesArgs),
     /// The audit trail of admin actions.
+    #[command(after_help = "Example:\n  provlog audit --token-file admin.key")]
     Audit(admin::AuditArgs),
+    /// Submit signals (JSON, NDJSON) or a snapshot (CSV, NDJSON; or only its digest) in bulk.
+    #[command(after_help = submit::SUBMIT_HELP)]
+    Submit(submit::SubmitArgs),
+    /// Fetch receipts.
+    Receipt(submit::ReceiptArgs),
+    /// The log's anchoring transactions and their status.
+    #[command(
+        after_help = "Examples:\n  provlog anchors\n  provlog anchors --status pending --json"
+    )]
+    Anchors(submit::AnchorsArgs),
+    /// Follow a log's checkpoints: verify signatures and consistency, check anchors, cosign;
+    /// alarm on a split view.
+    #[command(after_help = monitor::AFTER_HELP)]
+    Monitor(monitor::Args),
     /// Exit 0 when a server's /readyz answers 200 (container healthchecks).
     #[command(after_help = healthcheck::AFTER_HELP)]
     Healthcheck(healthcheck::Args),
@@ -98,11 +132,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keygen(args) => keygen::run(args),
+        Command::Dev(args) => dev::run(args),
         Command::Serve(args) => serve::serve(args),
         Command::Migrate(args) => serve::migrate(args),
         Command::Contracts(cmd) => contracts::run(cmd),
         Command::Verify(cmd) => verify::run(cmd),
         Command::Bench(args) => bench::run(args),
+        Command::Monitor(args) => monitor::run(args),
+        Command::Submit(args) => submit::submit(args),
+        Command::Receipt(args) => submit::receipt(args),
+        Command::Anchors(args) => submit::anchors(args),
         Command::Keys(args) => admin::keys(args),
         Command::Sources(args) => admin::sources(args),
         Command::Audit(args) => admin::audit(args),

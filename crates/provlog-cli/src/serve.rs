@@ -1,6 +1,7 @@
 //! `provlog serve` and `provlog migrate`: run the log service, or only its migrations.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use provlog_server::{workers, AppState, Config};
@@ -21,7 +22,7 @@ fn load(args: &Args) -> Result<Config, Failure> {
     Config::load(args.config.as_deref()).map_err(|e| Failure::Usage(e.to_string()))
 }
 
-async fn connect(config: &Config) -> Result<Store, Failure> {
+pub async fn connect(config: &Config) -> Result<Store, Failure> {
     Store::connect(
         config.database_url.expose(),
         config.database_max_connections,
@@ -38,7 +39,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::Usage(format!("starting the runtime: {e}")))
 }
 
-fn init_logging() {
+pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PROVLOG_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
@@ -73,33 +74,59 @@ pub fn serve(args: Args) -> Result<(), Failure> {
     let config = load(&args)?;
     runtime()?.block_on(async move {
         let store = connect(&config).await?;
-        store.migrate().await.map_err(|e| Failure::Usage(e.to_string()))?;
-        store.init_log(&config.origin).await.map_err(|e| Failure::Usage(e.to_string()))?;
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|e| Failure::Usage(format!("listening on {}: {e}", config.listen)))?;
-        let addr = listener.local_addr().map_err(|e| Failure::Usage(e.to_string()))?;
-        let replica = format!("{}-{}", hostname(), std::process::id());
-        let state = AppState::new(store, config, replica.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
-        check_chain(&state).await?;
-        let (stop, stopped) = watch::channel(false);
-        let background = workers::spawn(state.clone(), stopped);
-        tracing::info!(%addr, %replica, origin = %state.config.origin, verifier_key = %state.signer.verifier_key(), "serving");
-        let shutdown = shutdown_signal()?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        let state = start(store, config).await?;
         // Scripts wait for this line on stderr to know the port (listen = 127.0.0.1:0 works).
         eprintln!("provlog listening on http://{addr}");
-        axum::serve(listener, provlog_server::app(state))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| Failure::Usage(format!("serving: {e}")))?;
-        // In-flight requests have finished; stop the workers (releasing the lease).
-        let _ = stop.send(true);
-        for task in background {
-            let _ = task.await;
-        }
-        tracing::info!("stopped");
-        Ok(())
+        run(state, listener, shutdown_signal()?).await
     })
+}
+
+/// Migrates and binds the database to the log, then builds the service's state (checking the
+/// anchoring chain when configured).
+pub async fn start(store: Store, config: Config) -> Result<Arc<AppState>, Failure> {
+    store
+        .migrate()
+        .await
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    store
+        .init_log(&config.origin)
+        .await
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let replica = format!("{}-{}", hostname(), std::process::id());
+    let state = AppState::new(store, config, replica).map_err(|e| Failure::Usage(e.to_string()))?;
+    check_chain(&state).await?;
+    Ok(state)
+}
+
+/// Serves the API and runs the background workers until `shutdown` resolves; then lets
+/// in-flight requests finish and stops the workers (releasing the lease).
+pub async fn run(
+    state: Arc<AppState>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Failure> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let (stop, stopped) = watch::channel(false);
+    let background = workers::spawn(state.clone(), stopped);
+    tracing::info!(%addr, replica = %state.replica, origin = %state.config.origin, verifier_key = %state.signer.verifier_key(), "serving");
+    axum::serve(listener, provlog_server::app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Failure::Usage(format!("serving: {e}")))?;
+    let _ = stop.send(true);
+    for task in background {
+        let _ = task.await;
+    }
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// With anchoring on, refuses to start against an endpoint that serves another chain than the
@@ -128,7 +155,7 @@ async fn check_chain(state: &AppState) -> Result<(), Failure> {
 /// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, not when
 /// the future is first polled: a signal right after the "listening" line must not take the
 /// default action (terminate without finishing in-flight writes).
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
+pub fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

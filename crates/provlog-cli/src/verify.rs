@@ -105,7 +105,7 @@ fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
 }
 
 /// Keys given inline, or files holding one key per line (blank lines and `#` comments skipped).
-fn trusted_keys(args: &[String]) -> Result<TrustedKeys, Failure> {
+pub fn trusted_keys(args: &[String]) -> Result<TrustedKeys, Failure> {
     let mut keys = vec![];
     for arg in args {
         if let Ok(key) = arg.parse::<VerifierKey>() {
@@ -147,7 +147,13 @@ fn receipt(path: &Path, keys: &[String], json: bool, chain: &ChainCheck) -> Resu
         verify_receipt(&receipt, &trusted).map_err(|e| Failure::Invalid(e.to_string()))?;
     let on_chain = match &chain.rpc_url {
         None => None,
-        Some(url) => Some(check_on_chain(&verified, url, chain.confirmations, pinned)?),
+        Some(url) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Failure::Usage(format!("starting the runtime: {e}")))?;
+            Some(runtime.block_on(check_on_chain(&verified, url, chain.confirmations, pinned))?)
+        }
     };
     if json {
         println!("{}", summary_json(&verified, on_chain.as_ref()));
@@ -159,7 +165,7 @@ fn receipt(path: &Path, keys: &[String], json: bool, chain: &ChainCheck) -> Resu
 
 /// What the chain confirmed about a receipt's anchor.
 #[derive(Debug)]
-struct OnChain {
+pub struct OnChain {
     contract: Address,
     block_number: u64,
     confirmations: u64,
@@ -167,7 +173,7 @@ struct OnChain {
 }
 
 /// Requires the receipt's anchor to be in the contract with the receipt's root, deep enough.
-fn check_on_chain(
+pub async fn check_on_chain(
     v: &VerifiedReceipt,
     url: &str,
     min_confirmations: u64,
@@ -197,58 +203,55 @@ fn check_on_chain(
         .map_err(|_| Failure::Invalid(format!("anchor log_id {:?}", anchor.log_id)))?;
     let unreachable =
         |e: provlog_chain::ChainError| Failure::Usage(format!("checking the anchor on chain: {e}"));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Usage(format!("starting the runtime: {e}")))?;
-    runtime.block_on(async {
-        let reader = Reader::new(url).map_err(|e| Failure::Usage(e.to_string()))?;
-        let chain_id = reader.chain_id().await.map_err(unreachable)?;
-        if chain_id != anchor.chain_id {
-            return Err(Failure::Invalid(format!(
-                "the RPC endpoint serves chain {chain_id}, the anchor is on chain {}",
-                anchor.chain_id
-            )));
-        }
-        reader.require_contract(contract).await.map_err(|e| match e {
+    let reader = Reader::new(url).map_err(|e| Failure::Usage(e.to_string()))?;
+    let chain_id = reader.chain_id().await.map_err(unreachable)?;
+    if chain_id != anchor.chain_id {
+        return Err(Failure::Invalid(format!(
+            "the RPC endpoint serves chain {chain_id}, the anchor is on chain {}",
+            anchor.chain_id
+        )));
+    }
+    reader
+        .require_contract(contract)
+        .await
+        .map_err(|e| match e {
             provlog_chain::ChainError::NoContract(_) => Failure::Invalid(format!(
                 "there is no contract at {contract} on chain {chain_id}"
             )),
             other => unreachable(other),
         })?;
-        let cp = &v.checkpoint.checkpoint;
-        let held = reader
-            .anchored(contract, log_id, cp.size)
-            .await
-            .map_err(|e| match e {
-                provlog_chain::ChainError::Rpc(_) => unreachable(e),
-                other => Failure::Invalid(format!("contract {contract}: {other}")),
-            })?
-            .ok_or_else(|| {
-                Failure::Invalid(format!(
-                    "contract {contract} on chain {chain_id} holds no anchor of tree size {} for this log",
-                    cp.size
-                ))
-            })?;
-        if held.root.0 != *cp.root.as_bytes() {
-            return Err(Failure::Invalid(format!(
-                "contract {contract} holds root {} for tree size {}, the receipt's checkpoint has {}",
-                held.root, cp.size, cp.root
-            )));
-        }
-        let head = reader.block_number().await.map_err(unreachable)?;
-        let confirmations = (head + 1).saturating_sub(held.block_number);
-        if confirmations < min_confirmations {
-            return Err(Failure::Invalid(format!(
-                "the anchor has {confirmations} confirmation(s), fewer than the required {min_confirmations}"
-            )));
-        }
-        Ok(OnChain {
-            contract,
-            block_number: held.block_number,
-            confirmations,
-            pinned: pinned.is_some(),
-        })
+    let cp = &v.checkpoint.checkpoint;
+    let held = reader
+        .anchored(contract, log_id, cp.size)
+        .await
+        .map_err(|e| match e {
+            provlog_chain::ChainError::Rpc(_) => unreachable(e),
+            other => Failure::Invalid(format!("contract {contract}: {other}")),
+        })?
+        .ok_or_else(|| {
+            Failure::Invalid(format!(
+                "contract {contract} on chain {chain_id} holds no anchor of tree size {} for this log",
+                cp.size
+            ))
+        })?;
+    if held.root.0 != *cp.root.as_bytes() {
+        return Err(Failure::Invalid(format!(
+            "contract {contract} holds root {} for tree size {}, the receipt's checkpoint has {}",
+            held.root, cp.size, cp.root
+        )));
+    }
+    let head = reader.block_number().await.map_err(unreachable)?;
+    let confirmations = (head + 1).saturating_sub(held.block_number);
+    if confirmations < min_confirmations {
+        return Err(Failure::Invalid(format!(
+            "the anchor has {confirmations} confirmation(s), fewer than the required {min_confirmations}"
+        )));
+    }
+    Ok(OnChain {
+        contract,
+        block_number: held.block_number,
+        confirmations,
+        pinned: pinned.is_some(),
     })
 }
 
@@ -280,7 +283,7 @@ fn summary_json(v: &VerifiedReceipt, on_chain: Option<&OnChain>) -> serde_json::
     })
 }
 
-fn summary_text(v: &VerifiedReceipt, on_chain: Option<&OnChain>) -> String {
+pub fn summary_text(v: &VerifiedReceipt, on_chain: Option<&OnChain>) -> String {
     let cp = &v.checkpoint.checkpoint;
     let r = &v.record;
     let mut out = String::from("receipt valid\n");

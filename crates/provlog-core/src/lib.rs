@@ -19,6 +19,7 @@
 
 pub mod checkpoint;
 pub mod content;
+pub mod cosignature;
 pub mod hash;
 pub mod httpsig;
 pub mod log;

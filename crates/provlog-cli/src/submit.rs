@@ -1,0 +1,591 @@
+//! Bulk work against a running log: `provlog submit` (signals from JSON or NDJSON, snapshots
+//! from CSV or NDJSON, optionally as a bare digest), `provlog receipt get`, `provlog anchors`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use base64::prelude::{Engine as _, BASE64_STANDARD};
+use indicatif::{ProgressBar, ProgressStyle};
+use provlog_client::{Ack, Client, ClientError, RetryPolicy, SourceSigner, Submission};
+use provlog_core::receipt::Receipt;
+use provlog_core::record::snapshot_content_json;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::Failure;
+
+/// Where the server is and which API key to use.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Conn {
+    /// Base URL of the server.
+    #[arg(
+        long,
+        env = "PROVLOG_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    url: String,
+    /// File holding the API key (an ingest key for submit; reads may need a read key).
+    #[arg(long, value_name = "FILE", env = "PROVLOG_API_KEY_FILE", global = true)]
+    token_file: Option<PathBuf>,
+}
+
+impl Conn {
+    fn client(&self, need_token: bool) -> Result<Client, Failure> {
+        let client = Client::new(&self.url).map_err(|e| Failure::Usage(e.to_string()))?;
+        match &self.token_file {
+            Some(path) => {
+                let token = std::fs::read_to_string(path)
+                    .map_err(|e| Failure::Usage(format!("reading {}: {e}", path.display())))?;
+                Ok(client.with_token(token.trim()))
+            }
+            None if need_token => Err(Failure::Usage(
+                "give --token-file (or PROVLOG_API_KEY_FILE): an ingest key for the source \
+                 (provlog keys create --scope ingest --source ID)"
+                    .into(),
+            )),
+            None => Ok(client),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    conn: Conn,
+    #[command(subcommand)]
+    what: SubmitCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum SubmitCommand {
+    /// Signals: a JSON object (one payload), a JSON array (one per element), or NDJSON (one
+    /// per line; `-` reads standard input). Sent in batches, each under an idempotency key
+    /// derived from the file, so running the same command again logs nothing twice.
+    #[command(
+        after_help = "Examples:\n  provlog submit --token-file acme.key signals --source acme-signals day.ndjson\n  \
+        model | provlog submit --token-file acme.key signals --source acme-signals -"
+    )]
+    Signals {
+        #[arg(long)]
+        source: String,
+        file: PathBuf,
+        /// Records per request.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// One snapshot from a CSV file (header row; each row becomes a JSON object of strings) or
+    /// NDJSON (one JSON item per line). The content tree is computed here and compared with
+    /// the log's; with --digest-only only its root is sent and the rows never leave this machine.
+    #[command(
+        after_help = "Examples:\n  provlog submit --token-file acme.key snapshot --source acme-grades grades.csv\n  \
+        provlog submit --token-file acme.key snapshot --source acme-grades grades.ndjson --digest-only"
+    )]
+    Snapshot {
+        #[arg(long)]
+        source: String,
+        file: PathBuf,
+        /// Send only the content root and item count (a `digest` record).
+        #[arg(long)]
+        digest_only: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct Common {
+    /// The source's Ed25519 signing key (provlog sources keygen): sign every record and request.
+    #[arg(long, value_name = "FILE", requires = "key_id")]
+    signing_key: Option<PathBuf>,
+    /// The key id registered for that key.
+    #[arg(long, requires = "signing_key")]
+    key_id: Option<String>,
+    /// Print the summary and the records as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub const SUBMIT_HELP: &str = "Examples:\n  \
+provlog submit --token-file acme.key signals --source acme-signals signals.ndjson\n  \
+provlog submit --token-file acme.key signals --source acme-signals one-signal.json --json\n  \
+provlog submit --token-file acme.key snapshot --source acme-grades grades-2026-11-27.csv\n  \
+provlog submit --token-file acme.key snapshot --source acme-grades grades.csv --digest-only\n\n\
+Requests the log answers with 503 (busy) are retried after its Retry-After, with backoff.\n\
+Exit status: 0 all logged, 1 the log's content root differs from the local one, 2 usage,\n\
+unreadable input or a refused request (the log's reason is printed).";
+
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    if path == Path::new("-") {
+        let mut buf = vec![];
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .map_err(|e| Failure::Usage(format!("reading standard input: {e}")))?;
+        return Ok(buf);
+    }
+    std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))
+}
+
+/// JSON values from a JSON document (an array is its elements) or NDJSON lines.
+fn json_values(path: &Path, bytes: &[u8]) -> Result<Vec<Value>, Failure> {
+    if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
+        return Ok(match value {
+            Value::Array(items) => items,
+            other => vec![other],
+        });
+    }
+    ndjson(path, bytes)
+}
+
+fn ndjson(path: &Path, bytes: &[u8]) -> Result<Vec<Value>, Failure> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| Failure::Usage(format!("{}: not UTF-8: {e}", path.display())))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| {
+                Failure::Usage(format!("{} line {}: not JSON: {e}", path.display(), i + 1))
+            })
+        })
+        .collect()
+}
+
+/// CSV rows as JSON objects keyed by the header; values stay strings (nothing is guessed).
+fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<Value>, Failure> {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?
+        .clone();
+    reader
+        .records()
+        .map(|row| {
+            let row = row.map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+            Ok(Value::Object(
+                headers
+                    .iter()
+                    .zip(row.iter())
+                    .map(|(h, v)| (h.to_string(), Value::String(v.to_string())))
+                    .collect(),
+            ))
+        })
+        .collect()
+}
+
+fn signer(common: &Common) -> Result<Option<SourceSigner>, Failure> {
+    let (Some(path), Some(key_id)) = (&common.signing_key, &common.key_id) else {
+        return Ok(None);
+    };
+    crate::admin::read_source_signer(path, key_id).map(Some)
+}
+
+fn progress(total: u64, what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {what} ({{per_sec}}, eta {{eta}})"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn refused(e: ClientError) -> Failure {
+    Failure::Usage(format!("the log refused the submission: {e}"))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("starting the runtime: {e}")))
+}
+
+pub fn submit(args: SubmitArgs) -> Result<(), Failure> {
+    let client = args.conn.client(true)?;
+    match args.what {
+        SubmitCommand::Signals {
+            source,
+            file,
+            batch,
+            common,
+        } => signals(client, &source, &file, batch.max(1), &common),
+        SubmitCommand::Snapshot {
+            source,
+            file,
+            digest_only,
+            common,
+        } => snapshot(client, &source, &file, digest_only, &common),
+    }
+}
+
+fn signals(
+    client: Client,
+    source: &str,
+    file: &Path,
+    batch: usize,
+    common: &Common,
+) -> Result<(), Failure> {
+    let bytes = read(file)?;
+    let payloads = json_values(file, &bytes)?;
+    if payloads.is_empty() {
+        return Err(Failure::Usage(format!(
+            "{}: no signals in it",
+            file.display()
+        )));
+    }
+    let signer = signer(common)?;
+    let client = match &signer {
+        Some(s) => client.with_signer(s.clone()),
+        None => client,
+    };
+    // The same file and source give the same keys: a rerun after a failure resumes.
+    let file_id = hex::encode(
+        &Sha256::new()
+            .chain_update(source)
+            .chain_update(&bytes)
+            .finalize()[..12],
+    );
+    let started = Instant::now();
+    let bar = progress(payloads.len() as u64, "signals");
+    let (mut acks, mut replayed) = (vec![], 0usize);
+    runtime()?.block_on(async {
+        for (n, chunk) in payloads.chunks(batch).enumerate() {
+            let mut records = Vec::with_capacity(chunk.len());
+            for payload in chunk {
+                let mut record = provlog_client::signal(source, payload.clone());
+                if let Some(s) = &signer {
+                    s.sign_record(&mut record)
+                        .map_err(|e| Failure::Usage(e.to_string()))?;
+                }
+                records.push(record);
+            }
+            let submission =
+                Submission::batch(&records).idempotency_key(format!("submit-{file_id}-{n}"));
+            let response = client
+                .submit_with_retry(&submission, &RetryPolicy::default())
+                .await
+                .map_err(refused)?;
+            if response.replayed {
+                replayed += response.records.len();
+            }
+            bar.inc(response.records.len() as u64);
+            acks.extend(response.records);
+        }
+        Ok::<(), Failure>(())
+    })?;
+    bar.finish_and_clear();
+    summary(
+        &acks,
+        replayed,
+        started.elapsed(),
+        "signal",
+        common.json,
+        None,
+    );
+    Ok(())
+}
+
+fn snapshot(
+    client: Client,
+    source: &str,
+    file: &Path,
+    digest_only: bool,
+    common: &Common,
+) -> Result<(), Failure> {
+    let bytes = read(file)?;
+    let is_csv = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let items = if is_csv {
+        csv_rows(file, &bytes)?
+    } else {
+        ndjson(file, &bytes)?
+    };
+    let (content, canonical) = snapshot_content_json(&items)
+        .map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
+    let signer = signer(common)?;
+    let client = match &signer {
+        Some(s) => client.with_signer(s.clone()),
+        None => client,
+    };
+    let key = format!(
+        "snapshot-{}",
+        hex::encode(
+            &Sha256::new()
+                .chain_update(source)
+                .chain_update(content.root.as_bytes())
+                .chain_update([u8::from(digest_only)])
+                .finalize()[..12]
+        )
+    );
+    let started = Instant::now();
+    let response = runtime()?.block_on(async {
+        if digest_only || signer.is_some() {
+            let mut record = if digest_only {
+                json!({"kind": "digest", "source": source, "content": {
+                    "alg": "rfc9162-sha256",
+                    "root": content.root,
+                    "items": content.items,
+                    "media_type": "application/json",
+                }})
+            } else {
+                provlog_client::snapshot(source, items.clone())
+            };
+            if let Some(s) = &signer {
+                s.sign_record(&mut record)
+                    .map_err(|e| Failure::Usage(e.to_string()))?;
+            }
+            client
+                .submit_with_retry(
+                    &Submission::one(&record).idempotency_key(key),
+                    &RetryPolicy::default(),
+                )
+                .await
+                .map_err(refused)
+        } else {
+            let mut body = Vec::with_capacity(bytes.len());
+            for line in &canonical {
+                body.extend_from_slice(line);
+                body.push(b'\n');
+            }
+            client
+                .submit_ndjson_snapshot(source, body, Some(&key))
+                .await
+                .map_err(refused)
+        }
+    })?;
+    let ack = response
+        .records
+        .first()
+        .ok_or_else(|| Failure::Usage("the log answered without a record".into()))?;
+    if ack.content_root != content.root {
+        return Err(Failure::Invalid(format!(
+            "the log committed to content root {}, but the {} rows here hash to {}",
+            ack.content_root, content.items, content.root
+        )));
+    }
+    let replayed = if response.replayed { 1 } else { 0 };
+    let what = if digest_only { "digest" } else { "snapshot" };
+    let note = format!(
+        "{} item(s), content root {} (computed here and matching the log's){}",
+        content.items,
+        BASE64_STANDARD.encode(content.root.as_bytes()),
+        if digest_only {
+            "; the rows were not sent"
+        } else {
+            ""
+        }
+    );
+    summary(
+        &response.records,
+        replayed,
+        started.elapsed(),
+        what,
+        common.json,
+        Some(note),
+    );
+    Ok(())
+}
+
+fn summary(
+    acks: &[Ack],
+    replayed: usize,
+    took: Duration,
+    what: &str,
+    json: bool,
+    note: Option<String>,
+) {
+    let (first, last) = (acks.first().map(|a| a.index), acks.last().map(|a| a.index));
+    if json {
+        println!(
+            "{}",
+            json!({
+                "records": acks,
+                "logged": acks.len(),
+                "replayed": replayed,
+                "seconds": took.as_secs_f64(),
+                "note": note,
+            })
+        );
+        return;
+    }
+    let rate = acks.len() as f64 / took.as_secs_f64().max(1e-3);
+    println!(
+        "logged {} {what} record(s){} as records {}..={} in {:.2} s ({rate:.0}/s)",
+        acks.len(),
+        if replayed > 0 {
+            format!(" ({replayed} already logged by an earlier run)")
+        } else {
+            String::new()
+        },
+        first.unwrap_or(0),
+        last.unwrap_or(0),
+        took.as_secs_f64(),
+    );
+    if let Some(note) = note {
+        println!("{note}");
+    }
+    if let Some(first) = first {
+        println!("next: provlog receipt get {first} -o receipt.json");
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReceiptArgs {
+    #[command(flatten)]
+    conn: Conn,
+    #[command(subcommand)]
+    command: ReceiptCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ReceiptCommand {
+    /// Fetch a record's receipt (a snapshot row's with --item) and write it to a file.
+    #[command(after_help = "Examples:\n  provlog receipt get 42 -o receipt.json\n  \
+        provlog receipt get 7 --item 120 --wait-anchored 120 -o row.json\n  \
+        provlog verify receipt receipt.json --key log.vkey")]
+    Get {
+        /// Record id (its index).
+        id: u64,
+        /// A snapshot row.
+        #[arg(long)]
+        item: Option<u64>,
+        /// At the checkpoint of this size (default: the smallest anchored one, else the latest).
+        #[arg(long)]
+        size: Option<u64>,
+        /// Wait up to this many seconds for a receipt carrying an on-chain anchor.
+        #[arg(long, value_name = "SECONDS")]
+        wait_anchored: Option<u64>,
+        /// Output file; - for standard output.
+        #[arg(short = 'o', long, value_name = "FILE", default_value = "-")]
+        out: PathBuf,
+    },
+}
+
+pub fn receipt(args: ReceiptArgs) -> Result<(), Failure> {
+    let client = args.conn.client(false)?;
+    let ReceiptCommand::Get {
+        id,
+        item,
+        size,
+        wait_anchored,
+        out,
+    } = args.command;
+    let deadline = wait_anchored.map(|s| Instant::now() + Duration::from_secs(s));
+    let bytes = runtime()?.block_on(async {
+        loop {
+            let bytes = match client.receipt_json(id, item, size).await {
+                Ok(bytes) => bytes,
+                // Not in a checkpoint yet (409): worth waiting for when asked to wait.
+                Err(e)
+                    if e.status() == Some(409) && deadline.is_some_and(|d| Instant::now() < d) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+                Err(e) => {
+                    return Err(Failure::Usage(format!(
+                        "fetching the receipt of record {id}: {e}"
+                    )))
+                }
+            };
+            let anchored = Receipt::from_json(&bytes)
+                .map_err(|e| Failure::Usage(format!("the log's receipt: {e}")))?
+                .anchor
+                .is_some();
+            match deadline {
+                Some(d) if !anchored && Instant::now() < d => {
+                    tokio::time::sleep(Duration::from_millis(500)).await
+                }
+                Some(_) if !anchored => {
+                    return Err(Failure::Usage(format!(
+                        "record {id}'s receipt is not anchored yet (waited {} s); the log anchors \
+                         every anchor_every_ms, see GET /v1/anchors",
+                        wait_anchored.unwrap_or(0)
+                    )))
+                }
+                _ => return Ok((bytes, anchored)),
+            }
+        }
+    })?;
+    let (bytes, anchored) = bytes;
+    if out == Path::new("-") {
+        println!("{}", String::from_utf8_lossy(&bytes));
+    } else {
+        std::fs::write(&out, &bytes)
+            .map_err(|e| Failure::Usage(format!("writing {}: {e}", out.display())))?;
+        eprintln!(
+            "receipt of record {id}{} written to {} ({}); check it with: provlog verify receipt {} --key LOG.vkey",
+            item.map(|i| format!(" item {i}")).unwrap_or_default(),
+            out.display(),
+            if anchored { "anchored on chain" } else { "not anchored yet" },
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnchorsArgs {
+    #[command(flatten)]
+    conn: Conn,
+    /// Only this status: pending, confirmed, replaced, reorged or failed.
+    #[arg(long)]
+    status: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+    /// The page as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn anchors(args: AnchorsArgs) -> Result<(), Failure> {
+    let client = args.conn.client(false)?;
+    let page = runtime()?
+        .block_on(client.anchors(args.status.as_deref(), None, Some(args.limit)))
+        .map_err(|e| Failure::Usage(format!("listing anchors: {e}")))?;
+    if args.json {
+        let rows: Vec<Value> = page
+            .anchors
+            .iter()
+            .map(|a| {
+                json!({"id": a.id, "status": a.status, "tree_size": a.tree_size, "chain_id": a.chain_id,
+                       "contract": a.contract, "tx_hash": a.tx_hash, "block_number": a.block_number,
+                       "nonce": a.nonce, "sent_at": a.sent_at, "confirmed_at": a.confirmed_at})
+            })
+            .collect();
+        println!("{}", json!({"enabled": page.enabled, "anchors": rows}));
+        return Ok(());
+    }
+    if !page.enabled {
+        println!("this log does not anchor its checkpoints (anchor_rpc_url is not set)");
+        return Ok(());
+    }
+    println!(
+        "{:>6}  {:<10} {:>10} {:>9}  tx",
+        "id", "status", "size", "block"
+    );
+    for a in &page.anchors {
+        println!(
+            "{:>6}  {:<10} {:>10} {:>9}  {}",
+            a.id,
+            a.status,
+            a.tree_size,
+            a.block_number
+                .map(|b| b.to_string())
+                .unwrap_or_else(|| "-".into()),
+            a.tx_hash
+        );
+    }
+    if page.anchors.is_empty() {
+        println!("(none yet)");
+    }
+    Ok(())
+}
