@@ -26,7 +26,7 @@ struct Api {
 }
 
 async fn setup(pool: PgPool, tweak: impl FnOnce(&mut Config)) -> Api {
-    let store = Store::from_pool(pool);
+    let store = Store::postgres(pool);
     store.init_log(ORIGIN).await.unwrap();
     let signer = NoteSigner::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&[5; 32])).unwrap();
     let mut config = Config {
@@ -105,7 +105,7 @@ fn problem(v: &Value) -> &str {
         .unwrap_or_default()
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn ingest_checkpoint_receipt_round_trip(pool: PgPool) {
     let api = setup(pool, |_| {}).await;
     let (status, ack) = api.post("/v1/records", &signal("ETH")).await;
@@ -228,7 +228,7 @@ async fn ingest_checkpoint_receipt_round_trip(pool: PgPool) {
     assert!(metrics.as_str().unwrap().contains("provlog_log_size"));
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn tiles_reproduce_the_checkpoint_root(pool: PgPool) {
     let api = setup(pool, |_| {}).await;
     let batch: Vec<Value> = (0..300).map(|i| signal(&format!("T{i}"))).collect();
@@ -286,7 +286,7 @@ async fn tiles_reproduce_the_checkpoint_root(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn every_write_error_has_its_problem_type(pool: PgPool) {
     let api = setup(pool, |c| {
         c.max_batch = 3;
@@ -344,7 +344,7 @@ async fn every_write_error_has_its_problem_type(pool: PgPool) {
     assert_eq!(api.state.store.sizes().await.unwrap().sequenced, 0);
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn read_errors_and_idempotency(pool: PgPool) {
     let api = setup(pool, |_| {}).await;
     for (uri, status, kind) in [
@@ -425,7 +425,7 @@ async fn read_errors_and_idempotency(pool: PgPool) {
     assert_eq!((status, problem(&v)), (StatusCode::NOT_FOUND, "not-found"));
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn writes_are_closed_without_a_token_and_push_back_when_behind(pool: PgPool) {
     let api = setup(pool.clone(), |c| {
         c.admin_token = provlog_server::config::Secret::default()
@@ -454,7 +454,7 @@ async fn writes_are_closed_without_a_token_and_push_back_when_behind(pool: PgPoo
     );
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn ndjson_snapshots_and_wait_for_receipts(pool: PgPool) {
     let api = setup(pool, |c| c.wait_timeout_ms = 300).await;
     let ndjson = "{\"token\":\"BTC\",\"grade\":88}\n\n{\"token\":\"ETH\",\"grade\":81}\n";
@@ -503,7 +503,7 @@ async fn ndjson_snapshots_and_wait_for_receipts(pool: PgPool) {
 
 /// Concurrent one-record writes share transactions (group commit) but each caller gets its
 /// own record: distinct dense indexes, each with the leaf hash of what it sent.
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn concurrent_single_writes_are_grouped_yet_each_gets_its_own(pool: PgPool) {
     let api = Arc::new(setup(pool, |_| {}).await);
     let mut tasks = vec![];

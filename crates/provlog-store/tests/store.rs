@@ -34,7 +34,7 @@ fn record(i: u64, parents: Vec<u64>) -> NewRecord {
 }
 
 async fn store(pool: PgPool) -> Store {
-    let s = Store::from_pool(pool);
+    let s = Store::postgres(pool);
     s.init_log(ORIGIN).await.unwrap();
     s
 }
@@ -53,7 +53,7 @@ fn new(outcome: SequenceOutcome) -> Vec<provlog_store::Sequenced> {
     }
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn concurrent_batches_get_dense_unique_indexes(pool: PgPool) {
     let s = store(pool).await;
     let mut tasks = vec![];
@@ -76,7 +76,7 @@ async fn concurrent_batches_get_dense_unique_indexes(pool: PgPool) {
     assert_eq!(s.sizes().await.unwrap().sequenced, 200);
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn integration_matches_the_in_memory_log(pool: PgPool) {
     let s = store(pool).await;
     lead(&s, "a").await;
@@ -113,7 +113,7 @@ async fn integration_matches_the_in_memory_log(pool: PgPool) {
     log::verify_inclusion(42, next, &record(42, vec![]).leaf_hash, &proof, &mem.root()).unwrap();
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn only_the_lease_holder_integrates_and_checkpoints(pool: PgPool) {
     let s = store(pool).await;
     new(s.sequence(&[record(0, vec![])], None).await.unwrap());
@@ -160,7 +160,7 @@ async fn only_the_lease_holder_integrates_and_checkpoints(pool: PgPool) {
     assert_eq!(s.lease_holder(LEADER_LEASE).await.unwrap(), None);
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn idempotency_keys_replay_or_conflict(pool: PgPool) {
     let s = store(pool).await;
     let batch = vec![record(1, vec![]), record(2, vec![])];
@@ -198,7 +198,7 @@ async fn idempotency_keys_replay_or_conflict(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn lookups_and_lineage(pool: PgPool) {
     let s = store(pool).await;
     // 0 <- 1 <- 2 <- 3, and 3 also derives from 0.
@@ -274,7 +274,7 @@ async fn lookups_and_lineage(pool: PgPool) {
     assert_eq!(s.leaves(1, 2).await.unwrap().len(), 2);
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn a_database_belongs_to_one_log(pool: PgPool) {
     let s = store(pool).await;
     s.init_log(ORIGIN).await.unwrap();

@@ -22,9 +22,9 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn nonces_are_used_once_and_purged_after_their_window(pool: PgPool) {
-    let store = Store::from_pool(pool);
+    let store = Store::postgres(pool);
     let later = now_ms() + 300_000;
     assert!(store
         .use_nonce("acme", "k1", "nonce-0001", later)
@@ -55,9 +55,9 @@ async fn nonces_are_used_once_and_purged_after_their_window(pool: PgPool) {
         .unwrap());
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn keys_rotate_and_revoke_with_their_audit_events(pool: PgPool) {
-    let store = Store::from_pool(pool);
+    let store = Store::postgres(pool);
     assert!(!store.has_admin_key().await.unwrap());
     assert_eq!(
         store
