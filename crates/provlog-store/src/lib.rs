@@ -1,7 +1,10 @@
 //! # provlog-store
 //!
-//! Storage for the log, through sqlx: *sequence, then integrate*, on [`postgres`] (production;
-//! several replicas share one database).
+//! Storage for the log, through sqlx: *sequence, then integrate*, on one of two backends that
+//! keep the same invariants:
+//!
+//! - [`postgres`]: production; several replicas share one database.
+//! - [`sqlite`]: one file, one process (`provlog dev`, laptops, demos).
 //!
 //! [`Store`] is the handle the service holds. It picks the backend from the database URL and
 //! dereferences to [`Backend`], so callers write `store.sequence(..).await` whichever it is.
@@ -26,6 +29,7 @@ mod integrate;
 pub mod postgres;
 mod read;
 mod sequence;
+pub mod sqlite;
 mod trust;
 
 use std::fmt;
@@ -53,8 +57,18 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("unsupported database URL ({0}): use a postgres:// or postgresql:// URL")]
+    #[error("unsupported database URL ({0}): use a postgres://, postgresql:// or sqlite: URL")]
     UnsupportedUrl(String),
+    #[error(
+        "the SQLite database {path} is open in another process ({holder}); SQLite serves one \
+         provlog process, run several replicas on PostgreSQL"
+    )]
+    SqliteInUse { path: String, holder: String },
+    #[error("the SQLite database {path}: {source}")]
+    SqliteFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("this database holds log {found:?}, not {expected:?}")]
     WrongLog { expected: String, found: String },
     #[error("idempotency key {key:?} was used with a different request")]
@@ -83,6 +97,7 @@ impl StoreError {
                 | sqlx::Error::Tls(_)
                 | sqlx::Error::WorkerCrashed,
             ) => true,
+            StoreError::Database(sqlx::Error::Database(e)) => sqlite::is_busy(e.as_ref()),
             _ => false,
         }
     }
@@ -147,7 +162,9 @@ impl Deref for Store {
 }
 
 impl Store {
-    /// Connects to the database the URL names: `postgres://…` or `postgresql://…`. The pool holds at most `max_connections`; waiting for a connection longer than
+    /// Connects to the database the URL names: `postgres://…` or `postgresql://…` (PostgreSQL),
+    /// `sqlite://PATH`, `sqlite:PATH` or `sqlite::memory:` (SQLite; the file is created when
+    /// missing). The pool holds at most `max_connections`; waiting for a connection longer than
     /// `acquire_timeout` fails fast so the API can answer 503 instead of queueing without bound.
     pub async fn connect(
         url: &str,
@@ -158,6 +175,13 @@ impl Store {
             Some("postgres" | "postgresql") => Ok(Store::postgres(
                 postgres::connect(url, max_connections, acquire_timeout).await?,
             )),
+            Some("sqlite") => {
+                let backend =
+                    sqlite::SqliteBackend::connect(url, max_connections, acquire_timeout).await?;
+                Ok(Store {
+                    backend: Arc::new(backend),
+                })
+            }
             // Only the scheme: the rest may hold a password.
             Some(other) => Err(StoreError::UnsupportedUrl(format!("scheme {other:?}"))),
             None => Err(StoreError::UnsupportedUrl("no scheme".into())),
@@ -169,6 +193,20 @@ impl Store {
         Store {
             backend: Arc::new(postgres::PgBackend::new(pool)),
         }
+    }
+
+    /// A store on the SQLite database file at `path`, created when missing; see
+    /// [`sqlite::SqliteBackend::open`].
+    pub async fn sqlite(
+        path: impl AsRef<std::path::Path>,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self> {
+        let backend =
+            sqlite::SqliteBackend::open(path.as_ref(), max_connections, acquire_timeout).await?;
+        Ok(Store {
+            backend: Arc::new(backend),
+        })
     }
 }
 
