@@ -44,6 +44,8 @@ impl fmt::Debug for Secret {
 pub struct Config {
     /// Address to listen on.
     pub listen: String,
+    /// `postgres://…` (production, replicas) or `sqlite:///path/to/provlog.db` (one process;
+    /// the file is created when missing).
     pub database_url: Secret,
     /// Largest number of database connections of this replica.
     pub database_max_connections: u32,
