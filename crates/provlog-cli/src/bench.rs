@@ -649,12 +649,14 @@ async fn copy_baseline(
 }
 
 async fn copy_into(url: &str, rows: u64, chunk: u64, pk_only: bool) -> Result<Report, Failure> {
-    // The real schema (migrations), then an empty copy of `records` with all its indexes.
-    let store = provlog_store::Store::connect(url, 2, Duration::from_secs(10))
+    // The real schema (the PostgreSQL migrations), then an empty copy of `records` with all
+    // its indexes.
+    let pool = sqlx::PgPool::connect(url).await.map_err(usage)?;
+    provlog_store::postgres::MIGRATOR
+        .run(&pool)
         .await
         .map_err(usage)?;
-    store.migrate().await.map_err(usage)?;
-    store.pool().close().await;
+    pool.close().await;
     let mut conn = PgConnection::connect(url).await.map_err(usage)?;
     let create = if pk_only {
         "CREATE TABLE records_copy (LIKE records INCLUDING DEFAULTS INCLUDING CONSTRAINTS,

@@ -44,6 +44,8 @@ impl fmt::Debug for Secret {
 pub struct Config {
     /// Address to listen on.
     pub listen: String,
+    /// `postgres://…` (production, replicas) or `sqlite:///path/to/provlog.db` (one process;
+    /// the file is created when missing).
     pub database_url: Secret,
     /// File holding the database URL (it carries the password), mode 0600; when set it
     /// replaces `database_url`. For mounted secrets (`docker compose`).

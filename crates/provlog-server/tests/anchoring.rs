@@ -41,7 +41,7 @@ async fn start(pool: PgPool, node: Anvil, tweak: impl FnOnce(&mut Config)) -> Ha
     let d = deploy(&node.url(), CHAIN_ID, &dev_key(0), &[dev_key(1).address()])
         .await
         .unwrap();
-    let store = Store::from_pool(pool);
+    let store = Store::postgres(pool);
     store.init_log(ORIGIN).await.unwrap();
     let signer = NoteSigner::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&[9; 32])).unwrap();
     let mut config = Config {
@@ -238,7 +238,7 @@ fn outage() -> Duration {
     )
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn anchors_go_into_receipts_and_survive_a_chain_outage(pool: PgPool) {
     let dir = tempfile::tempdir().unwrap();
     let h = start(
@@ -287,7 +287,7 @@ async fn anchors_go_into_receipts_and_survive_a_chain_outage(pool: PgPool) {
     h.shutdown().await;
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn a_reorg_that_drops_the_anchor_is_anchored_again(pool: PgPool) {
     let h = start(pool, anvil(None).await, |_| {}).await;
     let indexes = h.submit(4, "r").await;
@@ -344,7 +344,7 @@ async fn a_reorg_that_drops_the_anchor_is_anchored_again(pool: PgPool) {
     h.shutdown().await;
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn a_stuck_transaction_is_replaced_with_higher_fees(pool: PgPool) {
     let node = anvil(None).await;
     let h = start(pool, node, |c| c.anchor_stuck_after_ms = 1_500).await;
@@ -393,7 +393,7 @@ async fn a_stuck_transaction_is_replaced_with_higher_fees(pool: PgPool) {
     h.shutdown().await;
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn the_anchor_list_refuses_unknown_statuses(pool: PgPool) {
     let h = start(pool, anvil(None).await, |_| {}).await;
     let (status, v, _) = h.get("/v1/anchors?status=lost").await;

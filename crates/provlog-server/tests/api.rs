@@ -1,5 +1,6 @@
-//! The API through the router (no socket), against a fresh PostgreSQL database per test:
-//! every route, and every error with its status and problem `type`.
+//! The API through the router (no socket): every route, and every error with its status and
+//! problem `type`. Each test runs twice: `postgres::<test>` on a fresh PostgreSQL database,
+//! `sqlite::<test>` on a fresh SQLite file, so the whole service is known to work on both.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -14,7 +15,6 @@ use provlog_core::receipt::{verify_receipt, Receipt};
 use provlog_server::{app, AppState, Config};
 use provlog_store::Store;
 use serde_json::{json, Value};
-use sqlx::PgPool;
 use tower::ServiceExt;
 
 const ORIGIN: &str = "example.com/provlog/api-test";
@@ -25,8 +25,47 @@ struct Api {
     state: Arc<AppState>,
 }
 
-async fn setup(pool: PgPool, tweak: impl FnOnce(&mut Config)) -> Api {
-    let store = Store::from_pool(pool);
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
+                async fn $name(pool: sqlx::PgPool) {
+                    super::$name(provlog_store::Store::postgres(pool)).await
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = provlog_store::Store::sqlite(
+                        dir.path().join("provlog.db"),
+                        8,
+                        std::time::Duration::from_secs(10),
+                    )
+                    .await
+                    .unwrap();
+                    store.migrate().await.unwrap();
+                    super::$name(store).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    ingest_checkpoint_receipt_round_trip,
+    tiles_reproduce_the_checkpoint_root,
+    every_write_error_has_its_problem_type,
+    read_errors_and_idempotency,
+    writes_are_closed_without_a_token_and_push_back_when_behind,
+    ndjson_snapshots_and_wait_for_receipts,
+    concurrent_single_writes_are_grouped_yet_each_gets_its_own,
+);
+
+async fn setup(store: Store, tweak: impl FnOnce(&mut Config)) -> Api {
     store.init_log(ORIGIN).await.unwrap();
     let signer = NoteSigner::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&[5; 32])).unwrap();
     let mut config = Config {
@@ -105,9 +144,8 @@ fn problem(v: &Value) -> &str {
         .unwrap_or_default()
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn ingest_checkpoint_receipt_round_trip(pool: PgPool) {
-    let api = setup(pool, |_| {}).await;
+async fn ingest_checkpoint_receipt_round_trip(store: Store) {
+    let api = setup(store, |_| {}).await;
     let (status, ack) = api.post("/v1/records", &signal("ETH")).await;
     assert_eq!(status, StatusCode::CREATED, "{ack}");
     assert_eq!(ack["records"][0]["index"], 0);
@@ -228,9 +266,8 @@ async fn ingest_checkpoint_receipt_round_trip(pool: PgPool) {
     assert!(metrics.as_str().unwrap().contains("provlog_log_size"));
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn tiles_reproduce_the_checkpoint_root(pool: PgPool) {
-    let api = setup(pool, |_| {}).await;
+async fn tiles_reproduce_the_checkpoint_root(store: Store) {
+    let api = setup(store, |_| {}).await;
     let batch: Vec<Value> = (0..300).map(|i| signal(&format!("T{i}"))).collect();
     let (status, _) = api.post("/v1/records", &json!({"records": batch})).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -286,9 +323,8 @@ async fn tiles_reproduce_the_checkpoint_root(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn every_write_error_has_its_problem_type(pool: PgPool) {
-    let api = setup(pool, |c| {
+async fn every_write_error_has_its_problem_type(store: Store) {
+    let api = setup(store, |c| {
         c.max_batch = 3;
         c.max_body_bytes = 4096;
         c.max_metadata_bytes = 1024;
@@ -344,9 +380,8 @@ async fn every_write_error_has_its_problem_type(pool: PgPool) {
     assert_eq!(api.state.store.sizes().await.unwrap().sequenced, 0);
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn read_errors_and_idempotency(pool: PgPool) {
-    let api = setup(pool, |_| {}).await;
+async fn read_errors_and_idempotency(store: Store) {
+    let api = setup(store, |_| {}).await;
     for (uri, status, kind) in [
         ("/v1/records/7", StatusCode::NOT_FOUND, "not-found"),
         ("/v1/records/07", StatusCode::NOT_FOUND, "not-found"),
@@ -425,9 +460,8 @@ async fn read_errors_and_idempotency(pool: PgPool) {
     assert_eq!((status, problem(&v)), (StatusCode::NOT_FOUND, "not-found"));
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn writes_are_closed_without_a_token_and_push_back_when_behind(pool: PgPool) {
-    let api = setup(pool.clone(), |c| {
+async fn writes_are_closed_without_a_token_and_push_back_when_behind(store: Store) {
+    let api = setup(store.clone(), |c| {
         c.admin_token = provlog_server::config::Secret::default()
     })
     .await;
@@ -438,7 +472,7 @@ async fn writes_are_closed_without_a_token_and_push_back_when_behind(pool: PgPoo
         (StatusCode::UNAUTHORIZED, "unknown-key")
     );
 
-    let api = setup(pool, |c| c.max_pending = 2).await;
+    let api = setup(store, |c| c.max_pending = 2).await;
     let batch = json!({"records": [signal("A"), signal("B"), signal("C")]});
     assert_eq!(api.post("/v1/records", &batch).await.0, StatusCode::CREATED);
     let (status, v, headers) = api.call(post("/v1/records", signal("D").to_string())).await;
@@ -454,9 +488,8 @@ async fn writes_are_closed_without_a_token_and_push_back_when_behind(pool: PgPoo
     );
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn ndjson_snapshots_and_wait_for_receipts(pool: PgPool) {
-    let api = setup(pool, |c| c.wait_timeout_ms = 300).await;
+async fn ndjson_snapshots_and_wait_for_receipts(store: Store) {
+    let api = setup(store, |c| c.wait_timeout_ms = 300).await;
     let ndjson = "{\"token\":\"BTC\",\"grade\":88}\n\n{\"token\":\"ETH\",\"grade\":81}\n";
     let req = Request::post("/v1/records/snapshot?source=acme-grades")
         .header("content-type", "application/x-ndjson")
@@ -503,9 +536,8 @@ async fn ndjson_snapshots_and_wait_for_receipts(pool: PgPool) {
 
 /// Concurrent one-record writes share transactions (group commit) but each caller gets its
 /// own record: distinct dense indexes, each with the leaf hash of what it sent.
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn concurrent_single_writes_are_grouped_yet_each_gets_its_own(pool: PgPool) {
-    let api = Arc::new(setup(pool, |_| {}).await);
+async fn concurrent_single_writes_are_grouped_yet_each_gets_its_own(store: Store) {
+    let api = Arc::new(setup(store, |_| {}).await);
     let mut tasks = vec![];
     for i in 0..64 {
         let api = api.clone();

@@ -23,7 +23,7 @@ const ORIGIN: &str = "example.com/provlog/openapi-test";
 const TOKEN: &str = "test-admin-token-0123456789";
 
 async fn setup(pool: PgPool) -> (Router, std::sync::Arc<AppState>) {
-    let store = Store::from_pool(pool);
+    let store = Store::postgres(pool);
     store.init_log(ORIGIN).await.unwrap();
     let signer = NoteSigner::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&[5; 32])).unwrap();
     let config = Config {
@@ -99,7 +99,7 @@ fn collect_refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     }
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn every_route_is_documented_with_its_methods(pool: PgPool) {
     let (app, _) = setup(pool).await;
     let doc = document(&app).await;
@@ -190,7 +190,7 @@ async fn every_route_is_documented_with_its_methods(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn routes_that_want_a_token_declare_the_bearer_scheme(pool: PgPool) {
     let (app, _) = setup(pool).await;
     let doc = document(&app).await;
@@ -237,7 +237,7 @@ async fn routes_that_want_a_token_declare_the_bearer_scheme(pool: PgPool) {
     assert!(ndjson["application/x-ndjson"].is_object(), "{ndjson}");
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn swagger_ui_is_served_from_the_binary(pool: PgPool) {
     let (app, _) = setup(pool).await;
     let (status, headers, _) = get(&app, "/docs").await;
@@ -265,7 +265,7 @@ async fn swagger_ui_is_served_from_the_binary(pool: PgPool) {
 
 /// The schemas written by hand (shapes owned by the core and by `error.rs`) refuse unknown
 /// members: real bodies parse into them, so neither side can change unnoticed.
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn hand_written_schemas_match_real_bodies(pool: PgPool) {
     let (app, state) = setup(pool).await;
     let snapshot =

@@ -46,7 +46,7 @@ fn config(tweak: impl FnOnce(&mut Config)) -> Config {
 }
 
 async fn setup(pool: PgPool, tweak: impl FnOnce(&mut Config)) -> Api {
-    let store = Store::from_pool(pool);
+    let store = Store::postgres(pool);
     store.init_log(ORIGIN).await.unwrap();
     let state = AppState::new(store, config(tweak), "test-replica".into()).unwrap();
     Api {
@@ -164,9 +164,9 @@ fn signal(source: &str, payload: Value) -> Value {
     json!({"kind": "signal", "source": source, "payload": payload})
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn the_bootstrap_token_makes_one_admin_key_then_is_spent(pool: PgPool) {
-    let api = setup(pool, |_| {}).await;
+    let api = setup(pool.clone(), |_| {}).await;
     // A fresh deployment: the bootstrap token writes for any source.
     let (s, v) = api
         .send(
@@ -212,7 +212,7 @@ async fn the_bootstrap_token_makes_one_admin_key_then_is_spent(pool: PgPool) {
     );
 
     // Another replica (a new state on the same database) agrees.
-    let other = setup(api.state.store.pool().clone(), |_| {}).await;
+    let other = setup(pool, |_| {}).await;
     let (s, v) = other
         .send(
             "POST",
@@ -271,7 +271,7 @@ fn guarded_requests(source: &str) -> Vec<(&'static str, String, Option<Value>)> 
     out
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn every_write_and_admin_route_refuses_bad_keys(pool: PgPool) {
     let api = setup(pool, |_| {}).await;
     let admin = api.admin().await;
@@ -428,7 +428,7 @@ async fn every_write_and_admin_route_refuses_bad_keys(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn reads_can_be_made_private(pool: PgPool) {
     let api = setup(pool, |c| c.public_reads = false).await;
     let admin = api.admin().await;
@@ -504,7 +504,7 @@ fn send_signed(token: &str, s: &Signed) -> Request<Body> {
     )
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn signed_submissions_accept_the_valid_and_refuse_the_rest(pool: PgPool) {
     let api = setup(pool.clone(), |_| {}).await;
     let admin = api.admin().await;
@@ -754,7 +754,7 @@ async fn signed_submissions_accept_the_valid_and_refuse_the_rest(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn signed_snapshots_over_ndjson(pool: PgPool) {
     let api = setup(pool, |_| {}).await;
     let admin = api.admin().await;
@@ -806,7 +806,7 @@ async fn signed_snapshots_over_ndjson(pool: PgPool) {
     assert_eq!(view["provenance"]["signature"], "verified");
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn schema_policies_reject_or_flag(pool: PgPool) {
     let api = setup(pool, |_| {}).await;
     let admin = api.admin().await;
@@ -969,7 +969,7 @@ async fn schema_policies_reject_or_flag(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn limits_answer_problems_with_retry_after(pool: PgPool) {
     let api = setup(pool, |c| {
         c.rate_limit_per_second = 1;
@@ -1033,7 +1033,7 @@ async fn limits_answer_problems_with_retry_after(pool: PgPool) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn the_audit_trail_records_admin_actions_and_is_append_only(pool: PgPool) {
     let api = setup(pool.clone(), |_| {}).await;
     let admin = api.admin().await;
@@ -1137,7 +1137,7 @@ async fn the_audit_trail_records_admin_actions_and_is_append_only(pool: PgPool) 
     );
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn keys_are_not_recoverable_from_a_database_dump(pool: PgPool) {
     let api = setup(pool.clone(), |c| {
         c.api_key_pepper = Secret::new("a-pepper-of-at-least-thirty-two-characters");

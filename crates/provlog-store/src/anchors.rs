@@ -9,8 +9,10 @@ use std::str::FromStr;
 
 use provlog_core::Hash;
 
+use async_trait::async_trait;
+
 use crate::convert::{from_db, hash, to_db};
-use crate::{Result, Store, StoreError};
+use crate::{Result, StoreError};
 
 /// Where a transaction stands; see the `anchors` migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,12 +101,13 @@ pub struct AnchorRow {
     pub confirmed_ms: Option<i64>,
 }
 
-const COLUMNS: &str = "id, origin, tree_size, root, chain_id, contract, log_id, sender, nonce, \
+pub(crate) const COLUMNS: &str =
+    "id, origin, tree_size, root, chain_id, contract, log_id, sender, nonce, \
     tx_hash, raw_tx, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, status, block_number, \
     block_hash, sent_ms, updated_ms, confirmed_ms";
 
 #[derive(sqlx::FromRow)]
-struct Row {
+pub(crate) struct Row {
     id: i64,
     origin: String,
     tree_size: i64,
@@ -165,15 +168,26 @@ impl TryFrom<Row> for AnchorRow {
     }
 }
 
-fn fee_to_db(v: u128) -> Result<i64> {
+pub(crate) fn fee_to_db(v: u128) -> Result<i64> {
     i64::try_from(v).map_err(|_| StoreError::OutOfRange(u64::try_from(v).unwrap_or(u64::MAX)))
 }
 
-fn rows(rows: Vec<Row>) -> Result<Vec<AnchorRow>> {
+/// Checks that a new anchor's numbers fit BIGINT before anything is written.
+pub(crate) fn check_new(target: &AnchorTarget, tx: &NewAnchor) -> Result<()> {
+    to_db(tx.tree_size)?;
+    to_db(target.chain_id)?;
+    to_db(tx.nonce)?;
+    to_db(tx.gas_limit)?;
+    fee_to_db(tx.max_fee_per_gas)?;
+    fee_to_db(tx.max_priority_fee_per_gas)?;
+    Ok(())
+}
+
+pub(crate) fn rows(rows: Vec<Row>) -> Result<Vec<AnchorRow>> {
     rows.into_iter().map(AnchorRow::try_from).collect()
 }
 
-/// Filter of [`Store::anchors`].
+/// Filter of [`Anchoring::anchors`].
 #[derive(Debug, Clone, Default)]
 pub struct AnchorFilter {
     pub status: Option<AnchorStatus>,
@@ -182,337 +196,87 @@ pub struct AnchorFilter {
     pub limit: u32,
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
-}
-
-impl Store {
-    async fn insert_anchor<'e, E>(
-        executor: E,
-        target: &AnchorTarget,
-        tx: &NewAnchor,
-        now_ms: i64,
-    ) -> std::result::Result<i64, sqlx::Error>
-    where
-        E: sqlx::PgExecutor<'e>,
-    {
-        // Conversions were checked by the caller (`check_new`).
-        sqlx::query_scalar(
-            "INSERT INTO anchors (origin, tree_size, root, chain_id, contract, log_id, sender,
-                nonce, tx_hash, raw_tx, gas_limit, max_fee_per_gas, max_priority_fee_per_gas,
-                status, sent_ms, updated_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', $14, $14)
-             RETURNING id",
-        )
-        .bind(&target.origin)
-        .bind(tx.tree_size as i64)
-        .bind(tx.root.as_bytes().as_slice())
-        .bind(target.chain_id as i64)
-        .bind(target.contract.as_slice())
-        .bind(target.log_id.as_slice())
-        .bind(tx.sender.as_slice())
-        .bind(tx.nonce as i64)
-        .bind(tx.tx_hash.as_slice())
-        .bind(&tx.raw_tx)
-        .bind(tx.gas_limit as i64)
-        .bind(tx.max_fee_per_gas as i64)
-        .bind(tx.max_priority_fee_per_gas as i64)
-        .bind(now_ms)
-        .fetch_one(executor)
-        .await
-    }
-
-    fn check_new(target: &AnchorTarget, tx: &NewAnchor) -> Result<()> {
-        to_db(tx.tree_size)?;
-        to_db(target.chain_id)?;
-        to_db(tx.nonce)?;
-        to_db(tx.gas_limit)?;
-        fee_to_db(tx.max_fee_per_gas)?;
-        fee_to_db(tx.max_priority_fee_per_gas)?;
-        Ok(())
-    }
-
+/// The `anchors` table.
+#[async_trait]
+pub trait Anchoring {
     /// Stores a new pending transaction; `None` when another one is already pending for the
     /// target (nothing is stored then).
-    pub async fn insert_pending_anchor(
+    async fn insert_pending_anchor(
         &self,
         target: &AnchorTarget,
         tx: &NewAnchor,
         now_ms: i64,
-    ) -> Result<Option<i64>> {
-        Self::check_new(target, tx)?;
-        match Self::insert_anchor(&self.pool, target, tx, now_ms).await {
-            Ok(id) => Ok(Some(id)),
-            Err(e) if is_unique_violation(&e) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
+    ) -> Result<Option<i64>>;
 
     /// Atomically marks pending row `old` as `replaced` and stores `tx` as the new pending
     /// transaction; `None` (nothing changed) when `old` is no longer pending.
-    pub async fn replace_pending_anchor(
+    async fn replace_pending_anchor(
         &self,
         old: i64,
         target: &AnchorTarget,
         tx: &NewAnchor,
         now_ms: i64,
-    ) -> Result<Option<i64>> {
-        Self::check_new(target, tx)?;
-        let mut db = self.pool.begin().await?;
-        let changed = sqlx::query(
-            "UPDATE anchors SET status = 'replaced', updated_ms = $2
-             WHERE id = $1 AND status = 'pending'",
-        )
-        .bind(old)
-        .bind(now_ms)
-        .execute(&mut *db)
-        .await?
-        .rows_affected();
-        if changed != 1 {
-            return Ok(None);
-        }
-        match Self::insert_anchor(&mut *db, target, tx, now_ms).await {
-            Ok(id) => {
-                db.commit().await?;
-                Ok(Some(id))
-            }
-            Err(e) if is_unique_violation(&e) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
+    ) -> Result<Option<i64>>;
 
     /// The target's pending transaction, if any.
-    pub async fn pending_anchor(&self, target: &AnchorTarget) -> Result<Option<AnchorRow>> {
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM anchors
-             WHERE chain_id = $1 AND contract = $2 AND origin = $3 AND status = 'pending'"
-        ))
-        .bind(to_db(target.chain_id)?)
-        .bind(target.contract.as_slice())
-        .bind(&target.origin)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(AnchorRow::try_from).transpose()
-    }
+    async fn pending_anchor(&self, target: &AnchorTarget) -> Result<Option<AnchorRow>>;
 
     /// Every transaction of `sender` with `nonce` on the chain (a pending one and the ones it
     /// replaced: any of them may be the one that gets mined).
-    pub async fn anchors_with_nonce(
+    async fn anchors_with_nonce(
         &self,
         chain_id: u64,
         sender: &[u8; 20],
         nonce: u64,
-    ) -> Result<Vec<AnchorRow>> {
-        let found: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM anchors WHERE chain_id = $1 AND sender = $2 AND nonce = $3
-             ORDER BY id"
-        ))
-        .bind(to_db(chain_id)?)
-        .bind(sender.as_slice())
-        .bind(to_db(nonce)?)
-        .fetch_all(&self.pool)
-        .await?;
-        rows(found)
-    }
+    ) -> Result<Vec<AnchorRow>>;
 
     /// Records where a pending transaction was mined (not yet deep enough to be confirmed).
-    pub async fn set_anchor_block(
+    async fn set_anchor_block(
         &self,
         id: i64,
         block: Option<(u64, [u8; 32])>,
         now_ms: i64,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE anchors SET block_number = $2, block_hash = $3, updated_ms = $4
-             WHERE id = $1 AND status = 'pending'",
-        )
-        .bind(id)
-        .bind(block.map(|(n, _)| to_db(n)).transpose()?)
-        .bind(block.map(|(_, h)| h.to_vec()))
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
+    ) -> Result<()>;
 
     /// Marks transaction `id` confirmed in `block`, and the target's pending transaction (a
     /// replacement that lost the race, when `id` is not it) replaced. One transaction.
-    pub async fn confirm_anchor(
+    async fn confirm_anchor(
         &self,
         id: i64,
         block_number: u64,
         block_hash: &[u8; 32],
         now_ms: i64,
-    ) -> Result<bool> {
-        let mut db = self.pool.begin().await?;
-        let target: Option<(i64, Vec<u8>, String)> = sqlx::query_as(
-            "SELECT chain_id, contract, origin FROM anchors
-             WHERE id = $1 AND status IN ('pending', 'replaced') FOR UPDATE",
-        )
-        .bind(id)
-        .fetch_optional(&mut *db)
-        .await?;
-        let Some((chain_id, contract, origin)) = target else {
-            return Ok(false);
-        };
-        sqlx::query(
-            "UPDATE anchors SET status = 'replaced', updated_ms = $5
-             WHERE chain_id = $1 AND contract = $2 AND origin = $3 AND status = 'pending'
-               AND id <> $4",
-        )
-        .bind(chain_id)
-        .bind(&contract)
-        .bind(&origin)
-        .bind(id)
-        .bind(now_ms)
-        .execute(&mut *db)
-        .await?;
-        let done = sqlx::query(
-            "UPDATE anchors SET status = 'confirmed', block_number = $2, block_hash = $3,
-                 updated_ms = $4, confirmed_ms = $4
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(to_db(block_number)?)
-        .bind(block_hash.as_slice())
-        .bind(now_ms)
-        .execute(&mut *db)
-        .await;
-        match done {
-            Ok(_) => {
-                db.commit().await?;
-                Ok(true)
-            }
-            // The size is already confirmed by another row: leave everything as it was.
-            Err(e) if is_unique_violation(&e) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    }
+    ) -> Result<bool>;
 
     /// Compare-and-set of a row's status; true when it changed.
-    pub async fn set_anchor_status(
+    async fn set_anchor_status(
         &self,
         id: i64,
         from: AnchorStatus,
         to: AnchorStatus,
         now_ms: i64,
-    ) -> Result<bool> {
-        let changed = sqlx::query(
-            "UPDATE anchors SET status = $3, updated_ms = $4 WHERE id = $1 AND status = $2",
-        )
-        .bind(id)
-        .bind(from.as_str())
-        .bind(to.as_str())
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(changed == 1)
-    }
+    ) -> Result<bool>;
 
     /// A confirmed transaction's block left the canonical chain: marks it `reorged` and stores
     /// its bytes again as the pending transaction, to be rebroadcast. One transaction; `None`
     /// when the row was no longer confirmed or another transaction is pending.
-    pub async fn reorg_anchor(&self, id: i64, now_ms: i64) -> Result<Option<i64>> {
-        let mut db = self.pool.begin().await?;
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "UPDATE anchors SET status = 'reorged', updated_ms = $2
-             WHERE id = $1 AND status = 'confirmed' RETURNING {COLUMNS}"
-        ))
-        .bind(id)
-        .bind(now_ms)
-        .fetch_optional(&mut *db)
-        .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let row = AnchorRow::try_from(row)?;
-        match Self::insert_anchor(&mut *db, &row.target, &row.tx, now_ms).await {
-            Ok(new) => {
-                db.commit().await?;
-                Ok(Some(new))
-            }
-            Err(e) if is_unique_violation(&e) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
+    async fn reorg_anchor(&self, id: i64, now_ms: i64) -> Result<Option<i64>>;
 
     /// The target's confirmed transactions, newest (largest size) first.
-    pub async fn confirmed_anchors(
-        &self,
-        target: &AnchorTarget,
-        limit: u32,
-    ) -> Result<Vec<AnchorRow>> {
-        let found: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM anchors
-             WHERE chain_id = $1 AND contract = $2 AND origin = $3 AND status = 'confirmed'
-             ORDER BY tree_size DESC LIMIT $4"
-        ))
-        .bind(to_db(target.chain_id)?)
-        .bind(target.contract.as_slice())
-        .bind(&target.origin)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows(found)
-    }
+    async fn confirmed_anchors(&self, target: &AnchorTarget, limit: u32) -> Result<Vec<AnchorRow>>;
 
     /// The smallest confirmed anchor of the target whose tree contains leaf `index`: receipts
     /// are built at its size, which stays the same as more anchors land.
-    pub async fn anchor_covering(
-        &self,
-        target: &AnchorTarget,
-        index: u64,
-    ) -> Result<Option<AnchorRow>> {
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM anchors
-             WHERE chain_id = $1 AND contract = $2 AND origin = $3 AND status = 'confirmed'
-               AND tree_size > $4
-             ORDER BY tree_size LIMIT 1"
-        ))
-        .bind(to_db(target.chain_id)?)
-        .bind(target.contract.as_slice())
-        .bind(&target.origin)
-        .bind(to_db(index)?)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(AnchorRow::try_from).transpose()
-    }
+    async fn anchor_covering(&self, target: &AnchorTarget, index: u64)
+        -> Result<Option<AnchorRow>>;
 
     /// The target's confirmed anchor of exactly `size`, if any.
-    pub async fn confirmed_anchor_at(
+    async fn confirmed_anchor_at(
         &self,
         target: &AnchorTarget,
         size: u64,
-    ) -> Result<Option<AnchorRow>> {
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM anchors
-             WHERE chain_id = $1 AND contract = $2 AND origin = $3 AND status = 'confirmed'
-               AND tree_size = $4"
-        ))
-        .bind(to_db(target.chain_id)?)
-        .bind(target.contract.as_slice())
-        .bind(&target.origin)
-        .bind(to_db(size)?)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(AnchorRow::try_from).transpose()
-    }
+    ) -> Result<Option<AnchorRow>>;
 
     /// Anchoring transactions of a log, newest first.
-    pub async fn anchors(&self, origin: &str, filter: &AnchorFilter) -> Result<Vec<AnchorRow>> {
-        let found: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM anchors
-             WHERE origin = $1 AND ($2::text IS NULL OR status = $2)
-               AND ($3::bigint IS NULL OR id < $3)
-             ORDER BY id DESC LIMIT $4"
-        ))
-        .bind(origin)
-        .bind(filter.status.map(|s| s.as_str()))
-        .bind(filter.before)
-        .bind(i64::from(filter.limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows(found)
-    }
+    async fn anchors(&self, origin: &str, filter: &AnchorFilter) -> Result<Vec<AnchorRow>>;
 }

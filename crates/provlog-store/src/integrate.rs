@@ -2,14 +2,10 @@
 //! signed checkpoints. Every write re-checks the lease inside its transaction, so a replica
 //! that lost leadership (paused, partitioned) cannot write after another took over.
 
-use std::collections::HashMap;
-
-use provlog_core::log::{self, FetchedNodes};
+use async_trait::async_trait;
 use provlog_core::Hash;
-use sqlx::{Postgres, Transaction};
 
-use crate::convert::{all_to_db, from_db, hash, to_db};
-use crate::{Result, Store, StoreError, LEADER_LEASE};
+use crate::Result;
 
 /// Log sizes as the database sees them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,174 +16,25 @@ pub struct Sizes {
     pub integrated: u64,
 }
 
-impl Store {
-    pub async fn sizes(&self) -> Result<Sizes> {
-        let (sequenced, integrated): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT next_index FROM log_state WHERE id = 1),
-                    (SELECT integrated_size FROM integration_state WHERE id = 1)",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Sizes {
-            sequenced: from_db(sequenced)?,
-            integrated: from_db(integrated)?,
-        })
-    }
+/// Stored node hashes and checkpoints. Stored hashes are written once and never rewritten.
+#[async_trait]
+pub trait Integration {
+    async fn sizes(&self) -> Result<Sizes>;
 
-    async fn check_leader(tx: &mut Transaction<'_, Postgres>, holder: &str) -> Result<()> {
-        let held: Option<String> = sqlx::query_scalar(
-            "SELECT holder FROM leases WHERE name = $1 AND holder = $2 AND expires_at > now() FOR SHARE",
-        )
-        .bind(LEADER_LEASE)
-        .bind(holder)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if held.is_none() {
-            return Err(StoreError::NotLeader {
-                holder: holder.to_string(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Integrates up to `max` sequenced records; returns the new integrated size, or `None`
-    /// when there was nothing to do.
-    pub async fn integrate(&self, holder: &str, max: u64) -> Result<Option<u64>> {
-        let mut tx = self.pool.begin().await?;
-        Self::check_leader(&mut tx, holder).await?;
-        let integrated: i64 = sqlx::query_scalar(
-            "SELECT integrated_size FROM integration_state WHERE id = 1 FOR UPDATE",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        let sequenced: i64 = sqlx::query_scalar("SELECT next_index FROM log_state WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
-        let (from, sequenced) = (from_db(integrated)?, from_db(sequenced)?);
-        if sequenced <= from {
-            return Ok(None);
-        }
-        let to = sequenced.min(from.saturating_add(max.max(1)));
-
-        // Sequencers commit in index order (they serialise on one row), so [from, to) is there.
-        let leaves: Vec<Vec<u8>> = sqlx::query_scalar(
-            "SELECT leaf_hash FROM records WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-        )
-        .bind(to_db(from)?)
-        .bind(to_db(to)?)
-        .fetch_all(&mut *tx)
-        .await?;
-        if leaves.len() as u64 != to - from {
-            return Err(StoreError::Corrupt(format!(
-                "expected {} records in [{from}, {to}), found {}",
-                to - from,
-                leaves.len()
-            )));
-        }
-
-        let plan = log::root_plan(from)?;
-        // The stored frontier, then every hash computed here: all that appending reads.
-        let mut frontier = FetchedNodes::new(self.read_nodes_in(&mut tx, &plan).await?);
-        let (mut idx, mut hashes) = (vec![], vec![]);
-        for (n, leaf) in (from..to).zip(&leaves) {
-            let new = log::hashes_to_store(n, hash(leaf)?, &frontier)?;
-            let start = log::stored_index(0, n);
-            for (k, h) in new.into_iter().enumerate() {
-                let at = start + k as u64;
-                frontier.insert(at, h);
-                idx.push(to_db(at)?);
-                hashes.push(h.as_bytes().to_vec());
-            }
-        }
-        sqlx::query(
-            "INSERT INTO nodes (idx, hash) SELECT * FROM UNNEST($1::bigint[], $2::bytea[])",
-        )
-        .bind(&idx)
-        .bind(&hashes)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE integration_state SET integrated_size = $1 WHERE id = 1")
-            .bind(to_db(to)?)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Some(to))
-    }
-
-    async fn read_nodes_in(
-        &self,
-        tx: &mut Transaction<'_, Postgres>,
-        indexes: &[u64],
-    ) -> Result<Vec<(u64, Hash)>> {
-        if indexes.is_empty() {
-            return Ok(vec![]);
-        }
-        let rows: Vec<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT idx, hash FROM nodes WHERE idx = ANY($1)")
-                .bind(all_to_db(indexes)?)
-                .fetch_all(&mut **tx)
-                .await?;
-        rows.into_iter()
-            .map(|(i, h)| Ok((from_db(i)?, hash(&h)?)))
-            .collect()
-    }
+    /// Integrates up to `max` sequenced records as the lease holder `holder`; returns the new
+    /// integrated size, or `None` when there was nothing to do.
+    async fn integrate(&self, holder: &str, max: u64) -> Result<Option<u64>>;
 
     /// The stored node hashes at `indexes`, in that order, in one query.
-    pub async fn read_nodes(&self, indexes: &[u64]) -> Result<Vec<Hash>> {
-        if indexes.is_empty() {
-            return Ok(vec![]);
-        }
-        let rows: Vec<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT idx, hash FROM nodes WHERE idx = ANY($1)")
-                .bind(all_to_db(indexes)?)
-                .fetch_all(&self.pool)
-                .await?;
-        let found: HashMap<u64, Hash> = rows
-            .into_iter()
-            .map(|(i, h)| Ok((from_db(i)?, hash(&h)?)))
-            .collect::<Result<_>>()?;
-        indexes
-            .iter()
-            .map(|i| {
-                found
-                    .get(i)
-                    .copied()
-                    .ok_or_else(|| StoreError::Corrupt(format!("node {i} is missing")))
-            })
-            .collect()
-    }
+    async fn read_nodes(&self, indexes: &[u64]) -> Result<Vec<Hash>>;
 
     /// Stores a signed checkpoint. Storing the same size twice is idempotent only for the same
     /// root: another root for a stored size is refused (it would be a fork).
-    pub async fn store_checkpoint(
+    async fn store_checkpoint(
         &self,
         holder: &str,
         size: u64,
         root: &Hash,
         note: &str,
-    ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        Self::check_leader(&mut tx, holder).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO checkpoints (size, root, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING",
-        )
-        .bind(to_db(size)?)
-        .bind(root.as_bytes().as_slice())
-        .bind(note)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            let existing: Vec<u8> =
-                sqlx::query_scalar("SELECT root FROM checkpoints WHERE size = $1")
-                    .bind(to_db(size)?)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if existing.as_slice() != root.as_bytes() {
-                return Err(StoreError::CheckpointConflict { size });
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
+    ) -> Result<()>;
 }

@@ -1,39 +1,51 @@
 //! # provlog-store
 //!
-//! PostgreSQL storage for the log, through sqlx: *sequence, then integrate*.
+//! Storage for the log, through sqlx: *sequence, then integrate*, on one of two backends that
+//! keep the same invariants:
 //!
-//! - [`Store::sequence`] assigns dense indexes to a batch and stores the exact leaf bytes in one
-//!   short transaction (the only thing on a client's write path);
-//! - [`Store::integrate`] (leader only) extends the stored node hashes from the committed records;
-//! - checkpoints, leases, and the reads that proofs and lookups need;
-//! - anchoring transactions ([`AnchorRow`]), with the invariants the anchoring worker needs.
-//! - trust state ([`trust`]): sources, API key hashes, signature nonces, the audit trail.
+//! - [`postgres`]: production; several replicas share one database.
+//! - [`sqlite`]: one file, one process (`provlog dev`, laptops, demos).
+//!
+//! [`Store`] is the handle the service holds. It picks the backend from the database URL and
+//! dereferences to [`Backend`], so callers write `store.sequence(..).await` whichever it is.
+//! `Backend` is the sum of one trait per concern:
+//!
+//! - [`Sequencing`]: dense indexes and the exact leaf bytes in one short transaction per batch
+//!   (the only thing on a client's write path);
+//! - [`Integration`] (leader only): the stored node hashes over the committed records, and the
+//!   signed checkpoints;
+//! - [`Reads`]: what proofs, receipts, lookups and lineage need;
+//! - [`Anchoring`]: anchoring transactions ([`AnchorRow`]), with the invariants the anchoring
+//!   worker needs;
+//! - [`Trust`]: sources, API key hashes, signature nonces, the audit trail;
+//! - [`Coordination`]: the schema, the log a database belongs to, and leases.
 //!
 //! The proof arithmetic is `provlog_core::log`: this crate fetches the stored hashes a plan names
-//! in one query (`= ANY($1)`) and never computes a tree shape itself.
+//! in one query and never computes a tree shape itself.
 
 mod anchors;
 mod convert;
 mod integrate;
+pub mod postgres;
 mod read;
 mod sequence;
+pub mod sqlite;
 mod trust;
 
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use async_trait::async_trait;
 
-pub use anchors::{AnchorFilter, AnchorRow, AnchorStatus, AnchorTarget, NewAnchor};
-pub use integrate::Sizes;
-pub use read::{Lineage, LineageEdge, RecordFilter, StoredCheckpoint, StoredRecord};
-pub use sequence::{NewRecord, SequenceOutcome, Sequenced};
+pub use anchors::{AnchorFilter, AnchorRow, AnchorStatus, AnchorTarget, Anchoring, NewAnchor};
+pub use integrate::{Integration, Sizes};
+pub use read::{Lineage, LineageEdge, Reads, RecordFilter, StoredCheckpoint, StoredRecord};
+pub use sequence::{NewRecord, SequenceOutcome, Sequenced, Sequencing};
 pub use trust::{
-    ApiKeyRow, AuditEvent, Change, NewApiKey, SourceKeyRow, SourceRow, SourceSettings,
+    ApiKeyRow, AuditEvent, Change, NewApiKey, SourceKeyRow, SourceRow, SourceSettings, Trust,
 };
-
-/// The schema, from the workspace's top-level `migrations/`.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
 /// Name of the lease held by the replica that integrates and checkpoints.
 pub const LEADER_LEASE: &str = "leader";
@@ -45,6 +57,18 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL ({0}): use a postgres://, postgresql:// or sqlite: URL")]
+    UnsupportedUrl(String),
+    #[error(
+        "the SQLite database {path} is open in another process ({holder}); SQLite serves one \
+         provlog process, run several replicas on PostgreSQL"
+    )]
+    SqliteInUse { path: String, holder: String },
+    #[error("the SQLite database {path}: {source}")]
+    SqliteFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("this database holds log {found:?}, not {expected:?}")]
     WrongLog { expected: String, found: String },
     #[error("idempotency key {key:?} was used with a different request")]
@@ -65,113 +89,147 @@ impl StoreError {
     /// Whether the database could not be reached or was overloaded (worth a 503 and a retry),
     /// as opposed to a logic or data error.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             StoreError::Database(
                 sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Io(_)
-                    | sqlx::Error::Tls(_)
-                    | sqlx::Error::WorkerCrashed
-            )
-        )
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            StoreError::Database(sqlx::Error::Database(e)) => sqlite::is_busy(e.as_ref()),
+            _ => false,
+        }
     }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Handle to the log's database. Cheap to clone (a pool).
+/// The schema, the log a database belongs to, and leases: what replicas coordinate through.
+#[async_trait]
+pub trait Coordination {
+    /// Applies the backend's migrations that are not applied yet (sqlx's `_sqlx_migrations`
+    /// table records them).
+    async fn migrate(&self) -> Result<()>;
+
+    /// Binds the database to a log origin on first use; refuses a database of another log.
+    async fn init_log(&self, origin: &str) -> Result<()>;
+
+    /// Takes or renews a lease for `ttl`; true when `holder` holds it afterwards.
+    async fn acquire_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool>;
+
+    /// Gives a lease up (graceful shutdown) so another replica need not wait for it to expire.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<()>;
+
+    /// Current holder of a lease that has not expired.
+    async fn lease_holder(&self, name: &str) -> Result<Option<String>>;
+}
+
+/// Everything a storage backend provides; [`Store`] dereferences to it.
+pub trait Backend:
+    Coordination + Sequencing + Integration + Reads + Trust + Anchoring + fmt::Debug + Send + Sync
+{
+}
+
+impl<T> Backend for T where
+    T: Coordination
+        + Sequencing
+        + Integration
+        + Reads
+        + Trust
+        + Anchoring
+        + fmt::Debug
+        + Send
+        + Sync
+{
+}
+
+/// Handle to the log's database. Cheap to clone (a shared backend holding a pool).
+///
+/// The backend is a trait object rather than a type parameter so that the server, its workers
+/// and the CLI stay one non-generic program whichever database the configuration names.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: PgPool,
+    backend: Arc<dyn Backend>,
+}
+
+impl Deref for Store {
+    type Target = dyn Backend;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.backend
+    }
 }
 
 impl Store {
-    /// Connects with a bounded pool; waiting for a connection longer than `acquire_timeout`
-    /// fails fast so the API can answer 503 instead of queueing without bound.
+    /// Connects to the database the URL names: `postgres://…` or `postgresql://…` (PostgreSQL),
+    /// `sqlite://PATH`, `sqlite:PATH` or `sqlite::memory:` (SQLite; the file is created when
+    /// missing). The pool holds at most `max_connections`; waiting for a connection longer than
+    /// `acquire_timeout` fails fast so the API can answer 503 instead of queueing without bound.
     pub async fn connect(
         url: &str,
         max_connections: u32,
         acquire_timeout: Duration,
     ) -> Result<Self> {
-        let options: PgConnectOptions = url.parse()?;
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(acquire_timeout)
-            .connect_with(options)
-            .await?;
-        Ok(Store { pool })
-    }
-
-    pub fn from_pool(pool: PgPool) -> Self {
-        Store { pool }
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    pub async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
-    /// Binds the database to a log origin on first use; refuses a database of another log.
-    pub async fn init_log(&self, origin: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO log_state (id, origin) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(origin)
-        .execute(&self.pool)
-        .await?;
-        let found: String = sqlx::query_scalar("SELECT origin FROM log_state WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?;
-        if found != origin {
-            return Err(StoreError::WrongLog {
-                expected: origin.to_string(),
-                found,
-            });
+        match scheme(url).as_deref() {
+            Some("postgres" | "postgresql") => Ok(Store::postgres(
+                postgres::connect(url, max_connections, acquire_timeout).await?,
+            )),
+            Some("sqlite") => {
+                let backend =
+                    sqlite::SqliteBackend::connect(url, max_connections, acquire_timeout).await?;
+                Ok(Store {
+                    backend: Arc::new(backend),
+                })
+            }
+            // Only the scheme: the rest may hold a password.
+            Some(other) => Err(StoreError::UnsupportedUrl(format!("scheme {other:?}"))),
+            None => Err(StoreError::UnsupportedUrl("no scheme".into())),
         }
-        Ok(())
     }
 
-    /// Takes or renews a lease for `ttl`; true when `holder` holds it afterwards.
-    pub async fn acquire_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
-        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        let got: Option<String> = sqlx::query_scalar(
-            "INSERT INTO leases (name, holder, expires_at)
-             VALUES ($1, $2, now() + $3 * interval '1 millisecond')
-             ON CONFLICT (name) DO UPDATE
-                SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
-                WHERE leases.holder = EXCLUDED.holder OR leases.expires_at < now()
-             RETURNING holder",
-        )
-        .bind(name)
-        .bind(holder)
-        .bind(ttl_ms)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(got.is_some())
+    /// A store on an existing PostgreSQL pool (tests, tools that manage their own pool).
+    pub fn postgres(pool: sqlx::PgPool) -> Self {
+        Store {
+            backend: Arc::new(postgres::PgBackend::new(pool)),
+        }
     }
 
-    /// Gives a lease up (graceful shutdown) so another replica need not wait for it to expire.
-    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
-        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
-            .bind(name)
-            .bind(holder)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// A store on the SQLite database file at `path`, created when missing; see
+    /// [`sqlite::SqliteBackend::open`].
+    pub async fn sqlite(
+        path: impl AsRef<std::path::Path>,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self> {
+        let backend =
+            sqlite::SqliteBackend::open(path.as_ref(), max_connections, acquire_timeout).await?;
+        Ok(Store {
+            backend: Arc::new(backend),
+        })
     }
+}
 
-    /// Current holder of a lease that has not expired.
-    pub async fn lease_holder(&self, name: &str) -> Result<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT holder FROM leases WHERE name = $1 AND expires_at > now()")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+/// The URL's scheme, lowercase, when it has one.
+fn scheme(url: &str) -> Option<String> {
+    let (scheme, _) = url.split_once(':')?;
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then(|| scheme.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scheme;
+
+    #[test]
+    fn schemes_are_read_without_the_rest_of_the_url() {
+        assert_eq!(scheme("postgres://u:p@h/db").as_deref(), Some("postgres"));
+        assert_eq!(scheme("PostgreSQL://h/db").as_deref(), Some("postgresql"));
+        assert_eq!(scheme("sqlite::memory:").as_deref(), Some("sqlite"));
+        assert_eq!(scheme("sqlite:///tmp/x.db").as_deref(), Some("sqlite"));
+        assert_eq!(scheme("/tmp/x.db"), None);
+        assert_eq!(scheme("1x:y"), None);
     }
 }

@@ -3,16 +3,9 @@
 //! change writes its audit event in the same transaction as the change, so the trail cannot
 //! miss one.
 
-use sqlx::{Postgres, Transaction};
+use async_trait::async_trait;
 
-use crate::{Result, Store, StoreError};
-
-/// Unix milliseconds of a `timestamptz` column, as SQL.
-macro_rules! ms {
-    ($col:literal) => {
-        concat!("(extract(epoch from ", $col, ") * 1000)::bigint")
-    };
-}
+use crate::{Result, StoreError};
 
 /// A registered source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +86,7 @@ pub enum Change<T> {
     Conflict(String),
 }
 
-type KeyRow = (
+pub(crate) type KeyRow = (
     String,
     Vec<u8>,
     String,
@@ -105,25 +98,15 @@ type KeyRow = (
     Option<String>,
 );
 
-type SourceDbRow = (String, String, Option<String>, String, bool, i64, i64);
-type SourceKeyDbRow = (String, String, Vec<u8>, i64, Option<i64>);
-type AuditDbRow = (i64, i64, String, String, String, String);
+pub(crate) type SourceDbRow = (String, String, Option<String>, String, bool, i64, i64);
+pub(crate) type SourceKeyDbRow = (String, String, Vec<u8>, i64, Option<i64>);
+pub(crate) type AuditDbRow = (i64, i64, String, String, String, String);
 
-const KEY_COLUMNS: &str = concat!(
-    "id, key_hash, scope, source, label, ",
-    ms!("created_at"),
-    ", ",
-    ms!("expires_at"),
-    ", ",
-    ms!("revoked_at"),
-    ", replaces"
-);
-
-fn array32(bytes: &[u8], what: &str) -> Result<[u8; 32]> {
+pub(crate) fn array32(bytes: &[u8], what: &str) -> Result<[u8; 32]> {
     <[u8; 32]>::try_from(bytes).map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
 }
 
-fn key_row(r: KeyRow) -> Result<ApiKeyRow> {
+pub(crate) fn key_row(r: KeyRow) -> Result<ApiKeyRow> {
     Ok(ApiKeyRow {
         key_hash: array32(&r.1, "an API key hash")?,
         id: r.0,
@@ -137,229 +120,35 @@ fn key_row(r: KeyRow) -> Result<ApiKeyRow> {
     })
 }
 
-async fn audit(
-    tx: &mut Transaction<'_, Postgres>,
-    actor: &str,
-    action: &str,
-    target: &str,
-    detail: &str,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (actor, action, target, detail) VALUES ($1, $2, $3, $4::jsonb)",
-    )
-    .bind(actor)
-    .bind(action)
-    .bind(target)
-    .bind(detail)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn insert_key(
-    tx: &mut Transaction<'_, Postgres>,
-    key: &NewApiKey,
-    replaces: Option<&str>,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO api_keys (id, key_hash, scope, source, label, replaces)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&key.id)
-    .bind(key.key_hash.as_slice())
-    .bind(&key.scope)
-    .bind(&key.source)
-    .bind(&key.label)
-    .bind(replaces)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-fn key_detail(key: &NewApiKey) -> String {
-    serde_json::json!({"scope": key.scope, "source": key.source}).to_string()
-}
-
-impl Store {
-    // ---- sources ----
-
-    /// Registers a source; `Conflict` when the id is taken.
-    pub async fn create_source(
-        &self,
-        id: &str,
-        settings: &SourceSettings,
-        actor: &str,
-        detail: &str,
-    ) -> Result<Change<()>> {
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO sources (id, display_name, schema, schema_policy, require_signature)
-             VALUES ($1, $2, $3::jsonb, $4, $5) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(id)
-        .bind(&settings.display_name)
-        .bind(&settings.schema)
-        .bind(&settings.schema_policy)
-        .bind(settings.require_signature)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            return Ok(Change::Conflict(format!("source {id:?} already exists")));
-        }
-        audit(&mut tx, actor, "source.created", id, detail).await?;
-        tx.commit().await?;
-        Ok(Change::Done(()))
-    }
-
-    /// Replaces a source's settings.
-    pub async fn update_source(
-        &self,
-        id: &str,
-        settings: &SourceSettings,
-        actor: &str,
-        detail: &str,
-    ) -> Result<Change<()>> {
-        let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE sources SET display_name = $2, schema = $3::jsonb, schema_policy = $4,
-                 require_signature = $5, updated_at = now()
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(&settings.display_name)
-        .bind(&settings.schema)
-        .bind(&settings.schema_policy)
-        .bind(settings.require_signature)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            return Ok(Change::NotFound);
-        }
-        audit(&mut tx, actor, "source.changed", id, detail).await?;
-        tx.commit().await?;
-        Ok(Change::Done(()))
-    }
-
-    /// Adds a public key to a source; `Conflict` when the key id is taken for it.
-    pub async fn add_source_key(
-        &self,
-        source: &str,
-        key_id: &str,
-        public_key: &[u8; 32],
-        actor: &str,
-    ) -> Result<Change<()>> {
-        let mut tx = self.pool.begin().await?;
-        let exists: Option<bool> =
-            sqlx::query_scalar("SELECT true FROM sources WHERE id = $1 FOR UPDATE")
-                .bind(source)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if exists.is_none() {
-            return Ok(Change::NotFound);
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO source_keys (source, key_id, public_key) VALUES ($1, $2, $3)
-             ON CONFLICT (source, key_id) DO NOTHING",
-        )
-        .bind(source)
-        .bind(key_id)
-        .bind(public_key.as_slice())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            return Ok(Change::Conflict(format!(
-                "source {source:?} already has a key {key_id:?}"
-            )));
-        }
-        sqlx::query("UPDATE sources SET updated_at = now() WHERE id = $1")
-            .bind(source)
-            .execute(&mut *tx)
-            .await?;
-        audit(
-            &mut tx,
-            actor,
-            "source.key_added",
-            source,
-            &serde_json::json!({ "key_id": key_id }).to_string(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Change::Done(()))
-    }
-
-    /// Retires a source key: it verifies no new submission; records it signed stay as they are.
-    pub async fn revoke_source_key(
-        &self,
-        source: &str,
-        key_id: &str,
-        actor: &str,
-    ) -> Result<Change<()>> {
-        let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE source_keys SET revoked_at = now()
-             WHERE source = $1 AND key_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(source)
-        .bind(key_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            return Ok(Change::NotFound);
-        }
-        sqlx::query("UPDATE sources SET updated_at = now() WHERE id = $1")
-            .bind(source)
-            .execute(&mut *tx)
-            .await?;
-        audit(
-            &mut tx,
-            actor,
-            "source.key_revoked",
-            source,
-            &serde_json::json!({ "key_id": key_id }).to_string(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Change::Done(()))
-    }
-
-    /// One source with its keys.
-    pub async fn source(&self, id: &str) -> Result<Option<SourceRow>> {
-        Ok(self.sources_where(Some(id)).await?.into_iter().next())
-    }
-
-    /// Every source, by id.
-    pub async fn sources(&self) -> Result<Vec<SourceRow>> {
-        self.sources_where(None).await
-    }
-
-    async fn sources_where(&self, id: Option<&str>) -> Result<Vec<SourceRow>> {
-        let rows: Vec<SourceDbRow> = sqlx::query_as(concat!(
-            "SELECT id, display_name, schema::text, schema_policy, require_signature, ",
-            ms!("created_at"),
-            ", ",
-            ms!("updated_at"),
-            " FROM sources WHERE $1::text IS NULL OR id = $1 ORDER BY id"
-        ))
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        let keys: Vec<SourceKeyDbRow> = sqlx::query_as(concat!(
-            "SELECT source, key_id, public_key, ",
-            ms!("created_at"),
-            ", ",
-            ms!("revoked_at"),
-            " FROM source_keys WHERE $1::text IS NULL OR source = $1 ORDER BY source, created_at, key_id"
-        ))
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(
-                |(
+/// Sources with their keys, from the rows of `sources` and `source_keys` (in key order).
+pub(crate) fn source_rows(
+    rows: Vec<SourceDbRow>,
+    keys: &[SourceKeyDbRow],
+) -> Result<Vec<SourceRow>> {
+    rows.into_iter()
+        .map(
+            |(
+                id,
+                display_name,
+                schema,
+                schema_policy,
+                require_signature,
+                created_ms,
+                updated_ms,
+            )| {
+                let keys = keys
+                    .iter()
+                    .filter(|k| k.0 == id)
+                    .map(|k| {
+                        Ok(SourceKeyRow {
+                            key_id: k.1.clone(),
+                            public_key: array32(&k.2, "a source public key")?,
+                            created_ms: k.3,
+                            revoked_ms: k.4,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(SourceRow {
                     id,
                     display_name,
                     schema,
@@ -367,255 +156,103 @@ impl Store {
                     require_signature,
                     created_ms,
                     updated_ms,
-                )| {
-                    let keys = keys
-                        .iter()
-                        .filter(|k| k.0 == id)
-                        .map(|k| {
-                            Ok(SourceKeyRow {
-                                key_id: k.1.clone(),
-                                public_key: array32(&k.2, "a source public key")?,
-                                created_ms: k.3,
-                                revoked_ms: k.4,
-                            })
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    Ok(SourceRow {
-                        id,
-                        display_name,
-                        schema,
-                        schema_policy,
-                        require_signature,
-                        created_ms,
-                        updated_ms,
-                        keys,
-                    })
-                },
-            )
-            .collect()
-    }
+                    keys,
+                })
+            },
+        )
+        .collect()
+}
 
-    // ---- API keys ----
+pub(crate) fn key_detail(key: &NewApiKey) -> String {
+    serde_json::json!({"scope": key.scope, "source": key.source}).to_string()
+}
+
+/// Sources, API keys, nonces and the audit trail.
+#[async_trait]
+pub trait Trust {
+    /// Registers a source; `Conflict` when the id is taken.
+    async fn create_source(
+        &self,
+        id: &str,
+        settings: &SourceSettings,
+        actor: &str,
+        detail: &str,
+    ) -> Result<Change<()>>;
+
+    /// Replaces a source's settings.
+    async fn update_source(
+        &self,
+        id: &str,
+        settings: &SourceSettings,
+        actor: &str,
+        detail: &str,
+    ) -> Result<Change<()>>;
+
+    /// Adds a public key to a source; `Conflict` when the key id is taken for it.
+    async fn add_source_key(
+        &self,
+        source: &str,
+        key_id: &str,
+        public_key: &[u8; 32],
+        actor: &str,
+    ) -> Result<Change<()>>;
+
+    /// Retires a source key: it verifies no new submission; records it signed stay as they are.
+    async fn revoke_source_key(
+        &self,
+        source: &str,
+        key_id: &str,
+        actor: &str,
+    ) -> Result<Change<()>>;
+
+    /// One source with its keys.
+    async fn source(&self, id: &str) -> Result<Option<SourceRow>>;
+
+    /// Every source, by id.
+    async fn sources(&self) -> Result<Vec<SourceRow>>;
 
     /// Whether any admin key exists (the bootstrap token is spent then).
-    pub async fn has_admin_key(&self) -> Result<bool> {
-        Ok(
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_keys WHERE scope = 'admin')")
-                .fetch_one(&self.pool)
-                .await?,
-        )
-    }
+    async fn has_admin_key(&self) -> Result<bool>;
 
     /// Creates the first admin key, only while none exists; `Conflict` afterwards. Serialised
-    /// on the log's coordination row, so two replicas cannot both bootstrap.
-    pub async fn bootstrap_admin_key(&self, key: &NewApiKey) -> Result<Change<()>> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT id FROM log_state WHERE id = 1 FOR UPDATE")
-            .execute(&mut *tx)
-            .await?;
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_keys WHERE scope = 'admin')")
-                .fetch_one(&mut *tx)
-                .await?;
-        if exists {
-            return Ok(Change::Conflict("an admin key already exists".into()));
-        }
-        insert_key(&mut tx, key, None).await?;
-        audit(
-            &mut tx,
-            "bootstrap",
-            "key.created",
-            &key.id,
-            &key_detail(key),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Change::Done(()))
-    }
+    /// with the other writers, so two replicas cannot both bootstrap.
+    async fn bootstrap_admin_key(&self, key: &NewApiKey) -> Result<Change<()>>;
 
     /// Creates an API key; an ingest key's source must be registered (`NotFound` otherwise).
-    pub async fn create_api_key(&self, key: &NewApiKey, actor: &str) -> Result<Change<()>> {
-        let mut tx = self.pool.begin().await?;
-        if let Some(source) = &key.source {
-            let exists: Option<bool> = sqlx::query_scalar("SELECT true FROM sources WHERE id = $1")
-                .bind(source)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if exists.is_none() {
-                return Ok(Change::NotFound);
-            }
-        }
-        insert_key(&mut tx, key, None).await?;
-        audit(&mut tx, actor, "key.created", &key.id, &key_detail(key)).await?;
-        tx.commit().await?;
-        Ok(Change::Done(()))
-    }
+    async fn create_api_key(&self, key: &NewApiKey, actor: &str) -> Result<Change<()>>;
 
     /// One API key by its public id.
-    pub async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>> {
-        let row: Option<KeyRow> =
-            sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(key_row).transpose()
-    }
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>>;
 
     /// Every API key, oldest first.
-    pub async fn api_keys(&self) -> Result<Vec<ApiKeyRow>> {
-        let rows: Vec<KeyRow> = sqlx::query_as(&format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(key_row).collect()
-    }
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>>;
 
     /// Revokes a key at once. `Conflict` when it is already revoked.
-    pub async fn revoke_api_key(&self, id: &str, actor: &str) -> Result<Change<ApiKeyRow>> {
-        let mut tx = self.pool.begin().await?;
-        let row: Option<KeyRow> = sqlx::query_as(&format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row.map(key_row).transpose()? else {
-            return Ok(Change::NotFound);
-        };
-        if row.revoked_ms.is_some() {
-            return Ok(Change::Conflict(format!("key {id:?} is already revoked")));
-        }
-        sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        audit(&mut tx, actor, "key.revoked", id, "{}").await?;
-        tx.commit().await?;
-        Ok(Change::Done(row))
-    }
+    async fn revoke_api_key(&self, id: &str, actor: &str) -> Result<Change<ApiKeyRow>>;
 
     /// Rotates `old_id` to `new`: the new key gets the old one's scope and source, the old one
     /// stays valid for `overlap_ms` more (or less, if it already expires sooner).
-    pub async fn rotate_api_key(
+    async fn rotate_api_key(
         &self,
         old_id: &str,
         new: &NewApiKey,
         overlap_ms: i64,
         actor: &str,
-    ) -> Result<Change<ApiKeyRow>> {
-        let mut tx = self.pool.begin().await?;
-        let row: Option<KeyRow> = sqlx::query_as(&format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(old_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(old) = row.map(key_row).transpose()? else {
-            return Ok(Change::NotFound);
-        };
-        let expired: bool = sqlx::query_scalar(
-            "SELECT revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= now())
-             FROM api_keys WHERE id = $1",
-        )
-        .bind(old_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if expired {
-            return Ok(Change::Conflict(format!(
-                "key {old_id:?} is revoked or expired; create a new key instead"
-            )));
-        }
-        let new = NewApiKey {
-            scope: old.scope.clone(),
-            source: old.source.clone(),
-            ..new.clone()
-        };
-        sqlx::query(
-            "UPDATE api_keys SET expires_at = LEAST(COALESCE(expires_at, 'infinity'),
-                 now() + $2 * interval '1 millisecond')
-             WHERE id = $1",
-        )
-        .bind(old_id)
-        .bind(overlap_ms)
-        .execute(&mut *tx)
-        .await?;
-        insert_key(&mut tx, &new, Some(old_id)).await?;
-        audit(
-            &mut tx,
-            actor,
-            "key.rotated",
-            old_id,
-            &format!("{{\"new_key\":\"{}\",\"overlap_ms\":{overlap_ms}}}", new.id),
-        )
-        .await?;
-        tx.commit().await?;
-        let updated = self.api_key(old_id).await?;
-        Ok(updated.map_or(Change::NotFound, Change::Done))
-    }
-
-    // ---- nonces ----
+    ) -> Result<Change<ApiKeyRow>>;
 
     /// Records `(source, key_id, nonce)` as used until `expires_ms` (unix ms). False when it was
-    /// already used (a replay). Expired entries are deleted first, a few at a time.
-    pub async fn use_nonce(
+    /// already used (a replay). [`Trust::purge_nonces`] deletes expired entries.
+    async fn use_nonce(
         &self,
         source: &str,
         key_id: &str,
         nonce: &str,
         expires_ms: i64,
-    ) -> Result<bool> {
-        let inserted = sqlx::query(
-            "INSERT INTO signature_nonces (source, key_id, nonce, expires_at)
-             VALUES ($1, $2, $3, to_timestamp($4::double precision / 1000))
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(source)
-        .bind(key_id)
-        .bind(nonce)
-        .bind(expires_ms)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(inserted == 1)
-    }
+    ) -> Result<bool>;
 
     /// Deletes nonces whose window has passed; returns how many.
-    pub async fn purge_nonces(&self) -> Result<u64> {
-        Ok(
-            sqlx::query("DELETE FROM signature_nonces WHERE expires_at < now()")
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
-        )
-    }
-
-    // ---- audit ----
+    async fn purge_nonces(&self) -> Result<u64>;
 
     /// Audit events after `after` (an event id), oldest first, at most `limit`.
-    pub async fn audit_events(&self, after: Option<u64>, limit: u32) -> Result<Vec<AuditEvent>> {
-        let after = crate::convert::to_db(after.unwrap_or(0))?;
-        let rows: Vec<AuditDbRow> = sqlx::query_as(concat!(
-            "SELECT id, ",
-            ms!("at"),
-            ", actor, action, target, detail::text FROM audit_events
-             WHERE id > $1 ORDER BY id LIMIT $2"
-        ))
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(id, at_ms, actor, action, target, detail)| {
-                Ok(AuditEvent {
-                    id: crate::convert::from_db(id)?,
-                    at_ms,
-                    actor,
-                    action,
-                    target,
-                    detail,
-                })
-            })
-            .collect()
-    }
+    async fn audit_events(&self, after: Option<u64>, limit: u32) -> Result<Vec<AuditEvent>>;
 }

@@ -1,13 +1,14 @@
-//! The store against a real PostgreSQL: each test gets a fresh database (`#[sqlx::test]`,
-//! `DATABASE_URL` names the server).
+//! The log's storage on both backends (see `backends`): sequencing, integration, leases,
+//! checkpoints, idempotency, lookups and lineage.
 #![allow(clippy::unwrap_used)]
+
+mod backends;
 
 use std::time::Duration;
 
 use provlog_core::log::{self, MemoryLog};
 use provlog_core::{leaf_hash, Hash};
 use provlog_store::{NewRecord, SequenceOutcome, Store, StoreError, LEADER_LEASE};
-use sqlx::PgPool;
 
 const ORIGIN: &str = "example.com/provlog/store-test";
 
@@ -33,8 +34,7 @@ fn record(i: u64, parents: Vec<u64>) -> NewRecord {
     }
 }
 
-async fn store(pool: PgPool) -> Store {
-    let s = Store::from_pool(pool);
+async fn store(s: Store) -> Store {
     s.init_log(ORIGIN).await.unwrap();
     s
 }
@@ -46,6 +46,15 @@ async fn lead(s: &Store, holder: &str) {
         .unwrap());
 }
 
+backends::on_both_backends!(
+    concurrent_batches_get_dense_unique_indexes,
+    integration_matches_the_in_memory_log,
+    only_the_lease_holder_integrates_and_checkpoints,
+    idempotency_keys_replay_or_conflict,
+    lookups_and_lineage,
+    a_database_belongs_to_one_log,
+);
+
 fn new(outcome: SequenceOutcome) -> Vec<provlog_store::Sequenced> {
     match outcome {
         SequenceOutcome::New(v) => v,
@@ -53,9 +62,8 @@ fn new(outcome: SequenceOutcome) -> Vec<provlog_store::Sequenced> {
     }
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn concurrent_batches_get_dense_unique_indexes(pool: PgPool) {
-    let s = store(pool).await;
+async fn concurrent_batches_get_dense_unique_indexes(s: Store) {
+    let s = store(s).await;
     let mut tasks = vec![];
     for t in 0..8u64 {
         let s = s.clone();
@@ -76,9 +84,8 @@ async fn concurrent_batches_get_dense_unique_indexes(pool: PgPool) {
     assert_eq!(s.sizes().await.unwrap().sequenced, 200);
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn integration_matches_the_in_memory_log(pool: PgPool) {
-    let s = store(pool).await;
+async fn integration_matches_the_in_memory_log(s: Store) {
+    let s = store(s).await;
     lead(&s, "a").await;
     let mut mem = MemoryLog::new();
     let mut next = 0u64;
@@ -113,9 +120,8 @@ async fn integration_matches_the_in_memory_log(pool: PgPool) {
     log::verify_inclusion(42, next, &record(42, vec![]).leaf_hash, &proof, &mem.root()).unwrap();
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn only_the_lease_holder_integrates_and_checkpoints(pool: PgPool) {
-    let s = store(pool).await;
+async fn only_the_lease_holder_integrates_and_checkpoints(s: Store) {
+    let s = store(s).await;
     new(s.sequence(&[record(0, vec![])], None).await.unwrap());
     assert!(matches!(
         s.integrate("a", 10).await,
@@ -160,9 +166,8 @@ async fn only_the_lease_holder_integrates_and_checkpoints(pool: PgPool) {
     assert_eq!(s.lease_holder(LEADER_LEASE).await.unwrap(), None);
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn idempotency_keys_replay_or_conflict(pool: PgPool) {
-    let s = store(pool).await;
+async fn idempotency_keys_replay_or_conflict(s: Store) {
+    let s = store(s).await;
     let batch = vec![record(1, vec![]), record(2, vec![])];
     let key = Some(("client-key-1", Hash::sha256(b"request A")));
     let first = new(s.sequence(&batch, key).await.unwrap());
@@ -198,9 +203,8 @@ async fn idempotency_keys_replay_or_conflict(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn lookups_and_lineage(pool: PgPool) {
-    let s = store(pool).await;
+async fn lookups_and_lineage(s: Store) {
+    let s = store(s).await;
     // 0 <- 1 <- 2 <- 3, and 3 also derives from 0.
     new(s.sequence(&[record(0, vec![])], None).await.unwrap());
     new(s.sequence(&[record(1, vec![0])], None).await.unwrap());
@@ -274,12 +278,34 @@ async fn lookups_and_lineage(pool: PgPool) {
     assert_eq!(s.leaves(1, 2).await.unwrap().len(), 2);
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn a_database_belongs_to_one_log(pool: PgPool) {
-    let s = store(pool).await;
+async fn a_database_belongs_to_one_log(s: Store) {
+    let s = store(s).await;
     s.init_log(ORIGIN).await.unwrap();
     assert!(matches!(
         s.init_log("other.example/log").await,
         Err(StoreError::WrongLog { .. })
     ));
+}
+
+/// Databases migrated before the SQLite backend existed recorded these versions and checksums
+/// (SHA-384 of each file) in `_sqlx_migrations`, and sqlx refuses a database whose applied
+/// migrations changed: the files moved to `migrations/postgres/` must stay byte for byte.
+#[test]
+fn postgres_migrations_are_the_ones_existing_databases_applied() {
+    let applied: Vec<(i64, String)> = provlog_store::postgres::MIGRATOR
+        .iter()
+        .take(3)
+        .map(|m| {
+            let checksum = m.checksum.iter().map(|b| format!("{b:02x}")).collect();
+            (m.version, checksum)
+        })
+        .collect();
+    assert_eq!(
+        applied,
+        [
+            (20261127000001, "f674f7c41ea4a5a7f7c0a6d0246eb2e7d345a3edf21b08f95c0913c063806afa0a486f93b053f5cf17656ec49271dbf0".to_string()),
+            (20261127000002, "c27f753161717fa130eeb8ddc07541916965c5ae8b829f64d9441f871596ceb6597cb169c5b1ecb01d000e6a229f7a19".to_string()),
+            (20261127000003, "6850f870c0813f2a8d05cf9813b5585721821bcbf1eae920409bb7483ca92c1dd92121759dc8214b075bbc01941f2e55".to_string()),
+        ]
+    );
 }

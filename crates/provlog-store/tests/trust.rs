@@ -1,9 +1,17 @@
-//! Trust state against a real PostgreSQL: the nonce store, key rotation and revocation, and the
-//! audit trail written with each change.
+//! Trust state on both backends (see `backends`): the nonce store, key rotation and
+//! revocation, sources and their keys, and the audit trail written with each change.
 #![allow(clippy::unwrap_used)]
 
+mod backends;
+
 use provlog_store::{Change, NewApiKey, SourceSettings, Store};
-use sqlx::PgPool;
+
+backends::on_both_backends!(
+    nonces_are_used_once_and_purged_after_their_window,
+    keys_rotate_and_revoke_with_their_audit_events,
+    sources_keep_their_settings_and_keys,
+    an_admin_change_and_its_audit_event_commit_together,
+);
 
 fn key(id: &str, scope: &str, source: Option<&str>) -> NewApiKey {
     NewApiKey {
@@ -22,9 +30,7 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn nonces_are_used_once_and_purged_after_their_window(pool: PgPool) {
-    let store = Store::from_pool(pool);
+async fn nonces_are_used_once_and_purged_after_their_window(store: Store) {
     let later = now_ms() + 300_000;
     assert!(store
         .use_nonce("acme", "k1", "nonce-0001", later)
@@ -55,9 +61,7 @@ async fn nonces_are_used_once_and_purged_after_their_window(pool: PgPool) {
         .unwrap());
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
-async fn keys_rotate_and_revoke_with_their_audit_events(pool: PgPool) {
-    let store = Store::from_pool(pool);
+async fn keys_rotate_and_revoke_with_their_audit_events(store: Store) {
     assert!(!store.has_admin_key().await.unwrap());
     assert_eq!(
         store
@@ -210,6 +214,169 @@ async fn keys_rotate_and_revoke_with_their_audit_events(pool: PgPool) {
         page.iter().map(|e| e.id).collect::<Vec<_>>(),
         [events[2].id, events[3].id]
     );
+    // The schema comes back as the same JSON (each backend formats its text its own way).
     let source = store.source("acme").await.unwrap().unwrap();
-    assert_eq!(source.schema.as_deref(), Some(r#"{"type": "object"}"#));
+    let schema: serde_json::Value =
+        serde_json::from_str(source.schema.as_deref().unwrap()).unwrap();
+    assert_eq!(schema, serde_json::json!({"type": "object"}));
+}
+
+async fn sources_keep_their_settings_and_keys(store: Store) {
+    let flag = SourceSettings {
+        display_name: "Zeta".into(),
+        schema: Some(r#"{"type": "object", "required": ["token"]}"#.into()),
+        schema_policy: "flag".into(),
+        require_signature: true,
+    };
+    let plain = SourceSettings {
+        display_name: "Alpha".into(),
+        schema: None,
+        schema_policy: "reject".into(),
+        require_signature: false,
+    };
+    for (id, settings) in [("zeta", &flag), ("alpha", &plain)] {
+        assert_eq!(
+            store
+                .create_source(id, settings, "admin", "{}")
+                .await
+                .unwrap(),
+            Change::Done(())
+        );
+    }
+    assert_eq!(
+        store
+            .add_source_key("nobody", "k1", &[1; 32], "admin")
+            .await
+            .unwrap(),
+        Change::NotFound
+    );
+    // Keys come back in the order they were added, whatever their ids.
+    for (key_id, byte) in [("k2", 2u8), ("k1", 1), ("k3", 3)] {
+        assert_eq!(
+            store
+                .add_source_key("zeta", key_id, &[byte; 32], "admin")
+                .await
+                .unwrap(),
+            Change::Done(())
+        );
+    }
+    assert!(matches!(
+        store
+            .add_source_key("zeta", "k1", &[9; 32], "admin")
+            .await
+            .unwrap(),
+        Change::Conflict(_)
+    ));
+    assert_eq!(
+        store
+            .revoke_source_key("zeta", "k1", "admin")
+            .await
+            .unwrap(),
+        Change::Done(())
+    );
+    assert_eq!(
+        store
+            .revoke_source_key("zeta", "k1", "admin")
+            .await
+            .unwrap(),
+        Change::NotFound
+    );
+
+    let zeta = store.source("zeta").await.unwrap().unwrap();
+    assert_eq!(
+        zeta.keys
+            .iter()
+            .map(|k| (k.key_id.as_str(), k.public_key[0], k.revoked_ms.is_some()))
+            .collect::<Vec<_>>(),
+        [("k2", 2, false), ("k1", 1, true), ("k3", 3, false)]
+    );
+    assert!(zeta.require_signature);
+    assert_eq!(zeta.schema_policy, "flag");
+    assert!(zeta.updated_ms >= zeta.created_ms);
+    let revoked = zeta.keys[1].revoked_ms.unwrap();
+    assert!((revoked - now_ms()).abs() < 60_000, "{revoked}");
+
+    assert_eq!(
+        store
+            .update_source("zeta", &plain, "admin", "{}")
+            .await
+            .unwrap(),
+        Change::Done(())
+    );
+    assert_eq!(
+        store
+            .update_source("nobody", &plain, "admin", "{}")
+            .await
+            .unwrap(),
+        Change::NotFound
+    );
+    let all = store.sources().await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|s| (s.id.as_str(), s.display_name.as_str(), s.schema.is_none()))
+            .collect::<Vec<_>>(),
+        [("alpha", "Alpha", true), ("zeta", "Alpha", true)]
+    );
+    assert_eq!(all[1].keys.len(), 3, "changing settings keeps the keys");
+    assert!(store.source("nobody").await.unwrap().is_none());
+
+    let events = store.audit_events(None, 100).await.unwrap();
+    let added: Vec<serde_json::Value> = events
+        .iter()
+        .filter(|e| e.action == "source.key_added")
+        .map(|e| serde_json::from_str(&e.detail).unwrap())
+        .collect();
+    assert_eq!(
+        added,
+        [
+            serde_json::json!({"key_id": "k2"}),
+            serde_json::json!({"key_id": "k1"}),
+            serde_json::json!({"key_id": "k3"})
+        ]
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == "source.key_revoked")
+            .count(),
+        1
+    );
+}
+
+async fn an_admin_change_and_its_audit_event_commit_together(store: Store) {
+    let settings = SourceSettings {
+        display_name: "ACME".into(),
+        schema: None,
+        schema_policy: "flag".into(),
+        require_signature: false,
+    };
+    // The audit event cannot be stored (its detail is not JSON): the source is not created.
+    assert!(store
+        .create_source("acme", &settings, "admin", "{not json")
+        .await
+        .is_err());
+    assert!(store.source("acme").await.unwrap().is_none());
+    assert!(store.audit_events(None, 10).await.unwrap().is_empty());
+    // A schema that is not JSON is refused by the database too.
+    let broken = SourceSettings {
+        schema: Some("{\"type\":".into()),
+        ..settings.clone()
+    };
+    assert!(store
+        .create_source("acme", &broken, "admin", "{}")
+        .await
+        .is_err());
+    assert_eq!(
+        store
+            .create_source("acme", &settings, "admin", r#"{"why": "retry"}"#)
+            .await
+            .unwrap(),
+        Change::Done(())
+    );
+    let events = store.audit_events(None, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&events[0].detail).unwrap(),
+        serde_json::json!({"why": "retry"})
+    );
 }

@@ -133,7 +133,11 @@ fn dev_proves_the_demo_and_a_second_run_reuses_everything() {
             assert_eq!(mode, 0o600, "{name}");
         }
         let secret = secret.trim();
-        let needle = secret.rsplit('+').next().unwrap();
+        // PRIVATE+KEY+name+id+base64: the base64 (which may itself hold '+') is the secret.
+        let needle = match secret.strip_prefix("PRIVATE+KEY+") {
+            Some(rest) => rest.splitn(3, '+').nth(2).unwrap(),
+            None => secret,
+        };
         assert!(
             !out.contains(needle) && !err.contains(needle),
             "{name} was printed"

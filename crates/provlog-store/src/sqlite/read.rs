@@ -1,0 +1,134 @@
+//! Reads on SQLite.
+
+use async_trait::async_trait;
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::SqliteBackend;
+use crate::convert::{from_db, to_db};
+use crate::read::{
+    checkpoint, edges, lineage_walk, record, CheckpointRow, RecordRow, RECORD_COLUMNS,
+};
+use crate::{Lineage, Reads, RecordFilter, Result, StoredCheckpoint, StoredRecord};
+
+const CHECKPOINT_COLUMNS: &str = "size, root, note, created_at";
+
+#[async_trait]
+impl Reads for SqliteBackend {
+    async fn record(&self, index: u64) -> Result<Option<StoredRecord>> {
+        let row: Option<RecordRow> = sqlx::query_as(&format!(
+            "SELECT {RECORD_COLUMNS} FROM records WHERE idx = $1"
+        ))
+        .bind(to_db(index)?)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(record).transpose()
+    }
+
+    async fn find_records(&self, f: &RecordFilter) -> Result<Vec<StoredRecord>> {
+        // Only the given criteria go into the SQL: SQLite plans `($1 IS NULL OR col = $1)`
+        // once, without the index, while a plain `col = ?` uses it.
+        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {RECORD_COLUMNS} FROM records"));
+        q.push(" WHERE idx > ")
+            .push_bind(f.after.map(to_db).transpose()?.unwrap_or(-1));
+        if let Some(root) = f.content_root {
+            q.push(" AND content_root = ")
+                .push_bind(root.as_bytes().to_vec());
+        }
+        if let Some(leaf) = f.leaf_hash {
+            q.push(" AND leaf_hash = ")
+                .push_bind(leaf.as_bytes().to_vec());
+        }
+        if let Some(source) = &f.source {
+            q.push(" AND source = ").push_bind(source.clone());
+        }
+        if let Some(since) = f.since_ms {
+            q.push(" AND received_ms >= ").push_bind(since);
+        }
+        if let Some(until) = f.until_ms {
+            q.push(" AND received_ms < ").push_bind(until);
+        }
+        q.push(" ORDER BY idx LIMIT ").push_bind(i64::from(f.limit));
+        let rows: Vec<RecordRow> = q.build_query_as().fetch_all(&self.pool).await?;
+        rows.into_iter().map(record).collect()
+    }
+
+    async fn parents(&self, index: u64) -> Result<Vec<u64>> {
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT parent FROM record_parents WHERE child = $1 ORDER BY parent",
+        )
+        .bind(to_db(index)?)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(from_db).collect()
+    }
+
+    async fn lineage(&self, index: u64, depth: u32, limit: u32) -> Result<Lineage> {
+        let mut out = Lineage::default();
+        for up in [true, false] {
+            let rows: Vec<(i64, i64, i32)> = sqlx::query_as(&lineage_walk(up))
+                .bind(to_db(index)?)
+                .bind(i32::try_from(depth).unwrap_or(i32::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+            if up {
+                out.ancestors = edges(rows)?;
+            } else {
+                out.descendants = edges(rows)?;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn items(&self, record: u64) -> Result<Vec<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT data FROM snapshot_items WHERE record = $1 ORDER BY item")
+                .bind(to_db(record)?)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn leaves(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT leaf FROM records WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+            )
+            .bind(to_db(start)?)
+            .bind(to_db(start.saturating_add(count))?)
+            .fetch_all(&self.pool)
+            .await?,
+        )
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        let row: Option<CheckpointRow> = sqlx::query_as(&format!(
+            "SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY size DESC LIMIT 1"
+        ))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(checkpoint).transpose()
+    }
+
+    async fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>> {
+        let row: Option<CheckpointRow> = sqlx::query_as(&format!(
+            "SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE size = $1"
+        ))
+        .bind(to_db(size)?)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(checkpoint).transpose()
+    }
+
+    async fn checkpoints(&self, before: Option<u64>, limit: u32) -> Result<Vec<StoredCheckpoint>> {
+        let rows: Vec<CheckpointRow> = sqlx::query_as(&format!(
+            "SELECT {CHECKPOINT_COLUMNS} FROM checkpoints
+             WHERE ($1 IS NULL OR size < $1) ORDER BY size DESC LIMIT $2"
+        ))
+        .bind(before.map(to_db).transpose()?)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(checkpoint).collect()
+    }
+}

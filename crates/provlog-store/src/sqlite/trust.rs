@@ -1,0 +1,444 @@
+//! Trust state on SQLite. Timestamps are stored as Unix milliseconds; JSON goes through
+//! `json()`, which refuses malformed text as PostgreSQL's `::jsonb` does. Ties in creation time
+//! (one millisecond) are broken by `rowid`, which grows with each insert: lists stay in creation
+//! order as they are in PostgreSQL.
+
+use async_trait::async_trait;
+use sqlx::SqliteConnection;
+
+use super::{now_ms, SqliteBackend};
+use crate::convert::{from_db, to_db};
+use crate::trust::{
+    key_detail, key_row, source_rows, AuditDbRow, KeyRow, SourceDbRow, SourceKeyDbRow,
+};
+use crate::{ApiKeyRow, AuditEvent, Change, NewApiKey, Result, SourceRow, SourceSettings, Trust};
+
+const KEY_COLUMNS: &str =
+    "id, key_hash, scope, source, label, created_at, expires_at, revoked_at, replaces";
+
+async fn audit(
+    conn: &mut SqliteConnection,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (actor, action, target, detail) VALUES ($1, $2, $3, json($4))",
+    )
+    .bind(actor)
+    .bind(action)
+    .bind(target)
+    .bind(detail)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_key(
+    conn: &mut SqliteConnection,
+    key: &NewApiKey,
+    replaces: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, key_hash, scope, source, label, replaces)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&key.id)
+    .bind(key.key_hash.as_slice())
+    .bind(&key.scope)
+    .bind(&key.source)
+    .bind(&key.label)
+    .bind(replaces)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn admin_key_exists(conn: &mut SqliteConnection) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_keys WHERE scope = 'admin')")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+#[async_trait]
+impl Trust for SqliteBackend {
+    async fn create_source(
+        &self,
+        id: &str,
+        settings: &SourceSettings,
+        actor: &str,
+        detail: &str,
+    ) -> Result<Change<()>> {
+        let mut tx = self.write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO sources (id, display_name, schema, schema_policy, require_signature)
+             VALUES ($1, $2, json($3), $4, $5) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(&settings.display_name)
+        .bind(&settings.schema)
+        .bind(&settings.schema_policy)
+        .bind(settings.require_signature)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(Change::Conflict(format!("source {id:?} already exists")));
+        }
+        audit(&mut tx, actor, "source.created", id, detail).await?;
+        tx.commit().await?;
+        Ok(Change::Done(()))
+    }
+
+    async fn update_source(
+        &self,
+        id: &str,
+        settings: &SourceSettings,
+        actor: &str,
+        detail: &str,
+    ) -> Result<Change<()>> {
+        let mut tx = self.write().await?;
+        let updated = sqlx::query(concat!(
+            "UPDATE sources SET display_name = $2, schema = json($3), schema_policy = $4,
+                 require_signature = $5, updated_at = ",
+            now_ms!(),
+            " WHERE id = $1"
+        ))
+        .bind(id)
+        .bind(&settings.display_name)
+        .bind(&settings.schema)
+        .bind(&settings.schema_policy)
+        .bind(settings.require_signature)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(Change::NotFound);
+        }
+        audit(&mut tx, actor, "source.changed", id, detail).await?;
+        tx.commit().await?;
+        Ok(Change::Done(()))
+    }
+
+    async fn add_source_key(
+        &self,
+        source: &str,
+        key_id: &str,
+        public_key: &[u8; 32],
+        actor: &str,
+    ) -> Result<Change<()>> {
+        let mut tx = self.write().await?;
+        let exists: Option<bool> = sqlx::query_scalar("SELECT true FROM sources WHERE id = $1")
+            .bind(source)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Ok(Change::NotFound);
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO source_keys (source, key_id, public_key) VALUES ($1, $2, $3)
+             ON CONFLICT (source, key_id) DO NOTHING",
+        )
+        .bind(source)
+        .bind(key_id)
+        .bind(public_key.as_slice())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(Change::Conflict(format!(
+                "source {source:?} already has a key {key_id:?}"
+            )));
+        }
+        sqlx::query(concat!(
+            "UPDATE sources SET updated_at = ",
+            now_ms!(),
+            " WHERE id = $1"
+        ))
+        .bind(source)
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            actor,
+            "source.key_added",
+            source,
+            &serde_json::json!({ "key_id": key_id }).to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Change::Done(()))
+    }
+
+    async fn revoke_source_key(
+        &self,
+        source: &str,
+        key_id: &str,
+        actor: &str,
+    ) -> Result<Change<()>> {
+        let mut tx = self.write().await?;
+        let updated = sqlx::query(concat!(
+            "UPDATE source_keys SET revoked_at = ",
+            now_ms!(),
+            " WHERE source = $1 AND key_id = $2 AND revoked_at IS NULL"
+        ))
+        .bind(source)
+        .bind(key_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(Change::NotFound);
+        }
+        sqlx::query(concat!(
+            "UPDATE sources SET updated_at = ",
+            now_ms!(),
+            " WHERE id = $1"
+        ))
+        .bind(source)
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            actor,
+            "source.key_revoked",
+            source,
+            &serde_json::json!({ "key_id": key_id }).to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Change::Done(()))
+    }
+
+    async fn source(&self, id: &str) -> Result<Option<SourceRow>> {
+        Ok(self.sources_where(Some(id)).await?.into_iter().next())
+    }
+
+    async fn sources(&self) -> Result<Vec<SourceRow>> {
+        self.sources_where(None).await
+    }
+
+    async fn has_admin_key(&self) -> Result<bool> {
+        admin_key_exists(&mut *self.pool.acquire().await?).await
+    }
+
+    async fn bootstrap_admin_key(&self, key: &NewApiKey) -> Result<Change<()>> {
+        // The write lock serialises this with every other writer, as the log_state row lock
+        // does in PostgreSQL: two bootstraps cannot both find no admin key.
+        let mut tx = self.write().await?;
+        if admin_key_exists(&mut tx).await? {
+            return Ok(Change::Conflict("an admin key already exists".into()));
+        }
+        insert_key(&mut tx, key, None).await?;
+        audit(
+            &mut tx,
+            "bootstrap",
+            "key.created",
+            &key.id,
+            &key_detail(key),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Change::Done(()))
+    }
+
+    async fn create_api_key(&self, key: &NewApiKey, actor: &str) -> Result<Change<()>> {
+        let mut tx = self.write().await?;
+        if let Some(source) = &key.source {
+            let exists: Option<bool> = sqlx::query_scalar("SELECT true FROM sources WHERE id = $1")
+                .bind(source)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                return Ok(Change::NotFound);
+            }
+        }
+        insert_key(&mut tx, key, None).await?;
+        audit(&mut tx, actor, "key.created", &key.id, &key_detail(key)).await?;
+        tx.commit().await?;
+        Ok(Change::Done(()))
+    }
+
+    async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>> {
+        let row: Option<KeyRow> =
+            sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(key_row).transpose()
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>> {
+        let rows: Vec<KeyRow> = sqlx::query_as(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, rowid"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(key_row).collect()
+    }
+
+    async fn revoke_api_key(&self, id: &str, actor: &str) -> Result<Change<ApiKeyRow>> {
+        let mut tx = self.write().await?;
+        let row: Option<KeyRow> =
+            sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(row) = row.map(key_row).transpose()? else {
+            return Ok(Change::NotFound);
+        };
+        if row.revoked_ms.is_some() {
+            return Ok(Change::Conflict(format!("key {id:?} is already revoked")));
+        }
+        sqlx::query(concat!(
+            "UPDATE api_keys SET revoked_at = ",
+            now_ms!(),
+            " WHERE id = $1"
+        ))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        audit(&mut tx, actor, "key.revoked", id, "{}").await?;
+        tx.commit().await?;
+        Ok(Change::Done(row))
+    }
+
+    async fn rotate_api_key(
+        &self,
+        old_id: &str,
+        new: &NewApiKey,
+        overlap_ms: i64,
+        actor: &str,
+    ) -> Result<Change<ApiKeyRow>> {
+        let mut tx = self.write().await?;
+        let row: Option<KeyRow> =
+            sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
+                .bind(old_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(old) = row.map(key_row).transpose()? else {
+            return Ok(Change::NotFound);
+        };
+        let expired: bool = sqlx::query_scalar(concat!(
+            "SELECT revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= ",
+            now_ms!(),
+            ") FROM api_keys WHERE id = $1"
+        ))
+        .bind(old_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if expired {
+            return Ok(Change::Conflict(format!(
+                "key {old_id:?} is revoked or expired; create a new key instead"
+            )));
+        }
+        let new = NewApiKey {
+            scope: old.scope.clone(),
+            source: old.source.clone(),
+            ..new.clone()
+        };
+        // Never later than an expiry the key already has.
+        sqlx::query(concat!(
+            "UPDATE api_keys SET expires_at = min(coalesce(expires_at, ",
+            now_ms!(),
+            " + $2), ",
+            now_ms!(),
+            " + $2) WHERE id = $1"
+        ))
+        .bind(old_id)
+        .bind(overlap_ms)
+        .execute(&mut *tx)
+        .await?;
+        insert_key(&mut tx, &new, Some(old_id)).await?;
+        audit(
+            &mut tx,
+            actor,
+            "key.rotated",
+            old_id,
+            &format!("{{\"new_key\":\"{}\",\"overlap_ms\":{overlap_ms}}}", new.id),
+        )
+        .await?;
+        tx.commit().await?;
+        let updated = self.api_key(old_id).await?;
+        Ok(updated.map_or(Change::NotFound, Change::Done))
+    }
+
+    async fn use_nonce(
+        &self,
+        source: &str,
+        key_id: &str,
+        nonce: &str,
+        expires_ms: i64,
+    ) -> Result<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO signature_nonces (source, key_id, nonce, expires_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(source)
+        .bind(key_id)
+        .bind(nonce)
+        .bind(expires_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    async fn purge_nonces(&self) -> Result<u64> {
+        Ok(sqlx::query(concat!(
+            "DELETE FROM signature_nonces WHERE expires_at < ",
+            now_ms!()
+        ))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    async fn audit_events(&self, after: Option<u64>, limit: u32) -> Result<Vec<AuditEvent>> {
+        let rows: Vec<AuditDbRow> = sqlx::query_as(
+            "SELECT id, at, actor, action, target, detail FROM audit_events
+             WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(to_db(after.unwrap_or(0))?)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, at_ms, actor, action, target, detail)| {
+                Ok(AuditEvent {
+                    id: from_db(id)?,
+                    at_ms,
+                    actor,
+                    action,
+                    target,
+                    detail,
+                })
+            })
+            .collect()
+    }
+}
+
+impl SqliteBackend {
+    async fn sources_where(&self, id: Option<&str>) -> Result<Vec<SourceRow>> {
+        let rows: Vec<SourceDbRow> = sqlx::query_as(
+            "SELECT id, display_name, schema, schema_policy, require_signature, created_at,
+                    updated_at
+             FROM sources WHERE $1 IS NULL OR id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let keys: Vec<SourceKeyDbRow> = sqlx::query_as(
+            "SELECT source, key_id, public_key, created_at, revoked_at
+             FROM source_keys WHERE $1 IS NULL OR source = $1 ORDER BY source, created_at, rowid",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        source_rows(rows, &keys)
+    }
+}
