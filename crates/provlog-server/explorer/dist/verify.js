@@ -3,10 +3,12 @@
 // check what the server sent without trusting the server. It is held to the core's answers by
 // tests/vectors (receipts/cases.json names the check the core fails each tampered receipt at).
 // Pure: WebCrypto (SHA-256, Ed25519) and Keccak-256; no network.
-import { canonicalize, CanonicalError, nestingDepth, strictOffence } from "./jcs.js";
+import { canonicalize, CanonicalError, duplicateKey, nestingDepth, strictOffence } from "./jcs.js";
 import { keccak256 } from "./keccak.js";
 export class VerifyError extends Error {
     check;
+    /** The checks that passed before this one failed, in words. */
+    passed = [];
     constructor(check, message) {
         super(`${check}: ${message}`);
         this.check = check;
@@ -330,6 +332,9 @@ export function parseRecord(text) {
     catch (e) {
         throw new RecordInvalid(`invalid JSON: ${e.message}`);
     }
+    const dup = duplicateKey(text);
+    if (dup !== null)
+        throw new RecordInvalid(`duplicate key ${JSON.stringify(dup)}`);
     const offence = strictOffence(value);
     if (offence)
         throw new RecordInvalid(offence);
@@ -462,6 +467,17 @@ export function anchorLogId(origin) {
  * docs/formats.md "Verification, in order"; throws a VerifyError naming the failed check.
  */
 export async function verifyReceipt(json, trusted) {
+    const passed = [];
+    try {
+        return await verifyInOrder(json, trusted, passed);
+    }
+    catch (e) {
+        if (e instanceof VerifyError)
+            e.passed = passed;
+        throw e;
+    }
+}
+async function verifyInOrder(json, trusted, passed) {
     if (json.length > 4 << 20)
         parseFail("receipt is larger than 4 MiB");
     let raw;
@@ -471,6 +487,9 @@ export async function verifyReceipt(json, trusted) {
     catch (e) {
         parseFail(`not JSON: ${e.message}`);
     }
+    const dup = duplicateKey(json);
+    if (dup !== null)
+        parseFail(`duplicate field ${JSON.stringify(dup)}`);
     const r = exactKeys(raw, "receipt", ["format", "record", "leaf_hash", "leaf_index", "inclusion_proof", "checkpoint"], ["item", "anchor"]);
     if (typeof r.format !== "string")
         parseFail("format is not a string");
@@ -507,7 +526,6 @@ export async function verifyReceipt(json, trusted) {
                 parseFail(`anchor.${k} is not a string`);
         anchor = a;
     }
-    const passed = [];
     // 1. format
     if (r.format !== "provlog-receipt/v1") {
         throw new VerifyError("format", `unsupported receipt format ${JSON.stringify(r.format)} (this verifier reads "provlog-receipt/v1")`);

@@ -56,3 +56,38 @@ export function strictOffence(value: Json, path = "$"): string | null {
   }
   return null;
 }
+
+/**
+ * The first key that appears twice in one object of `text` (compared after unescaping), or
+ * null. JSON.parse keeps the last of duplicates silently; provlog-core refuses them. `text` must
+ * already be valid JSON.
+ */
+export function duplicateKey(text: string): string | null {
+  const objects: (Set<string> | null)[] = []; // null: an array
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      const keys = objects[objects.length - 1];
+      if (expectKey && keys) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === "{") {
+      objects.push(new Set());
+      expectKey = true;
+    } else if (c === "[") {
+      objects.push(null);
+    } else if (c === "}" || c === "]") {
+      objects.pop();
+    } else if (c === ",") {
+      expectKey = objects[objects.length - 1] instanceof Set;
+    }
+  }
+  return null;
+}

@@ -4,7 +4,7 @@
 // tests/vectors (receipts/cases.json names the check the core fails each tampered receipt at).
 // Pure: WebCrypto (SHA-256, Ed25519) and Keccak-256; no network.
 
-import { canonicalize, CanonicalError, Json, nestingDepth, strictOffence } from "./jcs.js";
+import { canonicalize, CanonicalError, duplicateKey, Json, nestingDepth, strictOffence } from "./jcs.js";
 import { keccak256 } from "./keccak.js";
 
 /** The check a receipt failed at; the names match tests/vectors/receipts/cases.json. */
@@ -21,6 +21,9 @@ export type Check =
   | "signature";
 
 export class VerifyError extends Error {
+  /** The checks that passed before this one failed, in words. */
+  passed: string[] = [];
+
   constructor(
     readonly check: Check,
     message: string,
@@ -408,6 +411,8 @@ export function parseRecord(text: string): Record {
   } catch (e) {
     throw new RecordInvalid(`invalid JSON: ${(e as Error).message}`);
   }
+  const dup = duplicateKey(text);
+  if (dup !== null) throw new RecordInvalid(`duplicate key ${JSON.stringify(dup)}`);
   const offence = strictOffence(value);
   if (offence) throw new RecordInvalid(offence);
   if (!isObj(value)) throw new RecordInvalid("a record is a JSON object");
@@ -557,6 +562,16 @@ export function anchorLogId(origin: string): string {
  * docs/formats.md "Verification, in order"; throws a VerifyError naming the failed check.
  */
 export async function verifyReceipt(json: string, trusted: VerifierKey[]): Promise<VerifiedReceipt> {
+  const passed: string[] = [];
+  try {
+    return await verifyInOrder(json, trusted, passed);
+  } catch (e) {
+    if (e instanceof VerifyError) e.passed = passed;
+    throw e;
+  }
+}
+
+async function verifyInOrder(json: string, trusted: VerifierKey[], passed: string[]): Promise<VerifiedReceipt> {
   if (json.length > 4 << 20) parseFail("receipt is larger than 4 MiB");
   let raw: unknown;
   try {
@@ -564,6 +579,8 @@ export async function verifyReceipt(json: string, trusted: VerifierKey[]): Promi
   } catch (e) {
     parseFail(`not JSON: ${(e as Error).message}`);
   }
+  const dup = duplicateKey(json);
+  if (dup !== null) parseFail(`duplicate field ${JSON.stringify(dup)}`);
   const r = exactKeys(raw, "receipt", ["format", "record", "leaf_hash", "leaf_index", "inclusion_proof", "checkpoint"], ["item", "anchor"]);
   if (typeof r.format !== "string") parseFail("format is not a string");
   if (typeof r.record !== "string" || !r.record.isWellFormed()) parseFail("record is not a string");
@@ -591,7 +608,6 @@ export async function verifyReceipt(json: string, trusted: VerifierKey[]): Promi
     for (const k of ["contract", "log_id", "tx_hash", "block_hash"]) if (typeof a[k] !== "string") parseFail(`anchor.${k} is not a string`);
     anchor = a as unknown as Anchor;
   }
-  const passed: string[] = [];
 
   // 1. format
   if (r.format !== "provlog-receipt/v1") {

@@ -18,7 +18,7 @@ import {
   VerifyError,
 } from "../dist/verify.js";
 import { keccak256 } from "../dist/keccak.js";
-import { canonicalize } from "../dist/jcs.js";
+import { canonicalize, duplicateKey } from "../dist/jcs.js";
 
 const vectors = fileURLToPath(new URL("../../../../tests/vectors/", import.meta.url));
 const read = (name) => readFileSync(vectors + name, "utf8");
@@ -58,6 +58,9 @@ test("receipt cases: the same verdict, at the same check, as provlog-core", asyn
       await assert.rejects(verifyReceipt(c.receipt, trusted), (e) => {
         assert.ok(e instanceof VerifyError, `${c.desc}: ${e}`);
         assert.equal(e.check, c.check, `${c.desc}: core says "${c.error}", this says "${e.message}"`);
+        // Checks run in order: what passed before the failure is reported with it.
+        const before = ["parse", "format", "record", "record_hash", "checkpoint", "origin", "inclusion"].indexOf(c.check);
+        if (before > 0) assert.ok(e.passed.length >= before - 1, `${c.desc}: ${e.passed}`);
         return true;
       });
       checks.add(c.check);
@@ -151,4 +154,16 @@ test("Ed25519 is strict: small-order keys and R, and non-canonical s, are refuse
   const weak = new Uint8Array(64);
   weak.set(identity, 0);
   assert.equal(await ed25519Verify(identity, msg, weak), false);
+});
+
+test("duplicate keys are refused, as serde refuses them, though JSON.parse keeps the last", async () => {
+  assert.equal(duplicateKey('{"a":1,"b":{"a":2},"c":["a","a"]}'), null);
+  assert.equal(duplicateKey('{"a":1,"b":2,"a":3}'), "a");
+  assert.equal(duplicateKey('{"x":[{"k":1,"\\u006b":2}]}'), "k");
+  assert.equal(duplicateKey('{"s":"\\"a\\",","a":1,"a":2}'), "a");
+  const trusted = [await parseVerifierKey(vkey)];
+  const text = read("receipts/signal.json").trim();
+  const doubled = `${text.slice(0, -1)},"format":"provlog-receipt/v1"}`;
+  assert.equal(JSON.parse(doubled).format, "provlog-receipt/v1");
+  await assert.rejects(verifyReceipt(doubled, trusted), (e) => e.check === "parse" && /duplicate field/.test(e.message));
 });
