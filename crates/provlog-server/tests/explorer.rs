@@ -18,7 +18,7 @@ use tower::ServiceExt;
 const ORIGIN: &str = "example.com/provlog/explorer-test";
 
 async fn setup(pool: PgPool, config: Config) -> Router {
-    let store = Store::from_pool(pool);
+    let store = Store::postgres(pool);
     store.init_log(ORIGIN).await.unwrap();
     let signer = NoteSigner::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&[5; 32])).unwrap();
     let config = Config {
