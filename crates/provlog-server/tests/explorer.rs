@@ -72,7 +72,7 @@ fn inline_handlers_are_recognised() {
     assert!(!has_inline_handler("sent only to this server"));
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn every_explorer_file_is_served_with_its_type_and_a_strict_policy(pool: PgPool) {
     let app = setup(pool, Config::default()).await;
     let on_disk = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("explorer");
@@ -122,7 +122,7 @@ async fn every_explorer_file_is_served_with_its_type_and_a_strict_policy(pool: P
 }
 
 /// Each module the page loads imports only files the server has, so no script 404s at run time.
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn every_script_import_resolves_to_a_served_file(pool: PgPool) {
     let app = setup(pool, Config::default()).await;
     let mut imports = 0;
@@ -144,7 +144,7 @@ async fn every_script_import_resolves_to_a_served_file(pool: PgPool) {
     assert!(imports >= 3, "{imports}");
 }
 
-#[sqlx::test(migrator = "provlog_store::MIGRATOR")]
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn the_page_learns_the_block_explorer_link_and_read_policy(pool: PgPool) {
     let app = setup(pool.clone(), Config::default()).await;
     let (status, headers, body) = get(&app, "/explorer/config.json").await;
