@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Every test of provlog, from a clean clone: Rust (unit, property, integration, CLI) and the
-# Solidity contracts (forge unit, fuzz and golden-vector tests). Installs the pinned EVM
-# toolchain from contracts/package-lock.json when it is missing or out of date.
+# Every test of provlog, from a clean clone: Rust (unit, property, integration, CLI), the
+# Solidity contracts (forge unit, fuzz and golden-vector tests), the explorer's TypeScript
+# verifier (node, golden vectors) and the explorer in headless Chromium (needs /usr/bin/chromium;
+# .ci/run installs it). Installs the pinned npm packages from their lockfiles when missing or out
+# of date.
 # Under CI=true the contracts run their CI profile (more fuzz runs) and the committed ABI +
 # bytecode artifact is checked against a fresh compile.
 set -euo pipefail
@@ -20,13 +22,25 @@ if command -v pg_isready >/dev/null && ! pg_isready -q -d "$DATABASE_URL"; then
   for _ in $(seq 30); do pg_isready -q -d "$DATABASE_URL" && break; sleep 1; done
 fi
 
-lock_sum="$(sha256sum contracts/package-lock.json | cut -d' ' -f1)"
-stamp=contracts/node_modules/.provlog-lock.sha256
-if [ ! -x contracts/node_modules/.bin/forge ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
-  step "installing the pinned EVM toolchain (npm ci in contracts/)"
-  (cd contracts && npm ci --no-audit --no-fund)
-  echo "$lock_sum" > "$stamp"
-fi
+# npm ci in $1 unless its node_modules already matches its lockfile (a stamp of the lock's hash).
+npm_install() {
+  local dir="$1" what="$2" lock_sum stamp
+  lock_sum="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  stamp="$dir/node_modules/.provlog-lock.sha256"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+    step "installing $what (npm ci in $dir/)"
+    (cd "$dir" && npm ci --no-audit --no-fund)
+    echo "$lock_sum" > "$stamp"
+  fi
+}
+npm_install contracts "the pinned EVM toolchain"
+npm_install crates/provlog-server/explorer "the explorer's pinned TypeScript compiler"
+npm_install tests/browser "playwright-core (drives the system's Chromium)"
+
+# The explorer's scripts are committed compiled (the server embeds them): fail when stale,
+# then hold its receipt verifier to the core's golden vectors.
+step "explorer: committed dist/ matches a fresh tsc, verifier tests (node)"
+(cd crates/provlog-server/explorer && npm run --silent check && npm test) 2>&1 | tee "$logs/explorer.log"
 
 step "Rust: cargo test --workspace"
 cargo test --workspace --locked 2>&1 | tee "$logs/cargo.log"
@@ -36,8 +50,16 @@ script=test
 [ "${CI:-}" = "true" ] && script=test:ci
 (cd contracts && npm run --silent "$script") 2>&1 | tee "$logs/forge.log"
 
-# One closing line for both runners (each already failed the script if a test failed).
+# The explorer in headless Chromium against a real `provlog dev` log (anchoring, demo data).
+step "browser: the explorer in headless Chromium (playwright-core)"
+cargo build -p provlog-cli --locked
+PROVLOG_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/provlog" node tests/browser/explorer.mjs 2>&1 | tee "$logs/browser.log"
+
+# One closing line for all runners (each already failed the script if a test failed).
 rust_passed=$(grep -oE 'test result: ok\. [0-9]+ passed' "$logs/cargo.log" | awk '{s+=$4} END {print s+0}')
 sol_passed=$(grep -oE '[0-9]+ tests passed' "$logs/forge.log" | tail -1 | awk '{print $1+0}')
+ts_passed=$(grep -oE '^# pass [0-9]+' "$logs/explorer.log" | awk '{print $3+0}')
+browser_passed=$(grep -oE 'explorer browser test: [0-9]+ passed' "$logs/browser.log" | awk '{print $4+0}')
 printf '\nrust: %s passed, 0 failed\nsolidity: %s passed, 0 failed\n' "$rust_passed" "$sol_passed"
-echo "total: $((rust_passed + sol_passed)) passed, 0 failed"
+printf 'explorer verifier (node): %s passed, 0 failed\nbrowser (Chromium): %s checks passed, 0 failed; screenshots in tests/browser/artifacts/\n' "$ts_passed" "$browser_passed"
+echo "total: $((rust_passed + sol_passed + ts_passed + browser_passed)) passed, 0 failed"

@@ -63,6 +63,10 @@ pub struct Args {
     /// Stop after the demo instead of serving until Ctrl-C.
     #[arg(long)]
     once: bool,
+    /// The explorer's link to a transaction on a block explorer, `{tx}` standing for its hash
+    /// (the server's `explorer_tx_url`); a local chain has no block explorer, so none by default.
+    #[arg(long, value_name = "URL", env = "PROVLOG_EXPLORER_TX_URL")]
+    explorer_tx_url: Option<String>,
 }
 
 /// Files of the data directory.
@@ -469,6 +473,7 @@ fn config(
         anchor_confirmations: 1,
         anchor_every_ms: 1_000,
         anchor_poll_ms: 250,
+        explorer_tx_url: args.explorer_tx_url.clone(),
         ..Config::default()
     };
     config
@@ -966,7 +971,8 @@ Try next, in another terminal:
   curl -s '{api}/v1/records?source={}&limit=3'
   curl -s {api}/v1/records/{}/lineage      # the strategy signal's inputs
   curl -s {api}/v1/anchors
-  {api}/docs/ in a browser: the whole API",
+  {api}/docs/ in a browser: the whole API
+  {api}/explorer/ in a browser: find a record, see its proof, verify its receipt there",
         chain.url(),
         demo::SIGNALS,
         manifest.derived.index,

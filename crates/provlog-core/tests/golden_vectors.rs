@@ -218,3 +218,514 @@ fn sample_receipts_are_current() {
     }
     assert_eq!(std::fs::read_to_string(&path).unwrap().trim(), vkey);
 }
+
+/// The check a receipt failed, as a stable name other verifiers (the browser's) report too.
+fn check_name(e: &provlog_core::receipt::ReceiptError) -> &'static str {
+    use provlog_core::receipt::ReceiptError as E;
+    use provlog_core::record::RecordError;
+    match e {
+        E::Parse(_) | E::TooLarge => "parse",
+        E::UnsupportedFormat { .. } => "format",
+        E::Record(RecordError::BadSignature { .. }) => "signature",
+        E::Record(_) => "record",
+        E::RecordHash { .. } => "record_hash",
+        E::Checkpoint(_) => "checkpoint",
+        E::OriginMismatch { .. } => "origin",
+        E::Inclusion(_) => "inclusion",
+        E::ItemProof(_) | E::Item(_) => "item",
+        E::AnchorSize { .. } | E::Anchor(_) => "anchor",
+        E::TlogProof(_) => "tlog_proof",
+    }
+}
+
+/// A fixture log whose record 0 carries a source signature that does not verify, with a
+/// checkpoint signed by the fixture's key over it: only the signature check can fail.
+fn bad_signature_receipt(f: &provlog_core::testing::fixture::Fixture) -> Value {
+    use provlog_core::checkpoint::Checkpoint;
+    let mut record: Value = serde_json::from_slice(&f.records[0]).unwrap();
+    let sig = record["signature"]["sig"].as_str().unwrap().to_string();
+    let flipped = format!(
+        "{}{}",
+        if sig.starts_with('A') { "B" } else { "A" },
+        &sig[1..]
+    );
+    record["signature"]["sig"] = json!(flipped);
+    let bytes = provlog_core::record::canonicalize(&record).unwrap();
+    let mut log = MemoryLog::new();
+    log.append(&bytes);
+    for r in &f.records[1..] {
+        log.append(r);
+    }
+    let cp = Checkpoint::new(
+        provlog_core::testing::fixture::ORIGIN,
+        log.size(),
+        log.root(),
+    );
+    let note = String::from_utf8(f.signer.sign_checkpoint(&cp).unwrap()).unwrap();
+    json!({
+        "format": "provlog-receipt/v1",
+        "record": String::from_utf8(bytes.clone()).unwrap(),
+        "leaf_hash": provlog_core::hash::leaf_hash(&bytes).to_base64(),
+        "leaf_index": 0,
+        "inclusion_proof": log.inclusion_proof(0, log.size()).unwrap().iter().map(Hash::to_base64).collect::<Vec<_>>(),
+        "checkpoint": note,
+    })
+}
+
+type Tamper = Box<dyn Fn(&mut Value)>;
+
+/// Replaces `from` by `to` in the receipt's record text (exactly once).
+fn in_record(from: &'static str, to: &'static str) -> Tamper {
+    Box::new(move |r: &mut Value| {
+        let text = r["record"].as_str().unwrap();
+        assert_eq!(text.matches(from).count(), 1, "{from} in {text}");
+        r["record"] = json!(text.replacen(from, to, 1));
+    })
+}
+
+/// Like [`in_record`], then the claimed leaf hash follows the changed bytes.
+fn in_record_rehashed(from: &'static str, to: &'static str) -> Tamper {
+    let change = in_record(from, to);
+    Box::new(move |r: &mut Value| {
+        change(r);
+        let bytes = r["record"].as_str().unwrap().as_bytes().to_vec();
+        r["leaf_hash"] = json!(provlog_core::hash::leaf_hash(&bytes).to_base64());
+    })
+}
+
+fn flip_b64(h: &str) -> String {
+    let mut bytes = base64::Engine::decode(&base64::prelude::BASE64_STANDARD, h).unwrap();
+    bytes[0] ^= 1;
+    base64::Engine::encode(&base64::prelude::BASE64_STANDARD, bytes)
+}
+
+/// Receipts, valid and tampered, with the check the Rust verifier fails them at: the browser's
+/// TypeScript verifier (`crates/provlog-server/explorer`) must agree on every one.
+fn receipt_cases() -> Value {
+    use provlog_core::receipt::{anchor_log_id, verify_receipt_json};
+    let f = provlog_core::testing::fixture::Fixture::new(12);
+    let trusted = f.trusted();
+    let to_value = |r: provlog_core::receipt::Receipt| -> Value {
+        serde_json::from_slice(&r.to_json()).unwrap()
+    };
+    let signal = to_value(f.receipt(0));
+    let snapshot_row = to_value(f.item_receipt(1, 3));
+    let digest = to_value(f.receipt(5));
+    let mut anchored = signal.clone();
+    anchored["anchor"] = json!({
+        "chain_id": 31337, "contract": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        "log_id": anchor_log_id(provlog_core::testing::fixture::ORIGIN),
+        "tx_hash": format!("0x{}", "ab".repeat(32)), "block_number": 4,
+        "block_hash": format!("0x{}", "cd".repeat(32)), "tree_size": 12,
+    });
+    let other_signer = provlog_core::checkpoint::NoteSigner::new(
+        "example.com/other",
+        ed25519_dalek::SigningKey::from_bytes(&[5; 32]),
+    )
+    .unwrap();
+    let cosign = |note: &str, signer: &provlog_core::checkpoint::NoteSigner| -> String {
+        let (body, _) = note.split_once("\n\n").unwrap();
+        let extra =
+            String::from_utf8(signer.sign_note(format!("{body}\n").as_bytes()).unwrap()).unwrap();
+        let line = extra.rsplit_once("\n\n").unwrap().1.to_string();
+        format!("{note}{line}")
+    };
+    let note = signal["checkpoint"].as_str().unwrap().to_string();
+    let (note_body, _) = note.split_once("\n\n").unwrap();
+    let only_other = String::from_utf8(
+        other_signer
+            .sign_note(format!("{note_body}\n").as_bytes())
+            .unwrap(),
+    )
+    .unwrap();
+
+    let mut cases: Vec<(String, Value, Tamper)> = vec![];
+    let mut add =
+        |desc: &str, base: &Value, t: Tamper| cases.push((desc.to_string(), base.clone(), t));
+    let same: fn() -> Tamper = || Box::new(|_: &mut Value| {});
+    add("signal", &signal, same());
+    add("snapshot row", &snapshot_row, same());
+    add("digest", &digest, same());
+    add("signal, anchored", &anchored, same());
+    add(
+        "anchor log_id in upper-case hex",
+        &anchored,
+        Box::new(|r| {
+            let id = r["anchor"]["log_id"]
+                .as_str()
+                .unwrap()
+                .to_uppercase()
+                .replacen("0X", "0x", 1);
+            r["anchor"]["log_id"] = json!(id);
+        }),
+    );
+    let cosigned = cosign(&note, &other_signer);
+    add(
+        "checkpoint cosigned by an unknown witness key",
+        &signal,
+        Box::new(move |r| r["checkpoint"] = json!(cosigned)),
+    );
+    // Tampered: each names the change after ": ".
+    add(
+        "signal: format v2",
+        &signal,
+        Box::new(|r| r["format"] = json!("provlog-receipt/v2")),
+    );
+    add(
+        "signal: unknown member",
+        &signal,
+        Box::new(|r| r["extra"] = json!(1)),
+    );
+    add(
+        "signal: no leaf_hash",
+        &signal,
+        Box::new(|r| {
+            r.as_object_mut().unwrap().remove("leaf_hash");
+        }),
+    );
+    add(
+        "signal: leaf_index negative",
+        &signal,
+        Box::new(|r| r["leaf_index"] = json!(-1)),
+    );
+    add(
+        "signal: leaf_hash not base64",
+        &signal,
+        Box::new(|r| r["leaf_hash"] = json!("not base64")),
+    );
+    add(
+        "signal: leaf_hash with non-zero padding bits",
+        &signal,
+        Box::new(|r| {
+            let h = r["leaf_hash"].as_str().unwrap();
+            // The 43rd character carries 4 hash bits and 2 padding bits: set the lowest.
+            const ALPHABET: &str =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let v = ALPHABET.find(h.chars().nth(42).unwrap()).unwrap();
+            let bumped = ALPHABET.chars().nth(v ^ 1).unwrap();
+            r["leaf_hash"] = json!(format!("{}{}=", &h[..42], bumped));
+        }),
+    );
+    add(
+        "signal: whitespace in the record",
+        &signal,
+        in_record("{\"content\"", "{ \"content\""),
+    );
+    add(
+        "signal: duplicate key in the record",
+        &signal,
+        in_record(",\"v\":1}", ",\"v\":1,\"v\":1}"),
+    );
+    add(
+        "signal: unknown record field",
+        &signal,
+        in_record("\"source\":", "\"sourcez\":1,\"source\":"),
+    );
+    add(
+        "signal: record version 2",
+        &signal,
+        in_record("\"v\":1}", "\"v\":2}"),
+    );
+    add(
+        "signal: empty quality present",
+        &signal,
+        in_record("\"received_at\"", "\"quality\":[],\"received_at\""),
+    );
+    add(
+        "signal: integer 2^53 in metadata",
+        &signal,
+        in_record(
+            "{\"model\":\"grader-v3\"}",
+            "{\"model\":\"grader-v3\",\"n\":9007199254740992}",
+        ),
+    );
+    add(
+        "signal: integer 2^53+1 in metadata",
+        &signal,
+        in_record(
+            "{\"model\":\"grader-v3\"}",
+            "{\"model\":\"grader-v3\",\"n\":9007199254740993}",
+        ),
+    );
+    add(
+        "signal: 1e20 in metadata",
+        &signal,
+        in_record(
+            "{\"model\":\"grader-v3\"}",
+            "{\"model\":\"grader-v3\",\"n\":1e20}",
+        ),
+    );
+    add(
+        "signal: 1.0 in metadata",
+        &signal,
+        in_record(
+            "{\"model\":\"grader-v3\"}",
+            "{\"model\":\"grader-v3\",\"n\":1.0}",
+        ),
+    );
+    add(
+        "signal: escaped letter in metadata",
+        &signal,
+        in_record("grader-v3", "\\u0067rader-v3"),
+    );
+    add(
+        "signal: lone surrogate in metadata",
+        &signal,
+        in_record("grader-v3", "grader\\ud800"),
+    );
+    add(
+        "signal: keys out of order in metadata",
+        &signal,
+        in_record(
+            "{\"model\":\"grader-v3\"}",
+            "{\"model\":\"grader-v3\",\"a\":1}",
+        ),
+    );
+    add(
+        "signal: metadata nine deep",
+        &signal,
+        in_record(
+            "{\"model\":\"grader-v3\"}",
+            "{\"model\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1}}}}}}}}}",
+        ),
+    );
+    add(
+        "signal: 30 February",
+        &signal,
+        in_record("2025-11-24T16", "2025-02-30T16"),
+    );
+    add(
+        "signal: upper-case source",
+        &signal,
+        in_record("acme-signals", "Acme-signals"),
+    );
+    add(
+        "signal: two items",
+        &signal,
+        in_record("\"items\":1", "\"items\":2"),
+    );
+    add(
+        "signal: sha256 content",
+        &signal,
+        in_record("rfc9162-sha256", "sha256"),
+    );
+    add(
+        "signal: bad media type",
+        &signal,
+        in_record("application/json", "application/JSON"),
+    );
+    add(
+        "signal: short nonce",
+        &signal,
+        in_record("nonce-000000000000", "nonce"),
+    );
+    add(
+        "signal: non-canonical base64 root",
+        &signal,
+        in_record("+38k8o=", "+38k8p="),
+    );
+    add(
+        "signal: leaf_hash of other bytes",
+        &signal,
+        Box::new(|r| {
+            let h = flip_b64(r["leaf_hash"].as_str().unwrap());
+            r["leaf_hash"] = json!(h);
+        }),
+    );
+    add(
+        "signal: record changed, hash follows",
+        &signal,
+        in_record_rehashed("grader-v3", "grader-v4"),
+    );
+    add(
+        "digest: record of another log",
+        &digest,
+        in_record_rehashed(
+            "\"origin\":\"example.com/provlog/test\"",
+            "\"origin\":\"example.com/provlog/tesu\"",
+        ),
+    );
+    add(
+        "signal: checkpoint root changed",
+        &signal,
+        Box::new(|r| {
+            let note = r["checkpoint"].as_str().unwrap();
+            let root = note.lines().nth(2).unwrap();
+            let changed = note.replacen(root, &flip_b64(root), 1);
+            r["checkpoint"] = json!(changed);
+        }),
+    );
+    add(
+        "signal: checkpoint size changed",
+        &signal,
+        in_checkpoint("\n12\n", "\n13\n"),
+    );
+    add(
+        "signal: checkpoint signature removed",
+        &signal,
+        Box::new(|r| {
+            let note = r["checkpoint"].as_str().unwrap();
+            let (body, _) = note.split_once("\n\n").unwrap();
+            r["checkpoint"] = json!(format!("{body}\n\n"));
+        }),
+    );
+    add(
+        "signal: checkpoint signed only by an untrusted key",
+        &signal,
+        Box::new(move |r| r["checkpoint"] = json!(only_other)),
+    );
+    add(
+        "signal: checkpoint with a control character",
+        &signal,
+        in_checkpoint("test\n12", "test\r\n12"),
+    );
+    add(
+        "signal: leaf index moved",
+        &signal,
+        Box::new(|r| r["leaf_index"] = json!(1)),
+    );
+    add(
+        "signal: leaf index beyond the tree",
+        &signal,
+        Box::new(|r| r["leaf_index"] = json!(12)),
+    );
+    add(
+        "signal: proof hash changed",
+        &signal,
+        Box::new(|r| {
+            let h = flip_b64(r["inclusion_proof"][1].as_str().unwrap());
+            r["inclusion_proof"][1] = json!(h);
+        }),
+    );
+    add(
+        "signal: proof hash dropped",
+        &signal,
+        Box::new(|r| {
+            r["inclusion_proof"].as_array_mut().unwrap().pop();
+        }),
+    );
+    add(
+        "signal: proof hash added",
+        &signal,
+        Box::new(|r| {
+            let h = r["leaf_hash"].clone();
+            r["inclusion_proof"].as_array_mut().unwrap().push(h);
+        }),
+    );
+    add(
+        "snapshot row: row data changed",
+        &snapshot_row,
+        Box::new(|r| {
+            let d = base64::Engine::encode(
+                &base64::prelude::BASE64_STANDARD,
+                b"{\"grade\":99,\"token\":\"TOK3\"}",
+            );
+            r["item"]["data"] = json!(d);
+        }),
+    );
+    add(
+        "snapshot row: row index moved",
+        &snapshot_row,
+        Box::new(|r| r["item"]["index"] = json!(2)),
+    );
+    add(
+        "snapshot row: row proof changed",
+        &snapshot_row,
+        Box::new(|r| {
+            let h = flip_b64(r["item"]["proof"][0].as_str().unwrap());
+            r["item"]["proof"][0] = json!(h);
+        }),
+    );
+    add(
+        "snapshot row: row data not base64",
+        &snapshot_row,
+        Box::new(|r| r["item"]["data"] = json!("%%%")),
+    );
+    let row = snapshot_row["item"].clone();
+    add(
+        "signal: an item on a signal",
+        &signal,
+        Box::new(move |r| r["item"] = row.clone()),
+    );
+    add(
+        "signal, anchored: anchor of another size",
+        &anchored,
+        Box::new(|r| r["anchor"]["tree_size"] = json!(11)),
+    );
+    add(
+        "signal, anchored: anchor of another log",
+        &anchored,
+        Box::new(|r| r["anchor"]["log_id"] = json!(format!("0x{}", "00".repeat(32)))),
+    );
+    add(
+        "signal, anchored: short contract",
+        &anchored,
+        Box::new(|r| r["anchor"]["contract"] = json!("0x5FbDB2315678afecb367f032d93F642f64180a")),
+    );
+    add(
+        "signal, anchored: tx hash without 0x",
+        &anchored,
+        Box::new(|r| r["anchor"]["tx_hash"] = json!("ab".repeat(32))),
+    );
+    add(
+        "signal, anchored: block hash not hex",
+        &anchored,
+        Box::new(|r| r["anchor"]["block_hash"] = json!(format!("0x{}", "zz".repeat(32)))),
+    );
+    add(
+        "signal, anchored: chain id 0",
+        &anchored,
+        Box::new(|r| r["anchor"]["chain_id"] = json!(0)),
+    );
+    add(
+        "signal, anchored: unknown anchor member",
+        &anchored,
+        Box::new(|r| r["anchor"]["extra"] = json!(1)),
+    );
+    add(
+        "signal: source signature does not verify",
+        &bad_signature_receipt(&f),
+        same(),
+    );
+
+    let out: Vec<Value> = cases
+        .into_iter()
+        .map(|(desc, mut receipt, tamper)| {
+            tamper(&mut receipt);
+            let text = serde_json::to_string(&receipt).unwrap();
+            let result = verify_receipt_json(text.as_bytes(), &trusted);
+            let mut case = json!({"desc": desc, "receipt": text, "valid": result.is_ok()});
+            if let Err(e) = result {
+                case["check"] = json!(check_name(&e));
+                case["error"] = json!(e.to_string());
+            }
+            case
+        })
+        .collect();
+    json!({
+        "description": "Receipts of the 12-record test fixture, valid and tampered (desc after ': ' names the change), with the check provlog-core fails each at; verify with tests/vectors/receipts/log.vkey.",
+        "cases": out,
+    })
+}
+
+fn in_checkpoint(from: &'static str, to: &'static str) -> Tamper {
+    Box::new(move |r: &mut Value| {
+        let note = r["checkpoint"].as_str().unwrap();
+        assert_eq!(note.matches(from).count(), 1, "{from} in {note}");
+        r["checkpoint"] = json!(note.replacen(from, to, 1));
+    })
+}
+
+#[test]
+fn receipt_cases_are_current() {
+    let v = receipt_cases();
+    let cases = v["cases"].as_array().unwrap();
+    // The signature case names no ": " change in the receipt itself, so count by hand.
+    assert!(cases.len() > 50);
+    for c in cases {
+        let desc = c["desc"].as_str().unwrap();
+        let tampered = desc.contains(": ");
+        assert_eq!(c["valid"].as_bool().unwrap(), !tampered, "{desc}: {c}");
+    }
+    check_or_update("receipts/cases.json", v);
+}

@@ -138,6 +138,9 @@ pub struct Config {
     /// Scheme and authority clients use to reach this server (`https://log.example`), for the
     /// `@target-uri` of signed submissions; unset: `http://` and the `Host` header.
     pub public_url: Option<String>,
+    /// The explorer's link to a transaction on a block explorer: an `http(s)` URL with `{tx}`
+    /// where the transaction hash goes (`https://etherscan.io/tx/{tx}`); unset: no link.
+    pub explorer_tx_url: Option<String>,
     /// Nesting depth of `metadata` (the object itself is level 1).
     pub max_metadata_depth: usize,
     /// Nesting depth of signal payloads and snapshot items.
@@ -192,6 +195,7 @@ impl Default for Config {
             signature_max_age_secs: 300,
             signature_max_skew_secs: 30,
             public_url: None,
+            explorer_tx_url: None,
             max_metadata_depth: provlog_core::record::MAX_METADATA_DEPTH,
             max_payload_depth: provlog_core::record::MAX_PAYLOAD_DEPTH,
         }
@@ -284,6 +288,14 @@ impl Config {
             if !(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/') {
                 return Err(ConfigError::Invalid(format!(
                     "public_url {url:?}: scheme and authority, like https://log.example"
+                )));
+            }
+        }
+        if let Some(url) = &self.explorer_tx_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || !url.contains("{tx}")
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "explorer_tx_url {url:?}: an http(s) URL with {{tx}} for the transaction hash, like https://etherscan.io/tx/{{tx}}"
                 )));
             }
         }
@@ -469,6 +481,33 @@ mod tests {
             database_url: Secret::new("postgres://user:db-password@host/db"),
             api_key_pepper: Secret::new("a-pepper-that-is-long-enough-0123456789"),
             ..Config::default()
+        }
+    }
+
+    #[test]
+    fn explorer_tx_url_needs_a_scheme_and_the_tx_placeholder() {
+        for ok in [
+            None,
+            Some("https://etherscan.io/tx/{tx}"),
+            Some("http://127.0.0.1:4000/tx/{tx}"),
+        ] {
+            let c = Config {
+                explorer_tx_url: ok.map(str::to_string),
+                ..with_secrets()
+            };
+            assert!(c.validate().is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "https://etherscan.io/tx/",
+            "javascript:alert('{tx}')",
+            "etherscan.io/tx/{tx}",
+        ] {
+            let c = Config {
+                explorer_tx_url: Some(bad.into()),
+                ..with_secrets()
+            };
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains("explorer_tx_url"), "{bad}: {err}");
         }
     }
 

@@ -33,7 +33,8 @@ pub(crate) type State = axum::extract::State<Arc<AppState>>;
 /// route added here without a `#[utoipa::path]` in [`openapi::ApiDoc`] fails the tests.
 macro_rules! routes {
     ($($method:ident $path:literal => $handler:path,)*) => {
-        /// `(method, axum path)` of every route the API serves (Swagger UI's `/docs` aside).
+        /// `(method, axum path)` of every route the API serves (Swagger UI's `/docs` and the
+        /// explorer's `/explorer` pages aside: they are not API).
         pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path),)*];
 
         fn routes() -> Router<Arc<AppState>> {
@@ -79,6 +80,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     routes()
         .merge(openapi::swagger_ui())
+        .merge(crate::explorer::routes())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -98,7 +100,8 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 /// Unless reads are public, read routes need an API key (any scope). Write and admin routes
-/// check their own scopes; health, readiness, metrics and the API description stay open.
+/// check their own scopes; health, readiness, metrics, the API description and the explorer's
+/// static page stay open (the page then asks for a read key).
 async fn read_gate(
     state: State,
     req: axum::extract::Request,
@@ -110,7 +113,9 @@ async fn read_gate(
         || (req.method() == axum::http::Method::POST && path.starts_with("/v1/records"))
         || ["/healthz", "/readyz", "/metrics", "/openapi.json"].contains(&path)
         || path == "/docs"
-        || path.starts_with("/docs/");
+        || path.starts_with("/docs/")
+        || path == "/explorer"
+        || path.starts_with("/explorer/");
     if !open {
         crate::auth::require(&state.0, req.headers(), crate::auth::Scope::Read).await?;
     }

@@ -1,0 +1,212 @@
+// The explorer in real headless Chromium (Debian's /usr/bin/chromium via playwright-core): a
+// `provlog dev` log with anchoring and demo data, then, as a user would: search a record by id,
+// see its provenance and lineage, get its receipt, verify it in the browser and see the proof
+// picture; search a snapshot by content root and verify one row; load a tampered receipt file
+// and paste another, and see each fail at its check; pin a wrong key and see that fail too.
+// Screenshots go to tests/browser/artifacts/ (gitignored). Never skips: a missing browser or
+// binary is a failure.
+//
+//   PROVLOG_BIN=target/debug/provlog node tests/browser/explorer.mjs
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const artifacts = join(here, "artifacts");
+const bin = resolve(process.env.PROVLOG_BIN ?? "");
+const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const TX_URL = "https://blocks.example/tx/{tx}";
+
+for (const [what, path] of [["PROVLOG_BIN (the provlog binary)", bin], ["Chromium", browserPath]]) {
+  if (!process.env.PROVLOG_BIN || !existsSync(path)) {
+    console.error(`explorer browser test: ${what} not found at ${path}`);
+    process.exit(1);
+  }
+}
+rmSync(artifacts, { recursive: true, force: true });
+mkdirSync(artifacts, { recursive: true });
+
+let passed = 0;
+function check(cond, what) {
+  assert.ok(cond, what);
+  passed++;
+  console.log(`  ok ${passed} - ${what}`);
+}
+
+// A fresh PostgreSQL database for the log, on the server the other tests use.
+const adminUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const dbName = `provlog_explorer_${process.pid}_${Date.now()}`;
+const dbUrl = Object.assign(new URL(adminUrl), { pathname: `/${dbName}` }).toString();
+const psql = (sql) => execFileSync("psql", [adminUrl, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], { stdio: ["ignore", "ignore", "inherit"] });
+
+/** Starts `provlog dev` on free ports and resolves with its API URL once the demo is done. */
+function startLog(dataDir) {
+  const args = ["dev", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--chain-port", "0", "--database-url", dbUrl, "--explorer-tx-url", TX_URL];
+  const child = spawn(bin, args, {
+    // Run from the repository so `provlog dev` finds contracts/node_modules (anvil).
+    cwd: resolve(here, "../.."),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const ready = new Promise((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`provlog dev not ready after 240 s:\n${out}`)), 240_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /The log is serving at (http:\/\/[0-9.:]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolveReady(m[1]);
+      }
+    });
+    child.stderr.on("data", (d) => (out += d));
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`provlog dev exited (${code}) before serving:\n${out}`));
+    });
+  });
+  return { child, ready, output: () => out };
+}
+
+async function stopLog(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.on("exit", r));
+  child.kill("SIGINT"); // stops the server, then the chain, as Ctrl-C does
+  const timeout = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  await exited;
+  clearTimeout(timeout);
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), "provlog-explorer-dev-"));
+const profile = mkdtempSync(join(tmpdir(), "provlog-explorer-chromium-"));
+psql(`CREATE DATABASE ${dbName}`);
+const log = startLog(dataDir);
+let context;
+try {
+  const api = await log.ready;
+  console.log(`provlog dev serving at ${api}`);
+  const json = async (path) => {
+    const r = await fetch(api + path);
+    assert.equal(r.status, 200, path);
+    return r.json();
+  };
+  const signal = (await json("/v1/records?source=demo.signals&limit=1")).records[0];
+  const snapshot = (await json("/v1/records?source=demo.grades&limit=1")).records[0];
+  const derived = (await json("/v1/records?source=demo.strategy&limit=1")).records[0];
+  assert.ok(signal && snapshot && derived, "the demo logged its sources");
+
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: browserPath,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1200, height: 900 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()} (${m.location().url})`));
+
+  await page.goto(`${api}/explorer/`);
+  await page.waitForFunction(() => document.querySelector("#vkey")?.value.includes("+"));
+  const vkey = await page.inputValue("#vkey");
+  const served = (await json("/v1/log")).verifier_key;
+  check(vkey === served, "the verifier key is prefilled from /v1/log");
+  check((await page.textContent("#vkey-origin")).includes("trusting the server"), "the page says a prefilled key means trusting the server");
+
+  // Search by id: provenance and lineage.
+  await page.fill("#q", derived.id);
+  await page.click("#search-form button");
+  await page.waitForSelector(`#record-id:text("${derived.id}")`);
+  check((await page.textContent("#provenance")).includes("demo.strategy"), "provenance names the source");
+  await page.waitForSelector(`#lineage svg g.current[data-id="${derived.id}"]`);
+  const lineageNodes = await page.locator("#lineage svg g.lineage-node").count();
+  check(lineageNodes >= 3, `the lineage graph draws the record and its parents (${lineageNodes} nodes)`);
+
+  // The signal: signed by its source; receipt verified in the browser, with the proof picture.
+  await page.fill("#q", signal.id);
+  await page.click("#search-form button");
+  await page.waitForSelector(`#record-id:text("${signal.id}")`);
+  check((await page.textContent("#provenance")).includes("verified by the server"), "provenance shows the server's signature status");
+  check((await page.textContent("#quality")).includes("schema"), "quality results are listed");
+  await page.click("#fetch-receipt");
+  await page.waitForSelector("#verdict.ok, #verdict.bad");
+  const verdict = await page.textContent("#verdict");
+  check(verdict.startsWith("Receipt valid"), `the browser verifies the server's receipt: ${verdict}`);
+  const checks = await page.locator("#checks li.ok").allTextContents();
+  for (const want of ["canonical", "signed by trusted key", "inclusion proof leads", "source signature by key", "anchor names this checkpoint"]) {
+    check(checks.some((c) => c.includes(want)), `passed checks include "${want}"`);
+  }
+  const steps = Number(await page.getAttribute("#proof svg", "data-steps"));
+  const boxes = await page.locator("#proof svg g.node").count();
+  check(steps > 3 && boxes === 2 * steps + 1, `the proof picture draws leaf, ${steps} siblings and parents up to the root (${boxes} boxes)`);
+  check((await page.locator("#proof svg g.root").count()) === 1, "the picture ends at the checkpoint root");
+  const receipt = JSON.parse(await page.inputValue("#receipt-json"));
+  check((await page.textContent("#checkpoint")) === receipt.checkpoint, "the checkpoint text is shown");
+  const href = await page.getAttribute("#tx-link", "href");
+  check(href === TX_URL.replace("{tx}", receipt.anchor.tx_hash), `the anchor links to the block explorer (${href})`);
+  await page.screenshot({ path: join(artifacts, "1-signal-verified.png"), fullPage: true });
+
+  // A snapshot found by its content root (hex), one row verified with its own picture.
+  const rootHex = Buffer.from(snapshot.content_root, "base64").toString("hex");
+  await page.fill("#q", rootHex);
+  await page.click("#search-form button");
+  await page.waitForSelector(`#record-id:text("${snapshot.id}")`);
+  check(true, `search by content root (hex) finds snapshot record ${snapshot.id}`);
+  await page.fill("#item", "5");
+  await page.click("#fetch-receipt");
+  await page.waitForFunction(() => document.querySelector("#checks")?.textContent.includes("row 5"));
+  check((await page.getAttribute("#verdict", "class")) === "ok", "the snapshot row's receipt verifies");
+  check(await page.isVisible("#item-proof svg"), "the row's path to the content root is drawn");
+  await page.screenshot({ path: join(artifacts, "2-snapshot-row-verified.png"), fullPage: true });
+
+  // A tampered receipt file: one hash of the inclusion proof changed.
+  const tampered = structuredClone(receipt);
+  const h = Buffer.from(tampered.inclusion_proof[1], "base64");
+  h[0] ^= 1;
+  tampered.inclusion_proof[1] = h.toString("base64");
+  const file = join(artifacts, "tampered-receipt.json");
+  writeFileSync(file, JSON.stringify(tampered, null, 2));
+  await page.setInputFiles("#receipt-file", file);
+  await page.waitForSelector('#verdict.bad[data-check="inclusion"]');
+  check((await page.textContent("#verdict")).includes("INVALID"), "a tampered receipt file is shown as failing, at the inclusion check");
+  const before = await page.locator("#checks li.ok").allTextContents();
+  check(before.some((c) => c.includes("signed by trusted key")), "the checks that passed before the failure are listed");
+  check((await page.locator("#proof svg").count()) === 0, "no proof picture for a failing receipt");
+  await page.screenshot({ path: join(artifacts, "3-tampered-file-fails.png"), fullPage: true });
+
+  // Pasted: the signal's payload root changed in the record (its bytes no longer hash right).
+  // A text replacement keeps the record canonical, so only the hash check can catch it.
+  const forged = structuredClone(receipt);
+  const root = JSON.parse(receipt.record).content.root;
+  forged.record = receipt.record.replace(root, Buffer.alloc(32, 7).toString("base64"));
+  assert.notEqual(forged.record, receipt.record);
+  await page.fill("#receipt-json", JSON.stringify(forged));
+  await page.click("#verify-pasted");
+  await page.waitForSelector('#verdict.bad[data-check="record_hash"]');
+  check(true, "a pasted receipt with a changed record fails at the record hash");
+
+  // The untouched receipt against a key the user pins that is not the log's: refused.
+  await page.fill("#vkey", "example.com/provlog/test+a464b719+AepKbGPinFIKvvVQexMuxfmVR3auvr57kkIe6mkURtIs");
+  await page.fill("#receipt-json", JSON.stringify(receipt));
+  await page.click("#verify-pasted");
+  await page.waitForSelector('#verdict.bad[data-check="checkpoint"]');
+  check((await page.textContent("#vkey-origin")).includes("Pinned by you"), "an edited key is shown as pinned by the user");
+  check(true, "the server's own receipt fails against a different pinned key");
+  await page.screenshot({ path: join(artifacts, "4-wrong-key-fails.png"), fullPage: true });
+
+  check(problems.length === 0, `no script errors or CSP violations (${problems.join("; ") || "none"})`);
+  console.log(`explorer browser test: ${passed} passed, 0 failed; screenshots in ${artifacts}`);
+} catch (e) {
+  console.error(`explorer browser test FAILED: ${e.stack ?? e}`);
+  console.error(`provlog dev output:\n${log.output()}`);
+  process.exitCode = 1;
+} finally {
+  await context?.close();
+  await stopLog(log.child);
+  rmSync(profile, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
+  psql(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+}
