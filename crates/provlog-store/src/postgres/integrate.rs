@@ -1,15 +1,14 @@
 //! Integration and checkpoints on PostgreSQL. The lease row is read `FOR SHARE` inside each
 //! write transaction, so a takeover waits for the old leader's write to finish.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
-use provlog_core::log::{self, FetchedNodes};
+use provlog_core::log;
 use provlog_core::Hash;
 use sqlx::{Postgres, Transaction};
 
 use super::PgBackend;
-use crate::convert::{all_to_db, from_db, hash, to_db};
+use crate::convert::{all_to_db, from_db, to_db};
+use crate::integrate::{in_order, new_nodes, node_rows};
 use crate::{Integration, Result, Sizes, StoreError, LEADER_LEASE};
 
 #[async_trait]
@@ -52,27 +51,13 @@ impl Integration for PgBackend {
         .bind(to_db(to)?)
         .fetch_all(&mut *tx)
         .await?;
-        if leaves.len() as u64 != to - from {
-            return Err(StoreError::Corrupt(format!(
-                "expected {} records in [{from}, {to}), found {}",
-                to - from,
-                leaves.len()
-            )));
-        }
-
         let plan = log::root_plan(from)?;
         // The stored frontier, then every hash computed here: all that appending reads.
-        let mut frontier = FetchedNodes::new(self.read_nodes_in(&mut tx, &plan).await?);
+        let frontier = self.read_nodes_in(&mut tx, &plan).await?;
         let (mut idx, mut hashes) = (vec![], vec![]);
-        for (n, leaf) in (from..to).zip(&leaves) {
-            let new = log::hashes_to_store(n, hash(leaf)?, &frontier)?;
-            let start = log::stored_index(0, n);
-            for (k, h) in new.into_iter().enumerate() {
-                let at = start + k as u64;
-                frontier.insert(at, h);
-                idx.push(to_db(at)?);
-                hashes.push(h.as_bytes().to_vec());
-            }
+        for (at, h) in new_nodes(from, to, &leaves, frontier)? {
+            idx.push(to_db(at)?);
+            hashes.push(h.as_bytes().to_vec());
         }
         sqlx::query(
             "INSERT INTO nodes (idx, hash) SELECT * FROM UNNEST($1::bigint[], $2::bytea[])",
@@ -98,19 +83,7 @@ impl Integration for PgBackend {
                 .bind(all_to_db(indexes)?)
                 .fetch_all(&self.pool)
                 .await?;
-        let found: HashMap<u64, Hash> = rows
-            .into_iter()
-            .map(|(i, h)| Ok((from_db(i)?, hash(&h)?)))
-            .collect::<Result<_>>()?;
-        indexes
-            .iter()
-            .map(|i| {
-                found
-                    .get(i)
-                    .copied()
-                    .ok_or_else(|| StoreError::Corrupt(format!("node {i} is missing")))
-            })
-            .collect()
+        in_order(indexes, rows)
     }
 
     async fn store_checkpoint(
@@ -176,8 +149,6 @@ impl PgBackend {
                 .bind(all_to_db(indexes)?)
                 .fetch_all(&mut **tx)
                 .await?;
-        rows.into_iter()
-            .map(|(i, h)| Ok((from_db(i)?, hash(&h)?)))
-            .collect()
+        node_rows(rows)
     }
 }

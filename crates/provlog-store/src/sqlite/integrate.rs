@@ -1,15 +1,14 @@
 //! Integration and checkpoints on SQLite. The lease is checked inside the write transaction,
 //! under the write lock, so a takeover cannot interleave with the old leader's write.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
-use provlog_core::log::{self, FetchedNodes};
+use provlog_core::log;
 use provlog_core::Hash;
 use sqlx::SqliteConnection;
 
 use super::{now_ms, SqliteBackend};
-use crate::convert::{from_db, hash, to_db};
+use crate::convert::{from_db, to_db};
+use crate::integrate::{in_order, new_nodes, node_rows};
 use crate::{Integration, Result, Sizes, StoreError, LEADER_LEASE};
 
 /// The stored hashes at `indexes`, in one query: the list travels as a JSON array.
@@ -58,14 +57,6 @@ impl Integration for SqliteBackend {
         .bind(to_db(to)?)
         .fetch_all(&mut *tx)
         .await?;
-        if leaves.len() as u64 != to - from {
-            return Err(StoreError::Corrupt(format!(
-                "expected {} records in [{from}, {to}), found {}",
-                to - from,
-                leaves.len()
-            )));
-        }
-
         let plan = log::root_plan(from)?;
         let stored: Vec<(i64, Vec<u8>)> = if plan.is_empty() {
             vec![]
@@ -75,24 +66,13 @@ impl Integration for SqliteBackend {
                 .fetch_all(&mut *tx)
                 .await?
         };
-        let stored = stored
-            .into_iter()
-            .map(|(i, h)| Ok((from_db(i)?, hash(&h)?)))
-            .collect::<Result<Vec<_>>>()?;
-        let mut frontier = FetchedNodes::new(stored);
-        for (n, leaf) in (from..to).zip(&leaves) {
-            let new = log::hashes_to_store(n, hash(leaf)?, &frontier)?;
-            let start = log::stored_index(0, n);
-            for (k, h) in new.into_iter().enumerate() {
-                let at = start + k as u64;
-                frontier.insert(at, h);
-                // A plain INSERT: the primary key refuses to rewrite a stored hash.
-                sqlx::query("INSERT INTO nodes (idx, hash) VALUES ($1, $2)")
-                    .bind(to_db(at)?)
-                    .bind(h.as_bytes().as_slice())
-                    .execute(&mut *tx)
-                    .await?;
-            }
+        for (at, h) in new_nodes(from, to, &leaves, node_rows(stored)?)? {
+            // A plain INSERT: the primary key refuses to rewrite a stored hash.
+            sqlx::query("INSERT INTO nodes (idx, hash) VALUES ($1, $2)")
+                .bind(to_db(at)?)
+                .bind(h.as_bytes().as_slice())
+                .execute(&mut *tx)
+                .await?;
         }
         sqlx::query("UPDATE integration_state SET integrated_size = $1 WHERE id = 1")
             .bind(to_db(to)?)
@@ -110,19 +90,7 @@ impl Integration for SqliteBackend {
             .bind(json_list(indexes)?)
             .fetch_all(&self.pool)
             .await?;
-        let found: HashMap<u64, Hash> = rows
-            .into_iter()
-            .map(|(i, h)| Ok((from_db(i)?, hash(&h)?)))
-            .collect::<Result<_>>()?;
-        indexes
-            .iter()
-            .map(|i| {
-                found
-                    .get(i)
-                    .copied()
-                    .ok_or_else(|| StoreError::Corrupt(format!("node {i} is missing")))
-            })
-            .collect()
+        in_order(indexes, rows)
     }
 
     async fn store_checkpoint(
