@@ -22,7 +22,8 @@ pub struct Conn {
         global = true
     )]
     url: String,
-    /// File holding the API key (scope `admin`), or for `keys bootstrap` the bootstrap token.
+    /// File holding the API key: an admin key for keys, sources and audit (the bootstrap
+    /// token for `keys bootstrap`), an ingest key for submit, a read key where reads are private.
     #[arg(long, value_name = "FILE", env = "PROVLOG_API_KEY_FILE", global = true)]
     token_file: Option<PathBuf>,
 }
@@ -146,18 +147,28 @@ fn usage(e: impl std::fmt::Display) -> Failure {
     Failure::Usage(e.to_string())
 }
 
-fn client(conn: &Conn) -> Result<Client, Failure> {
-    let client = Client::new(&conn.url).map_err(usage)?;
-    let path = conn
-        .token_file
-        .as_ref()
-        .ok_or_else(|| usage("give --token-file (or PROVLOG_API_KEY_FILE)"))?;
-    let token = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
-    Ok(client.with_token(token.trim()))
+impl Conn {
+    /// A client for `--url` with the key of `--token-file`; without one, an error when the
+    /// command needs a key, else an anonymous client (public reads).
+    pub fn client(&self, need_token: bool) -> Result<Client, Failure> {
+        let client = Client::new(&self.url).map_err(usage)?;
+        match &self.token_file {
+            Some(path) => {
+                let token = std::fs::read_to_string(path)
+                    .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
+                Ok(client.with_token(token.trim()))
+            }
+            None if need_token => Err(usage("give --token-file (or PROVLOG_API_KEY_FILE)")),
+            None => Ok(client),
+        }
+    }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+fn client(conn: &Conn) -> Result<Client, Failure> {
+    conn.client(true)
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

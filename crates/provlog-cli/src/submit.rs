@@ -13,42 +13,8 @@ use provlog_core::record::snapshot_content_json;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::admin::{runtime, Conn};
 use crate::Failure;
-
-/// Where the server is and which API key to use.
-#[derive(Debug, Clone, clap::Args)]
-pub struct Conn {
-    /// Base URL of the server.
-    #[arg(
-        long,
-        env = "PROVLOG_URL",
-        default_value = "http://127.0.0.1:8080",
-        global = true
-    )]
-    url: String,
-    /// File holding the API key (an ingest key for submit; reads may need a read key).
-    #[arg(long, value_name = "FILE", env = "PROVLOG_API_KEY_FILE", global = true)]
-    token_file: Option<PathBuf>,
-}
-
-impl Conn {
-    fn client(&self, need_token: bool) -> Result<Client, Failure> {
-        let client = Client::new(&self.url).map_err(|e| Failure::Usage(e.to_string()))?;
-        match &self.token_file {
-            Some(path) => {
-                let token = std::fs::read_to_string(path)
-                    .map_err(|e| Failure::Usage(format!("reading {}: {e}", path.display())))?;
-                Ok(client.with_token(token.trim()))
-            }
-            None if need_token => Err(Failure::Usage(
-                "give --token-file (or PROVLOG_API_KEY_FILE): an ingest key for the source \
-                 (provlog keys create --scope ingest --source ID)"
-                    .into(),
-            )),
-            None => Ok(client),
-        }
-    }
-}
 
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
@@ -198,13 +164,6 @@ fn progress(total: u64, what: &str) -> ProgressBar {
 
 fn refused(e: ClientError) -> Failure {
     Failure::Usage(format!("the log refused the submission: {e}"))
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Usage(format!("starting the runtime: {e}")))
 }
 
 pub fn submit(args: SubmitArgs) -> Result<(), Failure> {
