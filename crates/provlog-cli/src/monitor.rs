@@ -18,7 +18,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use provlog_chain::primitives::Address;
 use provlog_chain::Reader;
 use provlog_client::Client;
-use provlog_core::checkpoint::{verify_checkpoint, Checkpoint, TrustedKeys};
+use provlog_core::checkpoint::{
+    parse_signed_checkpoint, verify_checkpoint, Checkpoint, TrustedKeys,
+};
 use provlog_core::cosignature::Cosigner;
 use provlog_core::log::verify_consistency;
 use provlog_core::Hash;
@@ -462,7 +464,7 @@ fn latest(state: &State) -> Result<Checkpoint, RoundError> {
         .latest
         .as_deref()
         .ok_or_else(|| RoundError::Unreachable("no checkpoint verified yet".into()))?;
-    let body_end = note.find("\n\n").map(|i| i + 1).unwrap_or(note.len());
-    Checkpoint::from_body(&note.as_bytes()[..body_end])
+    parse_signed_checkpoint(note.as_bytes())
+        .map(|(checkpoint, _)| checkpoint)
         .map_err(|e| RoundError::Unreachable(format!("the state's checkpoint: {e}")))
 }
