@@ -9,6 +9,7 @@
 //! older than the sources, [`provlog_bin`] runs `cargo build -p provlog-cli --bin provlog` first.
 //! `PROVLOG_BIN` overrides the path.
 
+pub mod load;
 pub mod stack;
 
 use std::io::{BufRead, BufReader};
@@ -283,7 +284,8 @@ impl Fixture {
     }
 }
 
-fn write_private(path: &Path, text: &str) {
+/// Writes a new file readable by its owner only (as `provlog serve` demands of secrets).
+pub fn write_private(path: &Path, text: &str) {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
