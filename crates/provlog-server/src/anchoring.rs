@@ -160,7 +160,9 @@ pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
         contract = %anchoring.contract, account = %anchoring.sender(), "anchoring enabled");
     let mut chain: Option<Chain> = None;
     let mut backoff = anchoring.poll;
-    let mut failing = false;
+    // The kind of the ongoing failure, if any: each kind is said once per episode, not once
+    // per retry.
+    let mut failing: Option<&'static str> = None;
     loop {
         let wait = if !state.leading.load(Ordering::Relaxed) {
             anchoring.poll
@@ -178,11 +180,12 @@ pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
             };
             match outcome {
                 Ok(()) => {
-                    if failing {
-                        tracing::info!("anchoring recovered");
+                    if let Some(kind) = failing {
+                        tracing::info!(after = kind, "anchoring recovered");
                     }
                     metrics::gauge!("provlog_anchor_rpc_up").set(1.0);
-                    failing = false;
+                    metrics::gauge!("provlog_anchor_wrong_chain").set(0.0);
+                    failing = None;
                     backoff = anchoring.poll;
                     anchoring.poll
                 }
@@ -192,14 +195,35 @@ pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
                     metrics::counter!("provlog_anchor_errors_total",
                         "kind" => if transient { "unavailable" } else { "refused" })
                     .increment(1);
-                    if matches!(e, StepError::Chain(ChainError::WrongChain { .. })) {
+                    let kind = match &e {
+                        StepError::Chain(ChainError::WrongChain { .. }) => "wrong chain",
+                        StepError::Chain(c) if c.is_transient() => "rpc unreachable",
+                        StepError::Store(s) if s.is_unavailable() => "database unavailable",
+                        _ => "refused",
+                    };
+                    if kind == "wrong chain" {
                         metrics::gauge!("provlog_anchor_wrong_chain").set(1.0);
                     }
-                    if !failing || !transient {
-                        tracing::warn!(error = %e, rpc = %anchoring.rpc_host(), retry_in = ?backoff, "anchoring");
+                    // Transient failures and a wrong chain are said once per episode; other
+                    // refusals on every (backed-off) attempt.
+                    if failing != Some(kind) || kind == "refused" {
+                        match kind {
+                            "wrong chain" => {
+                                tracing::error!(error = %e, rpc = %anchoring.rpc_host(),
+                                "anchoring paused: the RPC endpoint serves the wrong chain; \
+                                 nothing is sent until it serves the configured chain id again")
+                            }
+                            "rpc unreachable" => {
+                                tracing::warn!(error = %e, rpc = %anchoring.rpc_host(),
+                                "anchoring paused: the chain's RPC endpoint is unreachable; \
+                                 retrying with backoff (said once per outage)")
+                            }
+                            _ => tracing::warn!(error = %e, rpc = %anchoring.rpc_host(),
+                                retry_in = ?backoff, "anchoring failed"),
+                        }
                     }
                     metrics::gauge!("provlog_anchor_rpc_up").set(0.0);
-                    failing = true;
+                    failing = Some(kind);
                     // Reconnect (and re-check the chain id) after any chain failure: the
                     // endpoint may have been restarted or repointed.
                     if matches!(e, StepError::Chain(_)) {
@@ -235,6 +259,9 @@ fn new_anchor(size: u64, root: provlog_core::Hash, sender: Address, tx: &SignedT
 /// One decision and its effects.
 async fn step(state: &AppState, a: &Anchoring, chain: &Chain) -> Result<(), StepError> {
     let reader = chain.reader();
+    // The endpoint may have been repointed since we connected (a load balancer, a DNS change):
+    // another chain's blocks are no reorg of ours, and nothing may be sent there.
+    reader.require_chain(a.target.chain_id).await?;
     if let Some(pending) = state.store.pending_anchor(&a.target).await? {
         return watch_pending(state, a, chain, &reader, pending).await;
     }
@@ -443,6 +470,8 @@ async fn recheck_confirmed(
         if reader.block_hash(number).await? == Some(B256::from(hash)) {
             continue;
         }
+        // Still the same chain? (The endpoint may have switched since the step began.)
+        reader.require_chain(a.target.chain_id).await?;
         metrics::counter!("provlog_anchor_reorgs_total").increment(1);
         tracing::warn!(size = row.tx.tree_size, block = number, tx = %B256::from(row.tx.tx_hash),
             "the block of a confirmed anchor left the canonical chain; anchoring it again");

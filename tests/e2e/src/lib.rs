@@ -10,6 +10,7 @@
 //! `PROVLOG_BIN` overrides the path.
 
 pub mod load;
+pub mod proxy;
 pub mod stack;
 
 use std::io::{BufRead, BufReader};
