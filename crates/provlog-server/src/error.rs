@@ -202,6 +202,8 @@ impl From<StoreError> for ApiError {
             StoreError::IdempotencyConflict { key } => ApiError::IdempotencyConflict(key),
             e if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
+                metrics::counter!("provlog_database_unavailable_total", "where" => "request")
+                    .increment(1);
                 ApiError::Unavailable
             }
             e => ApiError::Internal(e.to_string()),

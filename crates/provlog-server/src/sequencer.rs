@@ -97,6 +97,7 @@ async fn run(store: Store, max_records: usize, mut queue: mpsc::Receiver<Job>) {
 
 fn as_api_error(e: &StoreError) -> ApiError {
     if e.is_unavailable() {
+        metrics::counter!("provlog_database_unavailable_total", "where" => "request").increment(1);
         ApiError::Unavailable
     } else {
         ApiError::Internal(e.to_string())

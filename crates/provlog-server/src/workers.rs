@@ -29,8 +29,17 @@ pub fn spawn(state: Arc<AppState>, shutdown: watch::Receiver<bool>) -> Vec<JoinH
 
 async fn poll_sizes(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
     loop {
-        if let Err(e) = refresh(&state).await {
-            tracing::warn!(error = %e, "polling log sizes");
+        match refresh(&state).await {
+            Ok(()) => metrics::gauge!("provlog_database_up").set(1.0),
+            Err(e) if e.is_unavailable() => {
+                // Visible in the logs and the metrics; the loop keeps polling, so the replica
+                // notices by itself when the database is back.
+                tracing::warn!(error = %e, "database unavailable (polling log sizes)");
+                metrics::gauge!("provlog_database_up").set(0.0);
+                metrics::counter!("provlog_database_unavailable_total", "where" => "background")
+                    .increment(1);
+            }
+            Err(e) => tracing::warn!(error = %e, "polling log sizes"),
         }
         tokio::select! {
             _ = tokio::time::sleep(TICK) => {}

@@ -97,10 +97,26 @@ impl StoreError {
                 | sqlx::Error::Tls(_)
                 | sqlx::Error::WorkerCrashed,
             ) => true,
-            StoreError::Database(sqlx::Error::Database(e)) => sqlite::is_busy(e.as_ref()),
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                sqlite::is_busy(e.as_ref()) || is_pg_unavailable(e.as_ref())
+            }
             _ => false,
         }
     }
+}
+
+/// Whether a PostgreSQL error says the server went away or cannot serve now rather than that
+/// the statement was wrong: class 08 (connection exception), `57P01` admin_shutdown (what
+/// `pg_ctl stop -m fast` and `-m immediate` send the sessions they end), `57P02`
+/// crash_shutdown, `57P03` cannot_connect_now (starting up, shutting down, in recovery), `53300`
+/// too_many_connections. A statement in flight when the server stops fails with one of these,
+/// and it is worth a 503 and a retry, not a 500.
+fn is_pg_unavailable(e: &dyn sqlx::error::DatabaseError) -> bool {
+    e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some_and(|pg| {
+            let code = pg.code();
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+        })
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -10,6 +10,7 @@
 //! `PROVLOG_BIN` overrides the path.
 
 pub mod load;
+pub mod pg;
 pub mod proxy;
 pub mod stack;
 
