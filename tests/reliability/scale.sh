@@ -71,7 +71,8 @@ settle() {
 }
 
 bench() { "$bin" bench --url "$url" --token-file "$work/admin.token" --json "$@"; }
-mb() { python3 -c "print(f'{$1/1e6:.1f}')"; }
+mb() { python3 -c "print(f'{$1/1e6:,.1f}')"; }
+n() { python3 -c "print(f'{$1:,}')"; }
 
 start
 echo "scale: $bin, up to $max records, $(nproc) cores, $(date -u +%FT%TZ)" >&2
@@ -94,7 +95,7 @@ while [ "$target" -le "$max" ]; do
   r4="$(json "f\"{d['p50_ms']:.2f} / {d['p99_ms']:.2f} ms, {d['ops_per_s']:,.0f}/s, {d['verified']} verified\"" < "$work/r4.json")"
   r16="$(json "f\"{d['p50_ms']:.2f} / {d['p99_ms']:.2f} ms, {d['ops_per_s']:,.0f}/s\"" < "$work/r16.json")"
   per="$(python3 -c "print(f'{$db_bytes/$size:,.0f} B (records {$rec_bytes/$size:,.0f}, nodes {$node_bytes/$size:,.0f})')")"
-  rows+=("| $(printf "%'d" "$size") | $r4 | $r16 | $(mb "$db_bytes") MB | $per |")
+  rows+=("| $(n "$size") | $r4 | $r16 | $(mb "$db_bytes") MB | $per |")
   echo "scale: ${rows[-1]}" >&2
   target=$((target * 10))
 done
@@ -112,19 +113,23 @@ ready() {
   done
   [ "$cp" -ge "$size" ] || { echo "scale: the restarted server lost its checkpoint" >&2; exit 1; }
   checkpoint="$(since "$t0")"
-  PROVLOG_URL="$url" "$bin" receipt get 0 -o "$work/r0.json" >/dev/null
+  PROVLOG_URL="$url" "$bin" receipt get 0 -o "$work/r0.json" >/dev/null 2>&1
   "$bin" verify receipt "$work/r0.json" --key "$work/log.vkey" >/dev/null
   receipt="$(since "$t0")"
   bench single --requests 1 --concurrency 1 >/dev/null
   write="$(since "$t0")"
+  # Signing a checkpoint that covers the new write needs the sequencer lease: after a kill -9
+  # the dead process's lease must expire first.
   size=$((size + 1))
-  restart="listening ${listen} s, checkpoint ${checkpoint} s, verified receipt ${receipt} s, write acknowledged ${write} s"
+  settle >/dev/null
+  signed="$(since "$t0")"
+  restart="listening ${listen} s, serving the checkpoint ${checkpoint} s, a verified receipt ${receipt} s, a write acknowledged ${write} s, and checkpointed ${signed} s"
 }
+full="$size"
 kill -TERM "$pid"; t0="$(now)"; wait "$pid" || true
 ready "$t0"; term="$restart"
 kill -9 "$pid"; t0="$(now)"; wait "$pid" 2>/dev/null || true
 ready "$t0"; killed="$restart"
-settle >/dev/null
 kill -TERM "$pid"; wait "$pid" || true; pid=""
 
 echo
@@ -132,6 +137,6 @@ echo "| leaves | receipts, 4 clients: p50 / p99, rate | 16 clients: p50 / p99, r
 echo "|---:|---|---|---:|---|"
 printf '%s\n' "${rows[@]}"
 echo
-echo "restart after SIGTERM at $(printf "%'d" "$size") leaves: $term"
-echo "restart after kill -9 (waits out the lease): $killed"
-echo "scale: grew to $(printf "%'d" "$max") records through the API in $(printf '%.1f' "$ingest_s") s; restart after SIGTERM: $term; after kill -9: $killed" >&2
+echo "restart at $(n "$full") leaves, after SIGTERM: $term"
+echo "restart at $(n "$full") leaves, after kill -9: $killed"
+echo "scale: grew to $(n "$full") records through the API in $(printf '%.1f' "$ingest_s") s; restart after SIGTERM: $term; after kill -9: $killed" >&2
