@@ -38,6 +38,7 @@ use provlog_core::checkpoint::{verify_checkpoint, TrustedKeys};
 use provlog_core::log::{stored_count, verify_consistency, MemoryLog};
 use provlog_core::receipt::ReceiptVerifier;
 use provlog_core::Hash;
+use provlog_e2e::load::{audit, verify_receipts, Acked};
 use provlog_e2e::pg::{PrivatePostgres, StopMode};
 use provlog_e2e::{wait_for, Fixture, Server, TestDb};
 use rand::seq::SliceRandom;
@@ -60,13 +61,6 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// An acknowledged request.
-#[derive(Debug)]
-struct Acked {
-    key: String,
-    acks: Vec<Ack>,
-    replayed: bool,
-}
 
 /// Every answer that was not a success, by kind.
 #[derive(Default)]
@@ -332,10 +326,8 @@ struct Verified {
     receipts: usize,
 }
 
-/// The crash test's checks of the log after the faults: dense indexes, the exact node hashes,
-/// every acknowledged record at its acknowledged index with its leaf hash, each idempotency key
-/// logged once with its batch, every checkpoint verifying and consistent with every other,
-/// receipts of a sample of acknowledged records verifying offline.
+/// The crash test's checks of the log after the faults ([`audit`]), consecutive checkpoints
+/// through the server's proofs, and receipts of a sample of acknowledged records.
 async fn verify_log(
     conn: &mut PgConnection,
     client: &Client,
@@ -354,162 +346,20 @@ async fn verify_log(
     )
     .await;
 
-    let next_index: i64 = sqlx::query_scalar("SELECT next_index FROM log_state")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    let integrated: i64 = sqlx::query_scalar("SELECT integrated_size FROM integration_state")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    let (count, min, max): (i64, Option<i64>, Option<i64>) =
-        sqlx::query_as("SELECT count(*), min(idx), max(idx) FROM records")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-    assert_eq!(next_index as u64, size);
-    assert_eq!(
-        (count, min, max, integrated),
-        (next_index, Some(0), Some(next_index - 1), next_index),
-        "indexes are dense and all integrated"
-    );
-    let nodes: i64 = sqlx::query_scalar("SELECT count(*) FROM nodes")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    assert_eq!(nodes as u64, stored_count(size), "stored node hashes");
-
-    let rows: Vec<(i64, Vec<u8>, Vec<u8>)> =
-        sqlx::query_as("SELECT idx, leaf_hash, leaf FROM records ORDER BY idx")
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap();
-    let mut log = MemoryLog::with_capacity(rows.len());
-    let mut leaf_hashes = Vec::with_capacity(rows.len());
-    let mut tags: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
-    for (idx, stored_hash, leaf) in &rows {
-        assert_eq!(*idx as u64, log.size());
-        let h = Hash::from_slice(stored_hash).unwrap();
-        assert_eq!(
-            provlog_core::leaf_hash(leaf),
-            h,
-            "record {idx}: leaf and leaf hash differ"
-        );
-        log.append(leaf);
-        leaf_hashes.push(h);
-        let v: Value = serde_json::from_slice(leaf).unwrap();
-        let key = v["metadata"]["idem"].as_str().unwrap().to_string();
-        let i = v["metadata"]["i"].as_u64().unwrap();
-        tags.entry(key).or_default().push((i, *idx as u64));
-    }
-
-    let keys: Vec<(String, i64, i32)> =
-        sqlx::query_as("SELECT key, first_index, count FROM idempotency_keys")
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap();
-    let keys: HashMap<String, (i64, i32)> = keys.into_iter().map(|(k, f, c)| (k, (f, c))).collect();
-    for a in acked {
-        let first = a.acks[0].index;
-        for (i, ack) in a.acks.iter().enumerate() {
-            assert_eq!(
-                ack.index,
-                first + i as u64,
-                "{}: batch indexes are consecutive",
-                a.key
-            );
-            assert_eq!(
-                leaf_hashes.get(ack.index as usize),
-                Some(&ack.leaf_hash),
-                "{} record {i}: acknowledged at {} but not in the log there",
-                a.key,
-                ack.index
-            );
-        }
-        let mut tagged = tags.remove(&a.key).unwrap_or_default();
-        tagged.sort_unstable();
-        let want: Vec<(u64, u64)> = (0..a.acks.len() as u64).map(|i| (i, first + i)).collect();
-        assert_eq!(tagged, want, "{}: records carrying this key", a.key);
-        assert_eq!(
-            keys.get(&a.key),
-            Some(&(first as i64, a.acks.len() as i32)),
-            "{}",
-            a.key
-        );
-    }
-    assert!(
-        tags.is_empty(),
-        "records of requests never acknowledged: {:?}",
-        tags.keys().take(5).collect::<Vec<_>>()
-    );
-    assert_eq!(keys.len(), acked.len(), "idempotency keys");
-    let acked_records: usize = acked.iter().map(|a| a.acks.len()).sum();
-    assert_eq!(acked_records as u64, size, "acknowledged records");
-
-    let checkpoints: Vec<(i64, Vec<u8>, String)> =
-        sqlx::query_as("SELECT size, root, note FROM checkpoints ORDER BY size")
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap();
-    let mut signed: Vec<(u64, Hash)> = vec![];
-    for (cp_size, root, note) in &checkpoints {
-        let v = verify_checkpoint(note.as_bytes(), &trusted, Some(ORIGIN)).unwrap();
-        let root = Hash::from_slice(root).unwrap();
-        assert_eq!(
-            (v.checkpoint.size, v.checkpoint.root),
-            (*cp_size as u64, root)
-        );
-        assert_eq!(
-            log.root_at(*cp_size as u64).unwrap(),
-            root,
-            "checkpoint {cp_size}"
-        );
-        signed.push((*cp_size as u64, root));
-    }
-    assert_eq!(signed.last().map(|c| c.0), Some(size));
-    let mut pairs = 0;
-    for (i, &(s1, r1)) in signed.iter().enumerate() {
-        for &(s2, r2) in &signed[i + 1..] {
-            let proof = log.consistency_proof(s1, s2).unwrap();
-            verify_consistency(s1, s2, &r1, &r2, &proof).unwrap();
-            pairs += 1;
-        }
-    }
-    for w in signed.windows(2) {
+    let audited = audit(conn, acked, &trusted, ORIGIN, size).await;
+    for w in audited.checkpoints.windows(2) {
         let p = client.consistency(w[0].0, w[1].0).await.unwrap();
         assert_eq!((p.root1, p.root2), (w[0].1, w[1].1));
         verify_consistency(p.size1, p.size2, &p.root1, &p.root2, &p.proof).unwrap();
     }
-
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0xdb);
-    let mut all: Vec<&Ack> = acked.iter().flat_map(|a| &a.acks).collect();
-    all.shuffle(&mut rng);
-    let sample = &all[..receipt_sample.min(all.len())];
-    let verifier = ReceiptVerifier::new(trusted);
-    for (k, ack) in sample.iter().enumerate() {
-        let at = if k % 2 == 0 {
-            None
-        } else {
-            let covering: Vec<u64> = signed
-                .iter()
-                .map(|c| c.0)
-                .filter(|&s| s > ack.index)
-                .collect();
-            covering.choose(&mut rng).copied()
-        };
-        let receipt = client.receipt(ack.index, None, at).await.unwrap();
-        let v = verifier.verify(&receipt).unwrap();
-        assert_eq!((v.leaf_index, v.leaf_hash), (ack.index, ack.leaf_hash));
-        if let Some(at) = at {
-            assert_eq!(v.checkpoint.checkpoint.size, at);
-        }
-    }
+    let signed: Vec<u64> = audited.checkpoints.iter().map(|c| c.0).collect();
+    let receipts = verify_receipts(client, trusted, acked, &signed, receipt_sample, 0xdb).await;
     Verified {
         size,
-        records: acked_records,
-        checkpoints: signed.len(),
-        pairs,
-        receipts: sample.len(),
+        records: acked.iter().map(|a| a.acks.len()).sum(),
+        checkpoints: audited.checkpoints.len(),
+        pairs: audited.consistent_pairs,
+        receipts,
     }
 }
 
