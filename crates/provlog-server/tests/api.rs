@@ -601,6 +601,10 @@ async fn errors_outside_the_handlers_are_problems_too(store: Store) {
 
     for (uri, want, kind) in [
         ("/v1/records/%FF%FE", StatusCode::BAD_REQUEST, "bad-request"),
+        // Found by bad_input.rs: the tile parser panicked on a partial width of 0, and the
+        // connection dropped without an answer.
+        ("/tile/0/000.p/0", StatusCode::NOT_FOUND, "not-found"),
+        ("/tile/0/000.p/256", StatusCode::NOT_FOUND, "not-found"),
         (
             "/v1/records?limit=1001",
             StatusCode::BAD_REQUEST,

@@ -49,6 +49,10 @@ async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
 fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = record::parse_json(bytes, &Limits::default())
         .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    // serde would read a struct of optional members from `[]` too.
+    if !value.is_object() {
+        return Err(ApiError::BadRequest("body: expected a JSON object".into()));
+    }
     serde_json::from_value(value).map_err(|e| ApiError::BadRequest(format!("body: {e}")))
 }
 

@@ -120,6 +120,13 @@ async fn size_limits(
             limit: MAX_URI_BYTES,
         });
     }
+    // No name, id or value of this API holds a NUL, and the database refuses one in text.
+    let raw = req.uri().path_and_query().map_or("", |p| p.as_str());
+    if raw.contains("%00") {
+        return Err(ApiError::BadRequest(
+            "the request target holds a NUL (%00)".into(),
+        ));
+    }
     let headers: usize = req
         .headers()
         .iter()
