@@ -55,11 +55,23 @@ step "browser: the explorer in headless Chromium (playwright-core)"
 cargo build -p provlog-cli --locked
 PROVLOG_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/provlog" node tests/browser/explorer.mjs 2>&1 | tee "$logs/browser.log"
 
+# The API against its OpenAPI document (schemathesis), then provlog-core's fuzz targets, at
+# their CI sizes (tests/reliability/*.sh name the variables of the full runs).
+step "reliability: schemathesis against /openapi.json"
+PROVLOG_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/provlog" tests/reliability/schemathesis.sh 2>&1 | tee "$logs/schemathesis.log"
+step "reliability: cargo-fuzz targets of provlog-core"
+tests/reliability/fuzz.sh 2>&1 | tee "$logs/fuzz.log"
+
 # One closing line for all runners (each already failed the script if a test failed).
 rust_passed=$(grep -oE 'test result: ok\. [0-9]+ passed' "$logs/cargo.log" | awk '{s+=$4} END {print s+0}')
 sol_passed=$(grep -oE '[0-9]+ tests passed' "$logs/forge.log" | tail -1 | awk '{print $1+0}')
 ts_passed=$(grep -oE '^# pass [0-9]+' "$logs/explorer.log" | awk '{print $3+0}')
 browser_passed=$(grep -oE 'explorer browser test: [0-9]+ passed' "$logs/browser.log" | awk '{print $4+0}')
+# schemathesis: one check per operation it tested; fuzz: one per target run without a crash.
+st_passed=$(grep -oE '^schemathesis: [0-9]+ cases over [0-9]+ operations' "$logs/schemathesis.log" | awk '{print $5+0}')
+fuzz_passed=$(grep -cE '^fuzz: [a-z_]+ [0-9]+ execs' "$logs/fuzz.log" || true)
 printf '\nrust: %s passed, 0 failed\nsolidity: %s passed, 0 failed\n' "$rust_passed" "$sol_passed"
 printf 'explorer verifier (node): %s passed, 0 failed\nbrowser (Chromium): %s checks passed, 0 failed; screenshots in tests/browser/artifacts/\n' "$ts_passed" "$browser_passed"
-echo "total: $((rust_passed + sol_passed + ts_passed + browser_passed)) passed, 0 failed"
+printf 'schemathesis: %s operations passed, 0 failed (%s)\nfuzz: %s targets passed, 0 crashed\n' \
+  "$st_passed" "$(grep -oE '^schemathesis: [0-9]+ cases' "$logs/schemathesis.log" | awk '{print $2" generated cases"}')" "$fuzz_passed"
+echo "total: $((rust_passed + sol_passed + ts_passed + browser_passed + st_passed + fuzz_passed)) passed, 0 failed"

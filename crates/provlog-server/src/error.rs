@@ -82,6 +82,17 @@ pub enum ApiError {
     SchemaViolation(Vec<String>),
     #[error("rate limit of this API key exceeded; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    // ---- answered outside the handlers ----
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("the request target is longer than {limit} bytes")]
+    UriTooLong { limit: usize },
+    #[error("the request's header fields are larger than {limit} bytes")]
+    HeadersTooLarge { limit: usize },
+    /// Another error status produced outside the handlers (an extractor's or the router's own
+    /// answer), kept with its status; see [`problem_for_every_error`].
+    #[error("{1}")]
+    Status(StatusCode, String),
 }
 
 impl ApiError {
@@ -187,6 +198,30 @@ impl ApiError {
                 "rate-limited",
                 "Rate limited",
             ),
+            MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            UriTooLong { .. } => (StatusCode::URI_TOO_LONG, "uri-too-long", "URI too long"),
+            HeadersTooLarge { .. } => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers-too-large",
+                "Header fields too large",
+            ),
+            Status(status, _) => match *status {
+                StatusCode::NOT_FOUND => (*status, "not-found", "Not found"),
+                StatusCode::PAYLOAD_TOO_LARGE => (*status, "body-too-large", "Body too large"),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                    (*status, "unsupported-media-type", "Unsupported media type")
+                }
+                s if s.is_client_error() => (s, "bad-request", "Bad request"),
+                _ => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                ),
+            },
         }
     }
 
@@ -200,6 +235,12 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::IdempotencyConflict { key } => ApiError::IdempotencyConflict(key),
+            // A number from the request beyond what the database stores (i64): no index,
+            // size or cursor of the log is that large.
+            StoreError::OutOfRange(v) => ApiError::BadRequest(format!(
+                "{v} is out of range: indexes, sizes and cursors are at most {}",
+                i64::MAX
+            )),
             e if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
                 metrics::counter!("provlog_database_unavailable_total", "where" => "request")
@@ -215,6 +256,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, slug, title) = self.parts();
         let detail = match &self {
+            ApiError::Status(status, text) if status.is_server_error() => {
+                tracing::error!(status = %status, error = %text, "internal error outside a handler");
+                metrics::counter!("provlog_internal_errors_total").increment(1);
+                "internal error; the server logged the details under this request's id".to_string()
+            }
             ApiError::Internal(internal) => {
                 tracing::error!(error = %internal, "internal error");
                 metrics::counter!("provlog_internal_errors_total").increment(1);
@@ -263,4 +309,54 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Largest body of a non-problem error answer read back by [`problem_for_every_error`].
+const MAX_PLAIN_ERROR_BODY: usize = 4096;
+
+/// Makes every error answer a problem: an error status produced outside the handlers without a
+/// problem body — the router's 405 for a known path under another method, an extractor's
+/// plain-text rejection — gets one, with the same status and its other headers (`Allow`).
+pub async fn problem_for_every_error(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_PLAIN_ERROR_BODY)
+        .await
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| {
+            status
+                .canonical_reason()
+                .unwrap_or("error")
+                .to_ascii_lowercase()
+        });
+    let error = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(
+            match parts
+                .headers
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+            {
+                Some(allow) => format!("this route takes {allow}"),
+                None => "this route does not take this method".to_string(),
+            },
+        ),
+        other => ApiError::Status(other, text),
+    };
+    let mut problem = error.into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().append(name, value.clone());
+        }
+    }
+    problem
 }

@@ -63,6 +63,7 @@ on_both_backends!(
     writes_are_closed_without_a_token_and_push_back_when_behind,
     ndjson_snapshots_and_wait_for_receipts,
     concurrent_single_writes_are_grouped_yet_each_gets_its_own,
+    errors_outside_the_handlers_are_problems_too,
 );
 
 async fn setup(store: Store, tweak: impl FnOnce(&mut Config)) -> Api {
@@ -565,4 +566,226 @@ async fn concurrent_single_writes_are_grouped_yet_each_gets_its_own(store: Store
     }
     indexes.sort_unstable();
     assert_eq!(indexes, (0..64).collect::<Vec<_>>());
+}
+
+/// Found by tests/e2e/tests/bad_input.rs: a wrong method got axum's bare 405, an undecodable
+/// path segment its text/plain 400, `application/json; charset=latin1` (or `application/jsonx`)
+/// was taken as JSON, the admin routes took any `Content-Type`, page sizes past 1000 were
+/// silently cut; overlong targets and headers were served.
+async fn errors_outside_the_handlers_are_problems_too(store: Store) {
+    let api = setup(store, |_| {}).await;
+    let is_problem = |status: StatusCode, v: &Value, headers: &axum::http::HeaderMap| {
+        assert_eq!(
+            headers["content-type"], "application/problem+json",
+            "{status}: {v}"
+        );
+        assert_eq!(v["status"], status.as_u16(), "{v}");
+        assert!(v["title"].is_string(), "{v}");
+    };
+    let (status, v, headers) = api
+        .call(
+            Request::put("/v1/records")
+                .body(Body::from(signal("A").to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (status, problem(&v)),
+        (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed")
+    );
+    is_problem(status, &v, &headers);
+    assert!(
+        headers["allow"].to_str().unwrap().contains("POST"),
+        "{headers:?}"
+    );
+
+    for (uri, want, kind) in [
+        ("/v1/records/%FF%FE", StatusCode::BAD_REQUEST, "bad-request"),
+        // Found by bad_input.rs: the tile parser panicked on a partial width of 0, and the
+        // connection dropped without an answer.
+        ("/tile/0/000.p/0", StatusCode::NOT_FOUND, "not-found"),
+        ("/tile/0/000.p/256", StatusCode::NOT_FOUND, "not-found"),
+        (
+            "/v1/records?limit=1001",
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        (
+            "/v1/records?limit=0",
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        (
+            "/v1/checkpoints?limit=5000",
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        (
+            "/v1/anchors?limit=100000",
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+    ] {
+        let (status, v, headers) = api
+            .call(Request::get(uri).body(Body::empty()).unwrap())
+            .await;
+        assert_eq!((status, problem(&v)), (want, kind), "{uri}: {v}");
+        is_problem(status, &v, &headers);
+    }
+    let (status, _) = api.get("/v1/records?limit=1000").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Found by tests/reliability/schemathesis.sh: a cursor or size past i64::MAX was a 500.
+    for uri in [
+        "/v1/records?after=9223372036854775808",
+        "/v1/checkpoints?before=9223372036854775808",
+    ] {
+        let (status, v, headers) = api
+            .call(Request::get(uri).body(Body::empty()).unwrap())
+            .await;
+        assert_eq!(
+            (status, problem(&v)),
+            (StatusCode::BAD_REQUEST, "bad-request"),
+            "{uri}: {v}"
+        );
+        is_problem(status, &v, &headers);
+    }
+
+    let long = format!("/v1/records?source={}", "s".repeat(20_000));
+    let (status, v, headers) = api
+        .call(Request::get(long.as_str()).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(
+        (status, problem(&v)),
+        (StatusCode::URI_TOO_LONG, "uri-too-long")
+    );
+    is_problem(status, &v, &headers);
+    let (status, v, headers) = api
+        .call(
+            Request::get("/v1/log")
+                .header("x-padding", "p".repeat(70_000))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (status, problem(&v)),
+        (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large"
+        )
+    );
+    is_problem(status, &v, &headers);
+
+    let with_type = |uri: &str, ct: &str, body: String| {
+        Request::post(uri)
+            .header("content-type", ct)
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::from(body))
+            .unwrap()
+    };
+    for ct in [
+        "application/json; charset=latin1",
+        "application/jsonx",
+        "text/plain",
+        "application/x-ndjson",
+    ] {
+        let (status, v, _) = api
+            .call(with_type("/v1/records", ct, signal("B").to_string()))
+            .await;
+        assert_eq!(
+            (status, problem(&v)),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type"),
+            "{ct}: {v}"
+        );
+    }
+    let (status, v, _) = api
+        .call(with_type(
+            "/v1/records/snapshot?source=acme-grades",
+            "application/x-ndjson; charset=latin1",
+            "{\"a\":1}\n".into(),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
+    assert_eq!(api.state.store.sizes().await.unwrap().sequenced, 0);
+    let (status, v, _) = api
+        .call(with_type(
+            "/v1/records",
+            "Application/JSON; Charset=\"UTF-8\"",
+            signal("C").to_string(),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    api.settle().await;
+    let (status, v) = api
+        .get("/v1/records/0/receipt?size=9223372036854775808")
+        .await;
+    assert_eq!(
+        (status, problem(&v)),
+        (StatusCode::BAD_REQUEST, "bad-request"),
+        "{v}"
+    );
+
+    // Admin bodies are JSON too.
+    let (status, boot, _) = api
+        .call(with_type(
+            "/v1/admin/bootstrap",
+            "application/json",
+            String::new(),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{boot}");
+    let admin = boot["token"].as_str().unwrap();
+    let source = json!({"id": "typed", "display_name": "Typed"}).to_string();
+    let admin_post = |ct: Option<&str>| {
+        let mut req =
+            Request::post("/v1/admin/sources").header("authorization", format!("Bearer {admin}"));
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        req.body(Body::from(source.clone())).unwrap()
+    };
+    for ct in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let (status, v, _) = api.call(admin_post(ct)).await;
+        assert_eq!(
+            (status, problem(&v)),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type"),
+            "{ct:?}: {v}"
+        );
+    }
+    let (status, v, _) = api.call(admin_post(Some("application/json"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let (status, v, _) = api
+        .call(
+            Request::get("/v1/admin/audit?after=9223372036854775808")
+                .header("authorization", format!("Bearer {admin}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (status, problem(&v)),
+        (StatusCode::BAD_REQUEST, "bad-request"),
+        "{v}"
+    );
+    // Found by schemathesis: `"schema": false` was stored, and the source then answered
+    // with a `schema` its documented type (object or null) does not allow.
+    let (status, v, _) = api
+        .call(
+            Request::patch("/v1/admin/sources/typed")
+                .header("authorization", format!("Bearer {admin}"))
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"schema": false}"#))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (status, problem(&v)),
+        (StatusCode::BAD_REQUEST, "bad-request"),
+        "{v}"
+    );
 }

@@ -1,8 +1,10 @@
 //! Writes seed corpora for the fuzz targets into `corpus/<target>/` (gitignored):
-//! `cargo +nightly run --example seeds` from `crates/provlog-core/fuzz`.
+//! `cargo +nightly run --example seeds` from `crates/provlog-core/fuzz`. With
+//! `PROVLOG_FUZZ_CORPUS` set, into `$PROVLOG_FUZZ_CORPUS/<target>/` instead
+//! (`tests/reliability/fuzz.sh` keeps its corpora outside the clone).
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
 use provlog_core::checkpoint::{Checkpoint, NoteSigner};
@@ -14,10 +16,14 @@ fn signer(name: &str, seed: u8) -> NoteSigner {
     NoteSigner::new(name, SigningKey::from_bytes(&[seed; 32])).expect("valid name")
 }
 
+fn corpus_root() -> PathBuf {
+    std::env::var_os("PROVLOG_FUZZ_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus"))
+}
+
 fn write(target: &str, name: &str, bytes: &[u8]) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("corpus")
-        .join(target);
+    let dir = corpus_root().join(target);
     fs::create_dir_all(&dir).expect("create corpus dir");
     fs::write(dir.join(name), bytes).expect("write seed");
 }
@@ -89,7 +95,7 @@ fn main() {
     for (i, p) in payloads.iter().enumerate() {
         write("record_canonical", &format!("json-{i}"), p.as_bytes());
     }
-    println!("seeds written under {}/corpus", env!("CARGO_MANIFEST_DIR"));
+    println!("seeds written under {}", corpus_root().display());
 }
 
 /// The body signed by both keys: one signed note with two signature lines.

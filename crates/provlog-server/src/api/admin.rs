@@ -49,11 +49,21 @@ async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
 fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = record::parse_json(bytes, &Limits::default())
         .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+    // serde would read a struct of optional members from `[]` too.
+    if !value.is_object() {
+        return Err(ApiError::BadRequest("body: expected a JSON object".into()));
+    }
     serde_json::from_value(value).map_err(|e| ApiError::BadRequest(format!("body: {e}")))
 }
 
-async fn json_body<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
+/// A JSON body: `Content-Type: application/json` (UTF-8), then [`parse_body`].
+async fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
+    require_json(headers)?;
     parse_body(&read_body(body).await?)
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    super::require_media_type(headers, "application/json", "this admin route")
 }
 
 fn audited(action: &'static str) {
@@ -329,6 +339,11 @@ fn check_display_name(name: &str) -> Result<(), ApiError> {
 fn schema_text(schema: &Option<Value>) -> Result<Option<String>, ApiError> {
     match schema {
         None | Some(Value::Null) => Ok(None),
+        // The documented type: a boolean schema (`true`, `false`) is JSON Schema too, but the
+        // API describes and returns schemas as objects.
+        Some(s) if !s.is_object() => Err(ApiError::BadRequest(
+            "schema: a JSON Schema object, or null to remove it".into(),
+        )),
         Some(s) => {
             compile_schema(s).map_err(|e| ApiError::BadRequest(format!("schema: {e}")))?;
             Ok(Some(s.to_string()))
@@ -367,6 +382,7 @@ async fn source_view(state: &AppState, id: &str) -> Result<SourceView, ApiError>
     responses(
         (status = 201, description = "Registered", body = SourceView),
         (status = 400, description = "A malformed body or schema (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 409, description = "The id is taken (`conflict`)", body = Problem, content_type = PROBLEM_JSON),
@@ -382,7 +398,7 @@ pub(crate) async fn create_source(
 ) -> Result<Response, ApiError> {
     let state = state.0;
     let p = admin(&state, &headers).await?;
-    let new: NewSource = json_body(body).await?;
+    let new: NewSource = json_body(&headers, body).await?;
     check_display_name(&new.display_name)?;
     let settings = SourceSettings {
         display_name: new.display_name,
@@ -471,6 +487,7 @@ pub(crate) async fn source(
     responses(
         (status = 200, description = "The changed source", body = SourceView),
         (status = 400, description = "A malformed body or schema (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, description = "No such source (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
@@ -487,7 +504,7 @@ pub(crate) async fn change_source(
 ) -> Result<Json<SourceView>, ApiError> {
     let state = state.0;
     let p = admin(&state, &headers).await?;
-    let change: SourceChange = json_body(body).await?;
+    let change: SourceChange = json_body(&headers, body).await?;
     let current = state
         .store
         .source(&id)
@@ -547,6 +564,7 @@ pub(crate) struct NewSourceKey {
     responses(
         (status = 201, description = "The source with its new key", body = SourceView),
         (status = 400, description = "A malformed body or key (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, description = "No such source (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
@@ -564,7 +582,7 @@ pub(crate) async fn add_source_key(
 ) -> Result<Response, ApiError> {
     let state = state.0;
     let p = admin(&state, &headers).await?;
-    let new: NewSourceKey = json_body(body).await?;
+    let new: NewSourceKey = json_body(&headers, body).await?;
     let bytes = BASE64_STANDARD
         .decode(&new.public_key)
         .ok()
@@ -660,6 +678,7 @@ pub(crate) struct NewKey {
         (status = 201, description = "The key and its token (shown once)", body = IssuedKey),
         (status = 400, description = "A malformed body, or a source given for a scope other than `ingest` \
             (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 422, description = "The ingest key's source is not registered (`unknown-source`)", body = Problem, content_type = PROBLEM_JSON),
@@ -675,7 +694,7 @@ pub(crate) async fn create_key(
 ) -> Result<Response, ApiError> {
     let state = state.0;
     let p = admin(&state, &headers).await?;
-    let new: NewKey = json_body(body).await?;
+    let new: NewKey = json_body(&headers, body).await?;
     let scope = Scope::parse(&new.scope).ok_or_else(|| {
         ApiError::BadRequest(format!("scope {:?}: one of ingest, read, admin", new.scope))
     })?;
@@ -750,6 +769,7 @@ pub(crate) struct Rotation {
     responses(
         (status = 201, description = "The new key and its token (shown once)", body = IssuedKey),
         (status = 400, description = "A malformed body (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, description = "No such key (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
@@ -771,6 +791,7 @@ pub(crate) async fn rotate_key(
     let rotation: Rotation = if bytes.iter().all(u8::is_ascii_whitespace) {
         Rotation::default()
     } else {
+        require_json(&headers)?;
         parse_body(&bytes)?
     };
     let overlap = rotation
@@ -849,6 +870,7 @@ pub(crate) struct AuditQuery {
     /// Only events with a larger id (the previous page's `next_after`).
     after: Option<u64>,
     /// At most this many events (1..=1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 

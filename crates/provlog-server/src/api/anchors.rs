@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::openapi::{self, Internal, Problem, Unavailable, PROBLEM_JSON};
-use super::read::{time, MAX_PAGE};
+use super::read::time;
 use super::{State, Q};
 use crate::ApiError;
 
@@ -21,6 +21,7 @@ pub(crate) struct AnchorsQuery {
     /// Cursor: the previous page's `next`; transactions older than this id.
     before: Option<i64>,
     /// Transactions per page: 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -122,7 +123,7 @@ pub(crate) async fn anchors(
         .map(str::parse::<AnchorStatus>)
         .transpose()
         .map_err(ApiError::BadRequest)?;
-    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let limit = super::read::page_limit(q.limit)?;
     let filter = AnchorFilter {
         status,
         before: q.before,

@@ -86,6 +86,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             read_gate,
         ))
+        .layer(axum::middleware::from_fn(size_limits))
+        .layer(axum::middleware::map_response(
+            crate::error::problem_for_every_error,
+        ))
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -97,6 +101,43 @@ pub fn router(state: Arc<AppState>) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Longest request target (path and query) served.
+pub const MAX_URI_BYTES: usize = 16 << 10;
+/// Largest sum of header names and values served.
+pub const MAX_HEADER_BYTES: usize = 64 << 10;
+
+/// Refuses request targets and header fields larger than any client of this API sends, before
+/// anything else looks at them (hyper's own buffer, about 400 KB, caps both in any case).
+async fn size_limits(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, ApiError> {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Err(ApiError::UriTooLong {
+            limit: MAX_URI_BYTES,
+        });
+    }
+    // No name, id or value of this API holds a NUL, and the database refuses one in text.
+    let raw = req.uri().path_and_query().map_or("", |p| p.as_str());
+    if raw.contains("%00") {
+        return Err(ApiError::BadRequest(
+            "the request target holds a NUL (%00)".into(),
+        ));
+    }
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers > MAX_HEADER_BYTES {
+        return Err(ApiError::HeadersTooLarge {
+            limit: MAX_HEADER_BYTES,
+        });
+    }
+    Ok(next.run(req).await)
 }
 
 /// Unless reads are public, read routes need an API key (any scope). Write and admin routes
@@ -134,6 +175,42 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Q<T> {
             .map(|Query(v)| Q(v))
             .map_err(|e: QueryRejection| ApiError::BadRequest(e.body_text()))
     }
+}
+
+/// Requires the body's `Content-Type` to be `want` (`type/subtype`, any case), with no
+/// `charset` but UTF-8 (JSON is UTF-8, RFC 8259; so is NDJSON). `route` names the route in the
+/// error.
+pub(crate) fn require_media_type(
+    headers: &axum::http::HeaderMap,
+    want: &str,
+    route: &str,
+) -> Result<(), ApiError> {
+    let refuse = |got: &str| {
+        Err(ApiError::UnsupportedMediaType(format!(
+            "{route} takes {want} (UTF-8), got {got}"
+        )))
+    };
+    let Some(value) = headers.get(axum::http::header::CONTENT_TYPE) else {
+        return refuse("no Content-Type");
+    };
+    let Ok(text) = value.to_str() else {
+        return refuse("a Content-Type that is not ASCII");
+    };
+    let mut parts = text.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case(want) {
+        return refuse(&format!("{text:?}"));
+    }
+    for param in parts {
+        let (name, value) = param.split_once('=').unwrap_or((param, ""));
+        if name.trim().eq_ignore_ascii_case("charset") {
+            let charset = value.trim().trim_matches('"');
+            if !charset.eq_ignore_ascii_case("utf-8") && !charset.eq_ignore_ascii_case("utf8") {
+                return refuse(&format!("{text:?}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Record ids are their decimal log index.

@@ -144,7 +144,8 @@ pub struct Problem {
     /// `unknown-key`, `key-revoked`, `key-expired`, `wrong-scope`, `wrong-source`,
     /// `bootstrap-spent`, `unknown-source`, `conflict`, `signature-required`, `bad-signature`,
     /// `unknown-signing-key`, `signature-expired`, `signature-from-future`, `replayed-nonce`,
-    /// `digest-mismatch`, `schema-violation`, `rate-limited`.
+    /// `digest-mismatch`, `schema-violation`, `rate-limited`; and for requests no route takes:
+    /// `method-not-allowed`, `uri-too-long`, `headers-too-large`.
     #[serde(rename = "type")]
     #[schema(pattern = "^urn:provlog:problem:[a-z-]+$")]
     pub problem_type: String,

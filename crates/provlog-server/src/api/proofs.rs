@@ -349,6 +349,7 @@ pub(crate) struct VerifyReport {
         (status = 200, description = "The verdict: an invalid receipt is a 200 with `valid: false`", body = VerifyReport,
             example = json!({"error": "inclusion proof: ...", "valid": false})),
         (status = 400, description = "The body is not a receipt (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 413, description = "The body is larger than a receipt can be (`body-too-large`)", body = Problem, content_type = PROBLEM_JSON),
     )
 )]
 pub(crate) async fn verify(state: State, body: Body) -> Result<Json<VerifyReport>, ApiError> {

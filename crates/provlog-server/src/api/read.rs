@@ -22,6 +22,17 @@ use crate::ApiError;
 
 pub(crate) const MAX_PAGE: u32 = 1000;
 
+/// A page size: `limit` when given, 1 to [`MAX_PAGE`], else 100.
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(100),
+        Some(l) if (1..=MAX_PAGE).contains(&l) => Ok(l),
+        Some(l) => Err(ApiError::BadRequest(format!(
+            "limit={l}: a page holds 1 to {MAX_PAGE}"
+        ))),
+    }
+}
+
 pub(crate) fn time(ms: i64) -> String {
     Timestamp::from_unix_millis(ms)
         .map(|t| t.to_string())
@@ -208,6 +219,7 @@ pub(crate) struct FindQuery {
     /// Cursor: the previous page's `next`; records after this index.
     after: Option<u64>,
     /// Records per page: 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -234,7 +246,7 @@ pub(crate) struct RecordPage {
     )
 )]
 pub(crate) async fn find(state: State, Q(q): Q<FindQuery>) -> Result<Json<RecordPage>, ApiError> {
-    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let limit = page_limit(q.limit)?;
     let hash = |name: &str, v: Option<String>| {
         v.map(|v| {
             v.parse::<Hash>()
@@ -382,6 +394,7 @@ pub(crate) struct CheckpointsQuery {
     /// Cursor: the previous page's `next`; checkpoints smaller than this size.
     before: Option<u64>,
     /// Checkpoints per page: 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -434,7 +447,7 @@ pub(crate) async fn checkpoints(
     state: State,
     Q(q): Q<CheckpointsQuery>,
 ) -> Result<Json<CheckpointPage>, ApiError> {
-    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let limit = page_limit(q.limit)?;
     let list = state.store.checkpoints(q.before, limit).await?;
     let next = (list.len() == limit as usize)
         .then(|| list.last().map(|c| c.size))

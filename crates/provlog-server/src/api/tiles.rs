@@ -101,6 +101,15 @@ pub(crate) async fn tile(state: State, Path(path): Path<String>) -> Result<Respo
 
 /// (level, N, width, is_data) of a valid tile path, via the tlog crate's strict parser.
 fn tlog_tiles_path(path: &str) -> Option<(u8, u64, u32, bool)> {
-    let t = tlog_tiles::Tile::from_path(path).ok()?;
+    // The parser panics on a partial width of 0 (`….p/0`): refuse it first, and never let a
+    // panic of the parser take the connection down.
+    if let Some((_, width)) = path.rsplit_once(".p/") {
+        if !matches!(width.parse::<u32>(), Ok(1..=255)) {
+            return None;
+        }
+    }
+    let t = std::panic::catch_unwind(|| tlog_tiles::Tile::from_path(path))
+        .ok()?
+        .ok()?;
     Some((t.level(), t.level_index(), t.width(), t.is_data()))
 }

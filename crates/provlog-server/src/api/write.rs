@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::body::{to_bytes, Body, Bytes};
-use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
@@ -438,16 +438,11 @@ async fn read_body(state: &AppState, body: Body) -> Result<Bytes, ApiError> {
 }
 
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !ct.starts_with("application/json") {
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "POST /v1/records takes application/json, got {ct:?} (snapshots as NDJSON go to /v1/records/snapshot)"
-        )));
-    }
-    Ok(())
+    super::require_media_type(
+        headers,
+        "application/json",
+        "POST /v1/records (snapshots as NDJSON go to /v1/records/snapshot)",
+    )
 }
 
 /// Submits one record, or a batch of records sequenced atomically (all or none). The answer
@@ -643,15 +638,11 @@ pub(crate) async fn submit_ndjson(
             requested: query.source.to_string(),
         });
     }
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !ct.starts_with("application/x-ndjson") {
-        return Err(ApiError::UnsupportedMediaType(format!(
-            "expected application/x-ndjson, got {ct:?}"
-        )));
-    }
+    super::require_media_type(
+        &headers,
+        "application/x-ndjson",
+        "POST /v1/records/snapshot",
+    )?;
     check_backpressure(&state)?;
     let body = read_body(&state, body).await?;
     let mut items = vec![];
