@@ -57,6 +57,8 @@ PROVLOG_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/provlog" node tests/browser
 
 # The API against its OpenAPI document (schemathesis), then provlog-core's fuzz targets, at
 # their CI sizes (tests/reliability/*.sh name the variables of the full runs).
+step "reliability: pinned tools (tests/tools.sh: schemathesis, cargo-fuzz)"
+tests/tools.sh
 step "reliability: schemathesis against /openapi.json"
 PROVLOG_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/provlog" tests/reliability/schemathesis.sh 2>&1 | tee "$logs/schemathesis.log"
 step "reliability: cargo-fuzz targets of provlog-core"
