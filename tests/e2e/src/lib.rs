@@ -9,6 +9,7 @@
 //! older than the sources, [`provlog_bin`] runs `cargo build -p provlog-cli --bin provlog` first.
 //! `PROVLOG_BIN` overrides the path.
 
+pub mod security;
 pub mod stack;
 
 use std::io::{BufRead, BufReader};
