@@ -928,7 +928,7 @@ fn sign(
             body.as_bytes(),
             &SignatureParams {
                 created,
-                expires: created + 60,
+                expires: created.max(unix_now()) + 60,
                 nonce: random_nonce(),
                 keyid: signer.key_id().to_string(),
             },
@@ -1171,12 +1171,25 @@ async fn signed_submissions_cannot_be_replayed_or_moved() {
             .unwrap(),
         record,
     };
-    refused!(
-        send_signed(&http, p, &ingest_b, &wrapped, None, &[]).await,
-        UNAUTHORIZED,
-        "unknown-signing-key",
-        "B's request around a record A signed"
+    // Its request signature is B's own and valid, so its nonce is spent (docs/architecture.md:
+    // nonces are recorded once the request signature verified); nothing else changes.
+    let before = fingerprint(&db).await;
+    send_signed(&http, p, &ingest_b, &wrapped, None, &[])
+        .await
+        .assert_problem(
+            UNAUTHORIZED,
+            "unknown-signing-key",
+            "B's request around a record A signed",
+        );
+    let mut after = fingerprint(&db).await;
+    assert_ne!(
+        after.remove("signature_nonces"),
+        before.get("signature_nonces").cloned()
     );
+    let mut before = before;
+    before.remove("signature_nonces");
+    assert_eq!(after, before, "B's request around a record A signed");
+    refusals += 1;
     // The captured request is still good where it belongs (the refusals burnt nothing).
     let r = send_signed(&http, p, &ingest_a, &captured, None, &[]).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -1647,7 +1660,7 @@ async fn no_secret_in_the_database_or_the_logs() {
         .trim()
         .to_string();
     let signing_raw = BASE64_STANDARD
-        .decode(signing_text.rsplit('+').next().unwrap())
+        .decode(signing_text.splitn(5, '+').nth(4).unwrap())
         .unwrap();
     let anchor_text = std::fs::read_to_string(&anchorer_key)
         .unwrap()
@@ -1703,9 +1716,23 @@ async fn no_secret_in_the_database_or_the_logs() {
         in_dump.is_empty(),
         "secrets in the database dump: {in_dump:?}"
     );
+    let context: Vec<&str> = in_logs
+        .iter()
+        .map(|(_, form)| {
+            let at = logs.find(form).unwrap();
+            let (mut from, mut to) = (at.saturating_sub(300), (at + 200).min(logs.len()));
+            while !logs.is_char_boundary(from) {
+                from -= 1;
+            }
+            while !logs.is_char_boundary(to) {
+                to += 1;
+            }
+            &logs[from..to]
+        })
+        .collect();
     assert!(
         in_logs.is_empty(),
-        "secrets in the server's logs or errors: {in_logs:?}"
+        "secrets in the server's logs or errors: {in_logs:?}\n{context:#?}"
     );
     let forms: usize = secrets.iter().map(|s| s.forms.len()).sum();
 
