@@ -42,6 +42,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PROVLOG_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // alloy's HTTP transport records the whole RPC URL in a debug span, and hosted endpoints
+    // carry their API key (or a password) in it: that target never logs below info.
+    let filter = match "alloy_transport_http=info".parse() {
+        Ok(cap) => filter.add_directive(cap),
+        Err(_) => filter,
+    };
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
@@ -142,7 +148,7 @@ async fn check_chain(state: &AppState) -> Result<(), Failure> {
             Ok(())
         }
         Err(e) if e.is_transient() => {
-            tracing::warn!(rpc = %anchoring.rpc_host(), error = %e, "the anchoring chain is unreachable; anchoring will start when it answers");
+            tracing::warn!(rpc = %anchoring.rpc_host(), error = %anchoring.redact_error(&e), "the anchoring chain is unreachable; anchoring will start when it answers");
             Ok(())
         }
         Err(e) => Err(Failure::Usage(format!(

@@ -90,6 +90,26 @@ impl Anchoring {
         redact_url(self.rpc_url.expose())
     }
 
+    /// `e` as text without the RPC URL's secret parts (user info, path and query): the HTTP
+    /// client's errors name the URL they failed on, API key included.
+    pub fn redact_error(&self, e: &dyn std::fmt::Display) -> String {
+        let mut text = e.to_string();
+        if let Some((_, rest)) = self.rpc_url.expose().split_once("://") {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+            let tail = &rest[authority.len()..];
+            let userinfo = authority.rsplit_once('@').map(|(u, _)| u);
+            for secret in [userinfo, Some(tail), Some(tail.trim_start_matches('/'))]
+                .into_iter()
+                .flatten()
+            {
+                if secret.len() > 1 {
+                    text = text.replace(secret, "[redacted]");
+                }
+            }
+        }
+        text
+    }
+
     /// Connects and checks the chain id and the contract.
     pub async fn connect(&self) -> Result<Chain, ChainError> {
         let chain = Chain::connect(
@@ -209,16 +229,16 @@ pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
                     if failing != Some(kind) || kind == "refused" {
                         match kind {
                             "wrong chain" => {
-                                tracing::error!(error = %e, rpc = %anchoring.rpc_host(),
+                                tracing::error!(error = %anchoring.redact_error(&e), rpc = %anchoring.rpc_host(),
                                 "anchoring paused: the RPC endpoint serves the wrong chain; \
                                  nothing is sent until it serves the configured chain id again")
                             }
                             "rpc unreachable" => {
-                                tracing::warn!(error = %e, rpc = %anchoring.rpc_host(),
+                                tracing::warn!(error = %anchoring.redact_error(&e), rpc = %anchoring.rpc_host(),
                                 "anchoring paused: the chain's RPC endpoint is unreachable; \
                                  retrying with backoff (said once per outage)")
                             }
-                            _ => tracing::warn!(error = %e, rpc = %anchoring.rpc_host(),
+                            _ => tracing::warn!(error = %anchoring.redact_error(&e), rpc = %anchoring.rpc_host(),
                                 retry_in = ?backoff, "anchoring failed"),
                         }
                     }

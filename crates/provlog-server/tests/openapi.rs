@@ -204,9 +204,26 @@ async fn routes_that_want_a_token_declare_the_bearer_scheme(pool: PgPool) {
     for &(method, path) in ROUTES {
         let (status, _, _) = call(&app, anonymous(method, path)).await;
         let op = &doc["paths"][documented_path(path)][method];
-        let declared = op["security"]
+        // Every operation says who may call it: `{}` (anyone) and/or the bearer scheme with the
+        // role it needs (`ingest`, `admin`, `bootstrap`, or `read` when reads are not public).
+        let security = op["security"]
             .as_array()
-            .is_some_and(|s| s.iter().any(|r| r.get(openapi::BEARER).is_some()));
+            .unwrap_or_else(|| panic!("{method} {path} declares no security"));
+        for requirement in security {
+            let roles = requirement.as_object().unwrap();
+            if let Some(bearer) = roles.get(openapi::BEARER) {
+                let role = bearer.as_array().filter(|r| r.len() == 1).map(|r| &r[0]);
+                assert!(
+                    role.is_some_and(|r| ["ingest", "admin", "bootstrap", "read"]
+                        .contains(&r.as_str().unwrap_or_default())),
+                    "{method} {path}: {requirement}"
+                );
+            } else {
+                assert!(roles.is_empty(), "{method} {path}: {requirement}");
+            }
+        }
+        let declared =
+            !security.is_empty() && security.iter().all(|r| r.get(openapi::BEARER).is_some());
         assert_eq!(
             status == StatusCode::UNAUTHORIZED,
             declared,

@@ -12,6 +12,7 @@
 pub mod load;
 pub mod pg;
 pub mod proxy;
+pub mod security;
 pub mod stack;
 
 use std::io::{BufRead, BufReader};

@@ -238,7 +238,7 @@ impl SchemaPolicy {
     post,
     path = "/v1/admin/bootstrap",
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = ["bootstrap"])),
     responses(
         (status = 201, description = "The first admin key; its token is shown only here", body = IssuedKey),
         (status = 401, response = Unauthorized),
@@ -375,7 +375,7 @@ async fn source_view(state: &AppState, id: &str) -> Result<SourceView, ApiError>
     post,
     path = "/v1/admin/sources",
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body(content = NewSource, content_type = "application/json",
         example = json!({"id": "acme-signals", "display_name": "ACME signals", "schema_policy": "flag",
             "schema": {"type": "object", "required": ["token"]}})),
@@ -430,7 +430,7 @@ pub(crate) async fn create_source(
     get,
     path = "/v1/admin/sources",
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The sources, by id", body = Vec<SourceView>),
         (status = 401, response = Unauthorized),
@@ -454,7 +454,7 @@ pub(crate) async fn sources(
     get,
     path = "/v1/admin/sources/{id}",
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = String, Path, description = "The source id")),
     responses(
         (status = 200, description = "The source", body = SourceView),
@@ -480,7 +480,7 @@ pub(crate) async fn source(
     patch,
     path = "/v1/admin/sources/{id}",
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = String, Path, description = "The source id")),
     request_body(content = SourceChange, content_type = "application/json",
         example = json!({"require_signature": true})),
@@ -558,7 +558,7 @@ pub(crate) struct NewSourceKey {
     post,
     path = "/v1/admin/sources/{id}/keys",
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = String, Path, description = "The source id")),
     request_body(content = NewSourceKey, content_type = "application/json"),
     responses(
@@ -610,7 +610,7 @@ pub(crate) async fn add_source_key(
     delete,
     path = "/v1/admin/sources/{id}/keys/{key_id}",
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(
         ("id" = String, Path, description = "The source id"),
         ("key_id" = String, Path, description = "The key's id"),
@@ -671,7 +671,7 @@ pub(crate) struct NewKey {
     post,
     path = "/v1/admin/keys",
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     request_body(content = NewKey, content_type = "application/json",
         example = json!({"scope": "ingest", "source": "acme-signals", "label": "ingest pipeline"})),
     responses(
@@ -729,7 +729,7 @@ pub(crate) async fn create_key(
     get,
     path = "/v1/admin/keys",
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The keys, oldest first", body = Vec<KeyView>),
         (status = 401, response = Unauthorized),
@@ -763,7 +763,7 @@ pub(crate) struct Rotation {
     post,
     path = "/v1/admin/keys/{id}/rotate",
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = String, Path, description = "The key's public id")),
     request_body(content = Option<Rotation>, content_type = "application/json"),
     responses(
@@ -827,7 +827,7 @@ pub(crate) async fn rotate_key(
     post,
     path = "/v1/admin/keys/{id}/revoke",
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(("id" = String, Path, description = "The key's public id")),
     responses(
         (status = 200, description = "The revoked key", body = KeyView),
@@ -919,7 +919,7 @@ pub(crate) struct AuditPage {
     get,
     path = "/v1/admin/audit",
     tag = "admin",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of events", body = AuditPage),

@@ -104,6 +104,7 @@ pub(crate) struct AnchorPage {
     get,
     path = "/v1/anchors",
     tag = "checkpoints",
+    security((), ("bearer" = ["read"])),
     params(AnchorsQuery),
     responses(
         (status = 200, description = "A page of anchoring transactions", body = AnchorPage),

@@ -93,7 +93,10 @@ impl Modify for BearerAuth {
                 "An API key (`plk_<id>_<secret>`) with the route's scope: `ingest` (bound to one \
                  source) for writes, `admin` for `/v1/admin/…`, any scope for reads when reads \
                  are not public. The bootstrap token (`PROVLOG_ADMIN_TOKEN`) creates the first \
-                 admin key (`POST /v1/admin/bootstrap`) and, until then, writes for any source.",
+                 admin key (`POST /v1/admin/bootstrap`) and, until then, writes for any source. \
+                 Each operation's security requirement names the role it needs: `ingest`, \
+                 `admin`, `bootstrap`, or `read` next to an empty requirement (anonymous reads \
+                 unless `public_reads` is off).",
             ))
             .build();
         openapi
@@ -114,6 +117,7 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
     get,
     path = "/openapi.json",
     tag = "operations",
+    security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object))
 )]
 pub(crate) async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {

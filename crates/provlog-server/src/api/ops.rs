@@ -29,6 +29,7 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
     get,
     path = "/healthz",
     tag = "operations",
+    security(()),
     responses((status = 200, description = "`ok`", body = String, content_type = "text/plain; charset=utf-8", example = "ok"))
 )]
 pub(crate) async fn healthz() -> &'static str {
@@ -61,6 +62,7 @@ impl Readiness {
     get,
     path = "/readyz",
     tag = "operations",
+    security(()),
     responses(
         (status = 200, description = "Ready; `leader` names the replica holding the leader lease", body = Readiness,
             example = json!({"leader": "replica-a", "ready": true})),
@@ -90,6 +92,7 @@ pub(crate) async fn readyz(state: State) -> Response {
     get,
     path = "/metrics",
     tag = "operations",
+    security(()),
     responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"))
 )]
 pub(crate) async fn metrics(state: State) -> Response {

@@ -160,6 +160,7 @@ pub const ANCHORED_HEADER: &str = "provlog-anchored";
     get,
     path = "/v1/records/{id}/receipt",
     tag = "proofs",
+    security((), ("bearer" = ["read"])),
     params(("id" = String, Path, description = "The record's id: its log index in decimal", example = "42"), ReceiptQuery),
     responses(
         (status = 200, description = "The receipt, verified by the server before it is sent", body = openapi::Receipt,
@@ -216,6 +217,7 @@ pub(crate) struct ConsistencyProof {
     get,
     path = "/v1/proofs/consistency",
     tag = "proofs",
+    security((), ("bearer" = ["read"])),
     params(ConsistencyQuery),
     responses(
         (status = 200, description = "The proof, verified by the server before it is sent", body = ConsistencyProof),
@@ -344,6 +346,7 @@ pub(crate) struct VerifyReport {
     post,
     path = "/v1/verify",
     tag = "proofs",
+    security((), ("bearer" = ["read"])),
     request_body(content = openapi::Receipt, description = "A receipt, as `GET /v1/records/{id}/receipt` returns it"),
     responses(
         (status = 200, description = "The verdict: an invalid receipt is a 200 with `valid: false`", body = VerifyReport,

@@ -163,6 +163,7 @@ async fn provenance(state: &crate::AppState, leaf: &[u8]) -> Result<Provenance, 
     get,
     path = "/v1/records/{id}",
     tag = "records",
+    security((), ("bearer" = ["read"])),
     params(("id" = String, Path, description = "The record's id: its log index in decimal", example = "42")),
     responses(
         (status = 200, description = "The record", body = RecordView),
@@ -237,6 +238,7 @@ pub(crate) struct RecordPage {
     get,
     path = "/v1/records",
     tag = "records",
+    security((), ("bearer" = ["read"])),
     params(FindQuery),
     responses(
         (status = 200, description = "A page of matching records", body = RecordPage),
@@ -314,6 +316,7 @@ impl From<&LineageEdge> for Edge {
     get,
     path = "/v1/records/{id}/lineage",
     tag = "records",
+    security((), ("bearer" = ["read"])),
     params(("id" = String, Path, description = "The record's id: its log index in decimal", example = "42"), LineageQuery),
     responses(
         (status = 200, description = "The record's ancestors and descendants", body = Lineage),
@@ -347,6 +350,7 @@ pub(crate) async fn lineage(
     get,
     path = "/v1/checkpoint",
     tag = "checkpoints",
+    security((), ("bearer" = ["read"])),
     responses(
         (status = 200, description = "The latest checkpoint: a C2SP signed note (`Cache-Control: no-cache`)",
             body = String, content_type = "text/plain; charset=utf-8"),
@@ -376,6 +380,7 @@ pub(crate) async fn latest_checkpoint(state: State) -> Result<Response, ApiError
     get,
     path = "/checkpoint",
     tag = "tlog-tiles",
+    security((), ("bearer" = ["read"])),
     responses(
         (status = 200, description = "The latest checkpoint: a C2SP signed note (`Cache-Control: no-cache`)",
             body = String, content_type = "text/plain; charset=utf-8"),
@@ -435,6 +440,7 @@ impl From<&StoredCheckpoint> for CheckpointEntry {
     get,
     path = "/v1/checkpoints",
     tag = "checkpoints",
+    security((), ("bearer" = ["read"])),
     params(CheckpointsQuery),
     responses(
         (status = 200, description = "A page of checkpoints", body = CheckpointPage),
@@ -487,6 +493,7 @@ pub(crate) struct LogInfo {
     get,
     path = "/v1/log",
     tag = "checkpoints",
+    security((), ("bearer" = ["read"])),
     responses(
         (status = 200, description = "The log's origin, key and sizes", body = LogInfo),
         (status = 500, response = Internal),

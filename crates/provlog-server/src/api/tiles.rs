@@ -25,6 +25,7 @@ fn not_found(path: &str) -> ApiError {
     get,
     path = "/tile/{path}",
     tag = "tlog-tiles",
+    security((), ("bearer" = ["read"])),
     params(("path" = String, Path,
         description = "The rest of the tile's path; it contains `/`, sent unescaped. Hash tiles: \
             `<L>/<N>` (a full tile of 256 hashes) or `<L>/<N>.p/<W>` (a partial tile of W < 256 \
