@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Every test of provlog, from a clean clone: Rust (unit, property, integration, CLI), the
 # Solidity contracts (forge unit, fuzz and golden-vector tests), the explorer's TypeScript
-# verifier (node, golden vectors) and the explorer in headless Chromium (needs /usr/bin/chromium;
-# .ci/run installs it). Installs the pinned npm packages from their lockfiles when missing or out
-# of date.
+# verifier (node, golden vectors), the explorer in headless Chromium (needs /usr/bin/chromium;
+# .ci/run installs it), and the reliability harness at bounded sizes: the e2e crash, fault,
+# failover, bad-input and security tests run with the Rust tests; schemathesis, a small scale
+# run and the cargo-fuzz targets after them (tests/reliability/run.sh runs all at full size).
+# Installs the pinned npm packages from their lockfiles, and the pinned tools of tests/tools.sh,
+# when missing or out of date.
 # Under CI=true the contracts run their CI profile (more fuzz runs) and the committed ABI +
 # bytecode artifact is checked against a fresh compile.
 set -euo pipefail
@@ -61,6 +64,8 @@ step "reliability: pinned tools (tests/tools.sh: schemathesis, cargo-fuzz)"
 tests/tools.sh
 step "reliability: schemathesis against /openapi.json"
 PROVLOG_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/provlog" tests/reliability/schemathesis.sh 2>&1 | tee "$logs/schemathesis.log"
+step "reliability: a small scale run (tests/reliability/scale.sh, 10,000 records)"
+PROVLOG_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/provlog" tests/reliability/scale.sh 2>&1 | tee "$logs/scale.log"
 step "reliability: cargo-fuzz targets of provlog-core"
 tests/reliability/fuzz.sh 2>&1 | tee "$logs/fuzz.log"
 
@@ -72,8 +77,9 @@ browser_passed=$(grep -oE 'explorer browser test: [0-9]+ passed' "$logs/browser.
 # schemathesis: one check per operation it tested; fuzz: one per target run without a crash.
 st_passed=$(grep -oE '^schemathesis: [0-9]+ cases over [0-9]+ operations' "$logs/schemathesis.log" | awk '{print $5+0}')
 fuzz_passed=$(grep -cE '^fuzz: [a-z_]+ [0-9]+ execs' "$logs/fuzz.log" || true)
+scale_passed=$(grep -cE '^scale: grew' "$logs/scale.log" || true)
 printf '\nrust: %s passed, 0 failed\nsolidity: %s passed, 0 failed\n' "$rust_passed" "$sol_passed"
 printf 'explorer verifier (node): %s passed, 0 failed\nbrowser (Chromium): %s checks passed, 0 failed; screenshots in tests/browser/artifacts/\n' "$ts_passed" "$browser_passed"
-printf 'schemathesis: %s operations passed, 0 failed (%s)\nfuzz: %s targets passed, 0 crashed\n' \
-  "$st_passed" "$(grep -oE '^schemathesis: [0-9]+ cases' "$logs/schemathesis.log" | awk '{print $2" generated cases"}')" "$fuzz_passed"
-echo "total: $((rust_passed + sol_passed + ts_passed + browser_passed + st_passed + fuzz_passed)) passed, 0 failed"
+printf 'schemathesis: %s operations passed, 0 failed (%s)\nfuzz: %s targets passed, 0 crashed\nscale: %s run passed\n' \
+  "$st_passed" "$(grep -oE '^schemathesis: [0-9]+ cases' "$logs/schemathesis.log" | awk '{print $2" generated cases"}')" "$fuzz_passed" "$scale_passed"
+echo "total: $((rust_passed + sol_passed + ts_passed + browser_passed + st_passed + fuzz_passed + scale_passed)) passed, 0 failed"
