@@ -18,6 +18,8 @@ bin="${PROVLOG_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/provlog}"
 max="${PROVLOG_SCALE_MAX:-10000}"
 receipts="${PROVLOG_SCALE_RECEIPTS:-5000}"
 admin_url="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# `provlog serve` refuses PROVLOG_* settings it does not know (such as this script's own).
+for v in $(compgen -v PROVLOG_); do unset "$v"; done
 [ -x "$bin" ] || { echo "scale: no provlog binary at $bin (cargo build -p provlog-cli, or PROVLOG_BIN)" >&2; exit 2; }
 
 work="$(mktemp -d)"
