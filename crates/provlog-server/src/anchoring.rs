@@ -238,8 +238,10 @@ pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
                                 "anchoring paused: the chain's RPC endpoint is unreachable; \
                                  retrying with backoff (said once per outage)")
                             }
-                            _ => tracing::warn!(error = %anchoring.redact_error(&e), rpc = %anchoring.rpc_host(),
-                                retry_in = ?backoff, "anchoring failed"),
+                            _ => {
+                                tracing::warn!(error = %anchoring.redact_error(&e), rpc = %anchoring.rpc_host(),
+                                retry_in = ?backoff, "anchoring failed")
+                            }
                         }
                     }
                     metrics::gauge!("provlog_anchor_rpc_up").set(0.0);

@@ -27,16 +27,15 @@
 //! sample.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use provlog_client::{digest, signal, Ack, Client, ClientError, Submission};
-use provlog_core::checkpoint::{verify_checkpoint, TrustedKeys};
-use provlog_core::log::{stored_count, verify_consistency, MemoryLog};
-use provlog_core::receipt::ReceiptVerifier;
+use provlog_client::{digest, signal, Client, ClientError, Submission};
+use provlog_core::checkpoint::TrustedKeys;
+use provlog_core::log::verify_consistency;
 use provlog_core::Hash;
 use provlog_e2e::load::{audit, verify_receipts, Acked};
 use provlog_e2e::pg::{PrivatePostgres, StopMode};
@@ -60,7 +59,6 @@ fn env_or(name: &str, default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
-
 
 /// Every answer that was not a success, by kind.
 #[derive(Default)]
@@ -417,7 +415,6 @@ async fn postgres_restarts_under_load_lose_nothing_acknowledged() {
     let mut recoveries: Vec<Duration> = vec![];
     let mut outages: Vec<Duration> = vec![];
     let mut outage_503s = 0;
-    let mut probe_seq = 0;
     let mut modes = (0, 0);
     for round in 0..restarts {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(load_ms / 2..=load_ms))).await;
@@ -439,8 +436,7 @@ async fn postgres_restarts_under_load_lose_nothing_acknowledged() {
 
         // While it is down: reads and writes answer 503 problem+json with Retry-After, the
         // process is alive and says it is not ready.
-        let probe_key = format!("probe-{probe_seq}");
-        probe_seq += 1;
+        let probe_key = format!("probe-{round}");
         let probe = submission(&probe_key, 1, &mut rng);
         let some_ack = shared
             .acked

@@ -1201,7 +1201,7 @@ async fn signed_submissions_cannot_be_replayed_or_moved() {
         .collect();
     let mut tasks = tokio::task::JoinSet::new();
     let permits = Arc::new(tokio::sync::Semaphore::new(8));
-    for s in batch.iter().cloned() {
+    for s in batch.clone() {
         let (http, key, permits) = (http.clone(), ingest_a.clone(), permits.clone());
         tasks.spawn(async move {
             let _permit = permits.acquire().await.unwrap();
@@ -1483,7 +1483,9 @@ async fn no_secret_in_the_database_or_the_logs() {
             .encode(random_bytes::<32>())
             .replace(['+', '/', '='], "x")
     );
-    let wrong_places: Vec<(Method, String, Vec<(&str, String)>, Body)> = vec![
+    /// A request: method, path, headers, body.
+    type Attempt<'a> = (Method, String, Vec<(&'a str, String)>, Body);
+    let wrong_places: Vec<Attempt> = vec![
         (
             Method::GET,
             "/v1/admin/keys".into(),
