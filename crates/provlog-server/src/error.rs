@@ -215,6 +215,7 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE => {
                     (*status, "unsupported-media-type", "Unsupported media type")
                 }
+                StatusCode::SERVICE_UNAVAILABLE => (*status, "unavailable", "Unavailable"),
                 s if s.is_client_error() => (s, "bad-request", "Bad request"),
                 _ => (
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -319,12 +320,16 @@ const MAX_PLAIN_ERROR_BODY: usize = 4096;
 /// plain-text rejection — gets one, with the same status and its other headers (`Allow`).
 pub async fn problem_for_every_error(response: Response) -> Response {
     let status = response.status();
-    let is_problem = response
+    // Problems, and the JSON bodies handlers document for an error status (`/readyz`'s 503
+    // `Readiness`), are left as they are.
+    let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/problem+json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        .is_some_and(|ct| {
+            ct.starts_with("application/problem+json") || ct.starts_with("application/json")
+        });
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -582,6 +582,15 @@ async fn errors_outside_the_handlers_are_problems_too(store: Store) {
         assert_eq!(v["status"], status.as_u16(), "{v}");
         assert!(v["title"].is_string(), "{v}");
     };
+    // But a handler's own documented JSON body for an error status stays as it is: /readyz's
+    // 503 `Readiness` (no leader yet here) was once turned into a 500 problem.
+    let (status, v, headers) = api
+        .call(Request::get("/readyz").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(v["ready"], false, "{v}");
+    assert!(v["reason"].is_string(), "{v}");
     let (status, v, headers) = api
         .call(
             Request::put("/v1/records")
