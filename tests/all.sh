@@ -9,13 +9,26 @@
 # when missing or out of date.
 # Under CI=true the contracts run their CI profile (more fuzz runs) and the committed ABI +
 # bytecode artifact is checked against a fresh compile.
+#
+# tests/all.sh --quick is the inner loop (CONTRIBUTING.md): fmt, clippy, the Rust tests of every
+# crate but the e2e one (unit, property, golden-vector, store, server, CLI, chain) and the
+# explorer's node tests. It installs nothing, and runs no e2e, fault, fuzz, forge or browser step.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-step() { printf '\n== %s\n' "$*"; }
+quick=false
+case "${1:-}" in
+  "") ;;
+  --quick) quick=true ;;
+  *) echo "usage: tests/all.sh [--quick]" >&2; exit 2 ;;
+esac
+
+# shellcheck source=tests/steps.sh
+. "$root/tests/steps.sh"
+steps_title="tests/all.sh${1:+ $1}"
 logs="$(mktemp -d)"
-trap 'rm -rf "$logs"' EXIT
+trap 'steps_report; rm -rf "$logs"' EXIT
 
 # Store and server tests create a fresh database per test on this server.
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
@@ -23,6 +36,27 @@ if command -v pg_isready >/dev/null && ! pg_isready -q -d "$DATABASE_URL"; then
   step "starting PostgreSQL"
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
   for _ in $(seq 30); do pg_isready -q -d "$DATABASE_URL" && break; sleep 1; done
+fi
+
+if $quick; then
+  # The chain and anchoring tests need anvil, the explorer's tests nothing installed.
+  if [ ! -x contracts/node_modules/.bin/anvil ]; then
+    echo "tests/all.sh --quick installs nothing: run 'npm ci --prefix contracts' (or tests/all.sh) once" >&2
+    exit 2
+  fi
+  step "cargo fmt --check"
+  cargo fmt --all -- --check
+  step "cargo clippy --all-targets -D warnings"
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+  step "explorer: verifier tests (node)"
+  (cd crates/provlog-server/explorer && npm test) 2>&1 | tee "$logs/explorer.log"
+  step "Rust: cargo test --workspace --exclude provlog-e2e"
+  cargo test --workspace --exclude provlog-e2e --locked 2>&1 | tee "$logs/cargo.log"
+  rust_passed=$(grep -oE 'test result: ok\. [0-9]+ passed' "$logs/cargo.log" | awk '{s+=$4} END {print s+0}')
+  ts_passed=$(grep -oE '^# pass [0-9]+' "$logs/explorer.log" | awk '{print $3+0}')
+  printf '\nrust: %s passed, 0 failed\nexplorer verifier (node): %s passed, 0 failed\n' "$rust_passed" "$ts_passed"
+  echo "quick: $((rust_passed + ts_passed)) passed, 0 failed"
+  exit 0
 fi
 
 # npm ci in $1 unless its node_modules already matches its lockfile (a stamp of the lock's hash).
