@@ -3,7 +3,7 @@
 //!
 //! A cosignature is one more signed-note signature line on the checkpoint:
 //! `— <name> base64(key id (4) || timestamp (8, big-endian) || Ed25519 signature (64))`, where
-//! the key id is SHA-256(name || 0x0A || 0x04 || public key)[:4] and the signed message is
+//! the key id is SHA-256(name || 0x0A || 0x04 || public key)\[:4\] and the signed message is
 //! `cosignature/v1\ntime <timestamp>\n` followed by the checkpoint's note body. Keys are written
 //! like signed-note keys with algorithm byte 0x04: `name+hexid+base64(0x04 || public key)` and
 //! `PRIVATE+KEY+name+hexid+base64(0x04 || seed)`.

@@ -4,7 +4,7 @@
 //! and check proofs, and nothing that does I/O. Storage enters through small synchronous traits
 //! ([`log::NodeReader`]); callers own the network, the database and the clock.
 //!
-//! - [`hash`]: RFC 9162 §2.1 hashing (`0x00` leaves, `0x01` nodes) and the [`Hash`] type.
+//! - [`hash`]: RFC 9162 §2.1 hashing (`0x00` leaves, `0x01` nodes) and the [`struct@Hash`] type.
 //! - [`log`]: the append-only log: tree hashes, inclusion and consistency proofs.
 //! - [`content`]: content trees of snapshots (one leaf per item) and single- and multi-item proofs.
 //! - [`checkpoint`]: C2SP checkpoints signed as C2SP signed notes (Ed25519, strict).

@@ -44,7 +44,7 @@ pub mod naive {
         k
     }
 
-    /// MTH(D[n]) over leaf hashes.
+    /// MTH(D\[n\]) over leaf hashes.
     pub fn mth(d: &[Hash]) -> Hash {
         match d.len() {
             0 => EMPTY_ROOT,
@@ -56,7 +56,7 @@ pub mod naive {
         }
     }
 
-    /// PATH(m, D[n]) (§2.1.3.1).
+    /// PATH(m, D\[n\]) (§2.1.3.1).
     pub fn path(m: usize, d: &[Hash]) -> Vec<Hash> {
         let n = d.len();
         if n <= 1 {
@@ -74,7 +74,7 @@ pub mod naive {
         }
     }
 
-    /// PROOF(m, D[n]) = SUBPROOF(m, D[n], true) (§2.1.4.1).
+    /// PROOF(m, D\[n\]) = SUBPROOF(m, D\[n\], true) (§2.1.4.1).
     pub fn proof(m: usize, d: &[Hash]) -> Vec<Hash> {
         subproof(m, d, true)
     }
