@@ -95,16 +95,22 @@ impl VerifierKey {
 
 impl fmt::Display for VerifierKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut encoded = vec![ALG_ED25519];
-        encoded.extend_from_slice(self.key.as_bytes());
-        write!(
-            f,
-            "{}+{:08x}+{}",
-            self.name,
-            self.id,
-            BASE64_STANDARD.encode(encoded)
-        )
+        write_key_text(f, &self.name, self.id, ALG_ED25519, &self.key)
     }
+}
+
+/// The signed-note text of a public key, `name+hexid+base64(alg || key)`; the cosigner keys of
+/// [`crate::cosignature`] use it with their own algorithm byte.
+pub(crate) fn write_key_text(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    id: u32,
+    alg: u8,
+    key: &VerifyingKey,
+) -> fmt::Result {
+    let mut encoded = vec![alg];
+    encoded.extend_from_slice(key.as_bytes());
+    write!(f, "{name}+{id:08x}+{}", BASE64_STANDARD.encode(encoded))
 }
 
 impl fmt::Debug for VerifierKey {

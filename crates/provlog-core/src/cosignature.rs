@@ -128,15 +128,7 @@ impl CosignerKey {
 
 impl fmt::Display for CosignerKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut encoded = vec![ALG_COSIGNATURE_V1];
-        encoded.extend_from_slice(self.key.as_bytes());
-        write!(
-            f,
-            "{}+{:08x}+{}",
-            self.name,
-            self.id,
-            BASE64_STANDARD.encode(encoded)
-        )
+        crate::checkpoint::write_key_text(f, &self.name, self.id, ALG_COSIGNATURE_V1, &self.key)
     }
 }
 

@@ -8,13 +8,18 @@
 //! - [`log`]: the append-only log: tree hashes, inclusion and consistency proofs.
 //! - [`content`]: content trees of snapshots (one leaf per item) and single- and multi-item proofs.
 //! - [`checkpoint`]: C2SP checkpoints signed as C2SP signed notes (Ed25519, strict).
+//! - [`cosignature`]: C2SP tlog-cosignature v1, a witness's (here, a monitor's) signed statement
+//!   that a checkpoint is the largest consistent tree head it has seen.
 //! - [`record`]: the v1 record format (RFC 8785 canonical JSON) whose bytes are the log leaves.
+//! - [`receipt`]: receipts, the self-contained evidence that a record is in the log, verified
+//!   offline; the inclusion part also as a C2SP tlog-proof.
 //! - [`httpsig`]: the RFC 9421 / RFC 9530 profile of signed submissions.
 //!
 //! Specifications: [RFC 9162](https://www.rfc-editor.org/rfc/rfc9162),
 //! [C2SP tlog-checkpoint](https://c2sp.org/tlog-checkpoint),
 //! [C2SP signed-note](https://c2sp.org/signed-note),
 //! [C2SP tlog-proof](https://c2sp.org/tlog-proof),
+//! [C2SP tlog-cosignature](https://c2sp.org/tlog-cosignature),
 //! [RFC 8785](https://www.rfc-editor.org/rfc/rfc8785).
 
 pub mod checkpoint;

@@ -302,391 +302,18 @@ fn flip_b64(h: &str) -> String {
 /// Receipts, valid and tampered, with the check the Rust verifier fails them at: the browser's
 /// TypeScript verifier (`crates/provlog-server/explorer`) must agree on every one.
 fn receipt_cases() -> Value {
-    use provlog_core::receipt::{anchor_log_id, verify_receipt_json};
+    use provlog_core::receipt::verify_receipt_json;
     let f = provlog_core::testing::fixture::Fixture::new(12);
     let trusted = f.trusted();
-    let to_value = |r: provlog_core::receipt::Receipt| -> Value {
-        serde_json::from_slice(&r.to_json()).unwrap()
-    };
-    let signal = to_value(f.receipt(0));
-    let snapshot_row = to_value(f.item_receipt(1, 3));
-    let digest = to_value(f.receipt(5));
-    let mut anchored = signal.clone();
-    anchored["anchor"] = json!({
-        "chain_id": 31337, "contract": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-        "log_id": anchor_log_id(provlog_core::testing::fixture::ORIGIN),
-        "tx_hash": format!("0x{}", "ab".repeat(32)), "block_number": 4,
-        "block_hash": format!("0x{}", "cd".repeat(32)), "tree_size": 12,
-    });
-    let other_signer = provlog_core::checkpoint::NoteSigner::new(
-        "example.com/other",
-        ed25519_dalek::SigningKey::from_bytes(&[5; 32]),
-    )
-    .unwrap();
-    let cosign = |note: &str, signer: &provlog_core::checkpoint::NoteSigner| -> String {
-        let (body, _) = note.split_once("\n\n").unwrap();
-        let extra =
-            String::from_utf8(signer.sign_note(format!("{body}\n").as_bytes()).unwrap()).unwrap();
-        let line = extra.rsplit_once("\n\n").unwrap().1.to_string();
-        format!("{note}{line}")
-    };
-    let note = signal["checkpoint"].as_str().unwrap().to_string();
-    let (note_body, _) = note.split_once("\n\n").unwrap();
-    let only_other = String::from_utf8(
-        other_signer
-            .sign_note(format!("{note_body}\n").as_bytes())
-            .unwrap(),
-    )
-    .unwrap();
-
-    let mut cases: Vec<(String, Value, Tamper)> = vec![];
-    let mut add =
-        |desc: &str, base: &Value, t: Tamper| cases.push((desc.to_string(), base.clone(), t));
-    let same: fn() -> Tamper = || Box::new(|_: &mut Value| {});
-    add("signal", &signal, same());
-    add("snapshot row", &snapshot_row, same());
-    add("digest", &digest, same());
-    add("signal, anchored", &anchored, same());
-    add(
-        "anchor log_id in upper-case hex",
-        &anchored,
-        Box::new(|r| {
-            let id = r["anchor"]["log_id"]
-                .as_str()
-                .unwrap()
-                .to_uppercase()
-                .replacen("0X", "0x", 1);
-            r["anchor"]["log_id"] = json!(id);
-        }),
-    );
-    let cosigned = cosign(&note, &other_signer);
-    add(
-        "checkpoint cosigned by an unknown witness key",
-        &signal,
-        Box::new(move |r| r["checkpoint"] = json!(cosigned)),
-    );
+    let b = Bases::new(&f);
+    let mut c = Cases(vec![]);
+    valid_receipts(&mut c, &b);
     // Tampered: each names the change after ": ".
-    add(
-        "signal: format v2",
-        &signal,
-        Box::new(|r| r["format"] = json!("provlog-receipt/v2")),
-    );
-    add(
-        "signal: unknown member",
-        &signal,
-        Box::new(|r| r["extra"] = json!(1)),
-    );
-    add(
-        "signal: no leaf_hash",
-        &signal,
-        Box::new(|r| {
-            r.as_object_mut().unwrap().remove("leaf_hash");
-        }),
-    );
-    add(
-        "signal: leaf_index negative",
-        &signal,
-        Box::new(|r| r["leaf_index"] = json!(-1)),
-    );
-    add(
-        "signal: leaf_hash not base64",
-        &signal,
-        Box::new(|r| r["leaf_hash"] = json!("not base64")),
-    );
-    add(
-        "signal: leaf_hash with non-zero padding bits",
-        &signal,
-        Box::new(|r| {
-            let h = r["leaf_hash"].as_str().unwrap();
-            // The 43rd character carries 4 hash bits and 2 padding bits: set the lowest.
-            const ALPHABET: &str =
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-            let v = ALPHABET.find(h.chars().nth(42).unwrap()).unwrap();
-            let bumped = ALPHABET.chars().nth(v ^ 1).unwrap();
-            r["leaf_hash"] = json!(format!("{}{}=", &h[..42], bumped));
-        }),
-    );
-    add(
-        "signal: whitespace in the record",
-        &signal,
-        in_record("{\"content\"", "{ \"content\""),
-    );
-    add(
-        "signal: duplicate key in the record",
-        &signal,
-        in_record(",\"v\":1}", ",\"v\":1,\"v\":1}"),
-    );
-    add(
-        "signal: unknown record field",
-        &signal,
-        in_record("\"source\":", "\"sourcez\":1,\"source\":"),
-    );
-    add(
-        "signal: record version 2",
-        &signal,
-        in_record("\"v\":1}", "\"v\":2}"),
-    );
-    add(
-        "signal: empty quality present",
-        &signal,
-        in_record("\"received_at\"", "\"quality\":[],\"received_at\""),
-    );
-    add(
-        "signal: integer 2^53 in metadata",
-        &signal,
-        in_record(
-            "{\"model\":\"grader-v3\"}",
-            "{\"model\":\"grader-v3\",\"n\":9007199254740992}",
-        ),
-    );
-    add(
-        "signal: integer 2^53+1 in metadata",
-        &signal,
-        in_record(
-            "{\"model\":\"grader-v3\"}",
-            "{\"model\":\"grader-v3\",\"n\":9007199254740993}",
-        ),
-    );
-    add(
-        "signal: 1e20 in metadata",
-        &signal,
-        in_record(
-            "{\"model\":\"grader-v3\"}",
-            "{\"model\":\"grader-v3\",\"n\":1e20}",
-        ),
-    );
-    add(
-        "signal: 1.0 in metadata",
-        &signal,
-        in_record(
-            "{\"model\":\"grader-v3\"}",
-            "{\"model\":\"grader-v3\",\"n\":1.0}",
-        ),
-    );
-    add(
-        "signal: escaped letter in metadata",
-        &signal,
-        in_record("grader-v3", "\\u0067rader-v3"),
-    );
-    add(
-        "signal: lone surrogate in metadata",
-        &signal,
-        in_record("grader-v3", "grader\\ud800"),
-    );
-    add(
-        "signal: keys out of order in metadata",
-        &signal,
-        in_record(
-            "{\"model\":\"grader-v3\"}",
-            "{\"model\":\"grader-v3\",\"a\":1}",
-        ),
-    );
-    add(
-        "signal: metadata nine deep",
-        &signal,
-        in_record(
-            "{\"model\":\"grader-v3\"}",
-            "{\"model\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1}}}}}}}}}",
-        ),
-    );
-    add(
-        "signal: 30 February",
-        &signal,
-        in_record("2025-11-24T16", "2025-02-30T16"),
-    );
-    add(
-        "signal: upper-case source",
-        &signal,
-        in_record("acme-signals", "Acme-signals"),
-    );
-    add(
-        "signal: two items",
-        &signal,
-        in_record("\"items\":1", "\"items\":2"),
-    );
-    add(
-        "signal: sha256 content",
-        &signal,
-        in_record("rfc9162-sha256", "sha256"),
-    );
-    add(
-        "signal: bad media type",
-        &signal,
-        in_record("application/json", "application/JSON"),
-    );
-    add(
-        "signal: short nonce",
-        &signal,
-        in_record("nonce-000000000000", "nonce"),
-    );
-    add(
-        "signal: non-canonical base64 root",
-        &signal,
-        in_record("+38k8o=", "+38k8p="),
-    );
-    add(
-        "signal: leaf_hash of other bytes",
-        &signal,
-        Box::new(|r| {
-            let h = flip_b64(r["leaf_hash"].as_str().unwrap());
-            r["leaf_hash"] = json!(h);
-        }),
-    );
-    add(
-        "signal: record changed, hash follows",
-        &signal,
-        in_record_rehashed("grader-v3", "grader-v4"),
-    );
-    add(
-        "digest: record of another log",
-        &digest,
-        in_record_rehashed(
-            "\"origin\":\"example.com/provlog/test\"",
-            "\"origin\":\"example.com/provlog/tesu\"",
-        ),
-    );
-    add(
-        "signal: checkpoint root changed",
-        &signal,
-        Box::new(|r| {
-            let note = r["checkpoint"].as_str().unwrap();
-            let root = note.lines().nth(2).unwrap();
-            let changed = note.replacen(root, &flip_b64(root), 1);
-            r["checkpoint"] = json!(changed);
-        }),
-    );
-    add(
-        "signal: checkpoint size changed",
-        &signal,
-        in_checkpoint("\n12\n", "\n13\n"),
-    );
-    add(
-        "signal: checkpoint signature removed",
-        &signal,
-        Box::new(|r| {
-            let note = r["checkpoint"].as_str().unwrap();
-            let (body, _) = note.split_once("\n\n").unwrap();
-            r["checkpoint"] = json!(format!("{body}\n\n"));
-        }),
-    );
-    add(
-        "signal: checkpoint signed only by an untrusted key",
-        &signal,
-        Box::new(move |r| r["checkpoint"] = json!(only_other)),
-    );
-    add(
-        "signal: checkpoint with a control character",
-        &signal,
-        in_checkpoint("test\n12", "test\r\n12"),
-    );
-    add(
-        "signal: leaf index moved",
-        &signal,
-        Box::new(|r| r["leaf_index"] = json!(1)),
-    );
-    add(
-        "signal: leaf index beyond the tree",
-        &signal,
-        Box::new(|r| r["leaf_index"] = json!(12)),
-    );
-    add(
-        "signal: proof hash changed",
-        &signal,
-        Box::new(|r| {
-            let h = flip_b64(r["inclusion_proof"][1].as_str().unwrap());
-            r["inclusion_proof"][1] = json!(h);
-        }),
-    );
-    add(
-        "signal: proof hash dropped",
-        &signal,
-        Box::new(|r| {
-            r["inclusion_proof"].as_array_mut().unwrap().pop();
-        }),
-    );
-    add(
-        "signal: proof hash added",
-        &signal,
-        Box::new(|r| {
-            let h = r["leaf_hash"].clone();
-            r["inclusion_proof"].as_array_mut().unwrap().push(h);
-        }),
-    );
-    add(
-        "snapshot row: row data changed",
-        &snapshot_row,
-        Box::new(|r| {
-            let d = base64::Engine::encode(
-                &base64::prelude::BASE64_STANDARD,
-                b"{\"grade\":99,\"token\":\"TOK3\"}",
-            );
-            r["item"]["data"] = json!(d);
-        }),
-    );
-    add(
-        "snapshot row: row index moved",
-        &snapshot_row,
-        Box::new(|r| r["item"]["index"] = json!(2)),
-    );
-    add(
-        "snapshot row: row proof changed",
-        &snapshot_row,
-        Box::new(|r| {
-            let h = flip_b64(r["item"]["proof"][0].as_str().unwrap());
-            r["item"]["proof"][0] = json!(h);
-        }),
-    );
-    add(
-        "snapshot row: row data not base64",
-        &snapshot_row,
-        Box::new(|r| r["item"]["data"] = json!("%%%")),
-    );
-    let row = snapshot_row["item"].clone();
-    add(
-        "signal: an item on a signal",
-        &signal,
-        Box::new(move |r| r["item"] = row.clone()),
-    );
-    add(
-        "signal, anchored: anchor of another size",
-        &anchored,
-        Box::new(|r| r["anchor"]["tree_size"] = json!(11)),
-    );
-    add(
-        "signal, anchored: anchor of another log",
-        &anchored,
-        Box::new(|r| r["anchor"]["log_id"] = json!(format!("0x{}", "00".repeat(32)))),
-    );
-    add(
-        "signal, anchored: short contract",
-        &anchored,
-        Box::new(|r| r["anchor"]["contract"] = json!("0x5FbDB2315678afecb367f032d93F642f64180a")),
-    );
-    add(
-        "signal, anchored: tx hash without 0x",
-        &anchored,
-        Box::new(|r| r["anchor"]["tx_hash"] = json!("ab".repeat(32))),
-    );
-    add(
-        "signal, anchored: block hash not hex",
-        &anchored,
-        Box::new(|r| r["anchor"]["block_hash"] = json!(format!("0x{}", "zz".repeat(32)))),
-    );
-    add(
-        "signal, anchored: chain id 0",
-        &anchored,
-        Box::new(|r| r["anchor"]["chain_id"] = json!(0)),
-    );
-    add(
-        "signal, anchored: unknown anchor member",
-        &anchored,
-        Box::new(|r| r["anchor"]["extra"] = json!(1)),
-    );
-    add(
-        "signal: source signature does not verify",
-        &bad_signature_receipt(&f),
-        same(),
-    );
+    tampered_envelopes(&mut c, &b);
+    tampered_records(&mut c, &b);
+    tampered_checkpoints_and_proofs(&mut c, &b);
+    tampered_rows_and_anchors(&mut c, &b, &f);
+    let cases = c.0;
 
     let out: Vec<Value> = cases
         .into_iter()
@@ -706,6 +333,435 @@ fn receipt_cases() -> Value {
         "description": "Receipts of the 12-record test fixture, valid and tampered (desc after ': ' names the change), with the check provlog-core fails each at; verify with tests/vectors/receipts/log.vkey.",
         "cases": out,
     })
+}
+
+/// A tampered receipt: its description, the receipt it starts from, and the change.
+struct Cases(Vec<(String, Value, Tamper)>);
+
+impl Cases {
+    fn add(&mut self, desc: &str, base: &Value, t: Tamper) {
+        self.0.push((desc.to_string(), base.clone(), t));
+    }
+}
+
+fn same() -> Tamper {
+    Box::new(|_: &mut Value| {})
+}
+
+/// The fixture's receipts the cases start from, and a signer the log does not trust.
+struct Bases {
+    signal: Value,
+    snapshot_row: Value,
+    digest: Value,
+    anchored: Value,
+    note: String,
+    other_signer: provlog_core::checkpoint::NoteSigner,
+}
+
+impl Bases {
+    fn new(f: &provlog_core::testing::fixture::Fixture) -> Self {
+        use provlog_core::receipt::anchor_log_id;
+        let to_value = |r: provlog_core::receipt::Receipt| -> Value {
+            serde_json::from_slice(&r.to_json()).unwrap()
+        };
+        let signal = to_value(f.receipt(0));
+        let mut anchored = signal.clone();
+        anchored["anchor"] = json!({
+            "chain_id": 31337, "contract": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+            "log_id": anchor_log_id(provlog_core::testing::fixture::ORIGIN),
+            "tx_hash": format!("0x{}", "ab".repeat(32)), "block_number": 4,
+            "block_hash": format!("0x{}", "cd".repeat(32)), "tree_size": 12,
+        });
+        let other_signer = provlog_core::checkpoint::NoteSigner::new(
+            "example.com/other",
+            ed25519_dalek::SigningKey::from_bytes(&[5; 32]),
+        )
+        .unwrap();
+        Bases {
+            note: signal["checkpoint"].as_str().unwrap().to_string(),
+            snapshot_row: to_value(f.item_receipt(1, 3)),
+            digest: to_value(f.receipt(5)),
+            signal,
+            anchored,
+            other_signer,
+        }
+    }
+}
+
+fn valid_receipts(c: &mut Cases, b: &Bases) {
+    let cosign = |note: &str, signer: &provlog_core::checkpoint::NoteSigner| -> String {
+        let (body, _) = note.split_once("\n\n").unwrap();
+        let extra =
+            String::from_utf8(signer.sign_note(format!("{body}\n").as_bytes()).unwrap()).unwrap();
+        let line = extra.rsplit_once("\n\n").unwrap().1.to_string();
+        format!("{note}{line}")
+    };
+    c.add("signal", &b.signal, same());
+    c.add("snapshot row", &b.snapshot_row, same());
+    c.add("digest", &b.digest, same());
+    c.add("signal, anchored", &b.anchored, same());
+    c.add(
+        "anchor log_id in upper-case hex",
+        &b.anchored,
+        Box::new(|r| {
+            let id = r["anchor"]["log_id"]
+                .as_str()
+                .unwrap()
+                .to_uppercase()
+                .replacen("0X", "0x", 1);
+            r["anchor"]["log_id"] = json!(id);
+        }),
+    );
+    let cosigned = cosign(&b.note, &b.other_signer);
+    c.add(
+        "checkpoint cosigned by an unknown witness key",
+        &b.signal,
+        Box::new(move |r| r["checkpoint"] = json!(cosigned)),
+    );
+}
+
+fn tampered_envelopes(c: &mut Cases, b: &Bases) {
+    c.add(
+        "signal: format v2",
+        &b.signal,
+        Box::new(|r| r["format"] = json!("provlog-receipt/v2")),
+    );
+    c.add(
+        "signal: unknown member",
+        &b.signal,
+        Box::new(|r| r["extra"] = json!(1)),
+    );
+    c.add(
+        "signal: no leaf_hash",
+        &b.signal,
+        Box::new(|r| {
+            r.as_object_mut().unwrap().remove("leaf_hash");
+        }),
+    );
+    c.add(
+        "signal: leaf_index negative",
+        &b.signal,
+        Box::new(|r| r["leaf_index"] = json!(-1)),
+    );
+    c.add(
+        "signal: leaf_hash not base64",
+        &b.signal,
+        Box::new(|r| r["leaf_hash"] = json!("not base64")),
+    );
+    c.add(
+        "signal: leaf_hash with non-zero padding bits",
+        &b.signal,
+        Box::new(|r| {
+            let h = r["leaf_hash"].as_str().unwrap();
+            // The 43rd character carries 4 hash bits and 2 padding bits: set the lowest.
+            const ALPHABET: &str =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let v = ALPHABET.find(h.chars().nth(42).unwrap()).unwrap();
+            let bumped = ALPHABET.chars().nth(v ^ 1).unwrap();
+            r["leaf_hash"] = json!(format!("{}{}=", &h[..42], bumped));
+        }),
+    );
+}
+
+fn tampered_records(c: &mut Cases, b: &Bases) {
+    c.add(
+        "signal: whitespace in the record",
+        &b.signal,
+        in_record("{\"content\"", "{ \"content\""),
+    );
+    c.add(
+        "signal: duplicate key in the record",
+        &b.signal,
+        in_record(",\"v\":1}", ",\"v\":1,\"v\":1}"),
+    );
+    c.add(
+        "signal: unknown record field",
+        &b.signal,
+        in_record("\"source\":", "\"sourcez\":1,\"source\":"),
+    );
+    c.add(
+        "signal: record version 2",
+        &b.signal,
+        in_record("\"v\":1}", "\"v\":2}"),
+    );
+    c.add(
+        "signal: empty quality present",
+        &b.signal,
+        in_record("\"received_at\"", "\"quality\":[],\"received_at\""),
+    );
+    c.add(
+        "signal: integer 2^53 in metadata",
+        &b.signal,
+        in_record(
+            "{\"model\":\"grader-v3\"}",
+            "{\"model\":\"grader-v3\",\"n\":9007199254740992}",
+        ),
+    );
+    c.add(
+        "signal: integer 2^53+1 in metadata",
+        &b.signal,
+        in_record(
+            "{\"model\":\"grader-v3\"}",
+            "{\"model\":\"grader-v3\",\"n\":9007199254740993}",
+        ),
+    );
+    c.add(
+        "signal: 1e20 in metadata",
+        &b.signal,
+        in_record(
+            "{\"model\":\"grader-v3\"}",
+            "{\"model\":\"grader-v3\",\"n\":1e20}",
+        ),
+    );
+    c.add(
+        "signal: 1.0 in metadata",
+        &b.signal,
+        in_record(
+            "{\"model\":\"grader-v3\"}",
+            "{\"model\":\"grader-v3\",\"n\":1.0}",
+        ),
+    );
+    c.add(
+        "signal: escaped letter in metadata",
+        &b.signal,
+        in_record("grader-v3", "\\u0067rader-v3"),
+    );
+    c.add(
+        "signal: lone surrogate in metadata",
+        &b.signal,
+        in_record("grader-v3", "grader\\ud800"),
+    );
+    c.add(
+        "signal: keys out of order in metadata",
+        &b.signal,
+        in_record(
+            "{\"model\":\"grader-v3\"}",
+            "{\"model\":\"grader-v3\",\"a\":1}",
+        ),
+    );
+    c.add(
+        "signal: metadata nine deep",
+        &b.signal,
+        in_record(
+            "{\"model\":\"grader-v3\"}",
+            "{\"model\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1}}}}}}}}}",
+        ),
+    );
+    c.add(
+        "signal: 30 February",
+        &b.signal,
+        in_record("2025-11-24T16", "2025-02-30T16"),
+    );
+    c.add(
+        "signal: upper-case source",
+        &b.signal,
+        in_record("acme-signals", "Acme-signals"),
+    );
+    c.add(
+        "signal: two items",
+        &b.signal,
+        in_record("\"items\":1", "\"items\":2"),
+    );
+    c.add(
+        "signal: sha256 content",
+        &b.signal,
+        in_record("rfc9162-sha256", "sha256"),
+    );
+    c.add(
+        "signal: bad media type",
+        &b.signal,
+        in_record("application/json", "application/JSON"),
+    );
+    c.add(
+        "signal: short nonce",
+        &b.signal,
+        in_record("nonce-000000000000", "nonce"),
+    );
+    c.add(
+        "signal: non-canonical base64 root",
+        &b.signal,
+        in_record("+38k8o=", "+38k8p="),
+    );
+    c.add(
+        "signal: leaf_hash of other bytes",
+        &b.signal,
+        Box::new(|r| {
+            let h = flip_b64(r["leaf_hash"].as_str().unwrap());
+            r["leaf_hash"] = json!(h);
+        }),
+    );
+    c.add(
+        "signal: record changed, hash follows",
+        &b.signal,
+        in_record_rehashed("grader-v3", "grader-v4"),
+    );
+    c.add(
+        "digest: record of another log",
+        &b.digest,
+        in_record_rehashed(
+            "\"origin\":\"example.com/provlog/test\"",
+            "\"origin\":\"example.com/provlog/tesu\"",
+        ),
+    );
+}
+
+fn tampered_checkpoints_and_proofs(c: &mut Cases, b: &Bases) {
+    let (note_body, _) = b.note.split_once("\n\n").unwrap();
+    let only_other = String::from_utf8(
+        b.other_signer
+            .sign_note(format!("{note_body}\n").as_bytes())
+            .unwrap(),
+    )
+    .unwrap();
+    c.add(
+        "signal: checkpoint root changed",
+        &b.signal,
+        Box::new(|r| {
+            let note = r["checkpoint"].as_str().unwrap();
+            let root = note.lines().nth(2).unwrap();
+            let changed = note.replacen(root, &flip_b64(root), 1);
+            r["checkpoint"] = json!(changed);
+        }),
+    );
+    c.add(
+        "signal: checkpoint size changed",
+        &b.signal,
+        in_checkpoint("\n12\n", "\n13\n"),
+    );
+    c.add(
+        "signal: checkpoint signature removed",
+        &b.signal,
+        Box::new(|r| {
+            let note = r["checkpoint"].as_str().unwrap();
+            let (body, _) = note.split_once("\n\n").unwrap();
+            r["checkpoint"] = json!(format!("{body}\n\n"));
+        }),
+    );
+    c.add(
+        "signal: checkpoint signed only by an untrusted key",
+        &b.signal,
+        Box::new(move |r| r["checkpoint"] = json!(only_other)),
+    );
+    c.add(
+        "signal: checkpoint with a control character",
+        &b.signal,
+        in_checkpoint("test\n12", "test\r\n12"),
+    );
+    c.add(
+        "signal: leaf index moved",
+        &b.signal,
+        Box::new(|r| r["leaf_index"] = json!(1)),
+    );
+    c.add(
+        "signal: leaf index beyond the tree",
+        &b.signal,
+        Box::new(|r| r["leaf_index"] = json!(12)),
+    );
+    c.add(
+        "signal: proof hash changed",
+        &b.signal,
+        Box::new(|r| {
+            let h = flip_b64(r["inclusion_proof"][1].as_str().unwrap());
+            r["inclusion_proof"][1] = json!(h);
+        }),
+    );
+    c.add(
+        "signal: proof hash dropped",
+        &b.signal,
+        Box::new(|r| {
+            r["inclusion_proof"].as_array_mut().unwrap().pop();
+        }),
+    );
+    c.add(
+        "signal: proof hash added",
+        &b.signal,
+        Box::new(|r| {
+            let h = r["leaf_hash"].clone();
+            r["inclusion_proof"].as_array_mut().unwrap().push(h);
+        }),
+    );
+}
+
+fn tampered_rows_and_anchors(
+    c: &mut Cases,
+    b: &Bases,
+    f: &provlog_core::testing::fixture::Fixture,
+) {
+    c.add(
+        "snapshot row: row data changed",
+        &b.snapshot_row,
+        Box::new(|r| {
+            let d = base64::Engine::encode(
+                &base64::prelude::BASE64_STANDARD,
+                b"{\"grade\":99,\"token\":\"TOK3\"}",
+            );
+            r["item"]["data"] = json!(d);
+        }),
+    );
+    c.add(
+        "snapshot row: row index moved",
+        &b.snapshot_row,
+        Box::new(|r| r["item"]["index"] = json!(2)),
+    );
+    c.add(
+        "snapshot row: row proof changed",
+        &b.snapshot_row,
+        Box::new(|r| {
+            let h = flip_b64(r["item"]["proof"][0].as_str().unwrap());
+            r["item"]["proof"][0] = json!(h);
+        }),
+    );
+    c.add(
+        "snapshot row: row data not base64",
+        &b.snapshot_row,
+        Box::new(|r| r["item"]["data"] = json!("%%%")),
+    );
+    let row = b.snapshot_row["item"].clone();
+    c.add(
+        "signal: an item on a signal",
+        &b.signal,
+        Box::new(move |r| r["item"] = row.clone()),
+    );
+    c.add(
+        "signal, anchored: anchor of another size",
+        &b.anchored,
+        Box::new(|r| r["anchor"]["tree_size"] = json!(11)),
+    );
+    c.add(
+        "signal, anchored: anchor of another log",
+        &b.anchored,
+        Box::new(|r| r["anchor"]["log_id"] = json!(format!("0x{}", "00".repeat(32)))),
+    );
+    c.add(
+        "signal, anchored: short contract",
+        &b.anchored,
+        Box::new(|r| r["anchor"]["contract"] = json!("0x5FbDB2315678afecb367f032d93F642f64180a")),
+    );
+    c.add(
+        "signal, anchored: tx hash without 0x",
+        &b.anchored,
+        Box::new(|r| r["anchor"]["tx_hash"] = json!("ab".repeat(32))),
+    );
+    c.add(
+        "signal, anchored: block hash not hex",
+        &b.anchored,
+        Box::new(|r| r["anchor"]["block_hash"] = json!(format!("0x{}", "zz".repeat(32)))),
+    );
+    c.add(
+        "signal, anchored: chain id 0",
+        &b.anchored,
+        Box::new(|r| r["anchor"]["chain_id"] = json!(0)),
+    );
+    c.add(
+        "signal, anchored: unknown anchor member",
+        &b.anchored,
+        Box::new(|r| r["anchor"]["extra"] = json!(1)),
+    );
+    c.add(
+        "signal: source signature does not verify",
+        &bad_signature_receipt(f),
+        same(),
+    );
 }
 
 fn in_checkpoint(from: &'static str, to: &'static str) -> Tamper {
