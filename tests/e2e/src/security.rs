@@ -1,4 +1,4 @@
-//! Helpers of the security tests (`tests/security.rs`): raw HTTP calls that keep every header and
+//! Helpers of the security tests (`tests/security/`): raw HTTP calls that keep every header and
 //! the body (the typed client hides what a refusal looks like), RFC 9457 problem checks, a
 //! fingerprint of everything a write or admin action could change, and the encodings a secret
 //! could leak in.

@@ -20,6 +20,7 @@
 //! server).
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -345,178 +346,152 @@ impl JsonRoute {
         let text = v.to_string();
         text.replace("\"\\u0000SLOT\\u0000\"", raw).into_bytes()
     }
+
+    /// A case of this route: `body` labelled `content_type`.
+    fn case(&self, what: &str, body: Vec<u8>, content_type: Option<&str>) -> Case {
+        Case {
+            name: format!("{} {}: {what}", self.method, self.target),
+            req: self.req(body, content_type),
+            expect: Expect::Problem,
+        }
+    }
 }
 
+const JSON: Option<&str> = Some("application/json");
+
 fn json_route_cases(cases: &mut Vec<Case>, r: &JsonRoute, depth: usize) {
-    let name = format!("{} {}", r.method, r.target);
     let valid = r.valid.to_string().into_bytes();
-    let ct = Some("application/json");
-    let mk = |what: &str, body: Vec<u8>, content_type: Option<&str>| Case {
-        name: format!("{name}: {what}"),
-        req: r.req(body, content_type),
-        expect: Expect::Problem,
-    };
-    macro_rules! add {
-        ($what:expr, $body:expr, $ct:expr $(,)?) => {
-            cases.push(mk(&$what, $body, $ct))
-        };
-    }
-    // Truncated and malformed.
-    add!("truncated", valid[..valid.len() / 2].to_vec(), ct);
-    add!(
-        "truncated by one byte",
-        valid[..valid.len() - 1].to_vec(),
-        ct
-    );
-    add!("bare words", b"{kind: signal, source: x}".to_vec(), ct);
-    add!("single quotes", b"{'kind': 'signal'}".to_vec(), ct);
-    add!("trailing comma", b"{\"a\": 1,}".to_vec(), ct);
-    add!("two documents", [&valid[..], b" ", &valid[..]].concat(), ct);
-    add!("trailing garbage", [&valid[..], b"x"].concat(), ct);
-    add!("unterminated string", b"{\"kind\": \"sig".to_vec(), ct);
-    add!("nul literal", b"nul".to_vec(), ct);
-    add!("a number", b"1".to_vec(), ct);
-    add!("a string", b"\"signal\"".to_vec(), ct);
-    add!("null", b"null".to_vec(), ct);
-    add!("an empty array", b"[]".to_vec(), ct);
-    if !r.empty_ok {
-        add!("empty body", vec![], ct);
-        add!("whitespace body", b" \r\n\t ".to_vec(), ct);
-    }
+    malformed_cases(cases, r, &valid);
     // Deep nesting, as the whole body and inside.
-    add!("arrays nested deep", deep_array(depth).into_bytes(), ct);
-    add!("objects nested deep", deep_object(depth).into_bytes(), ct);
+    cases.push(r.case("arrays nested deep", deep_array(depth).into_bytes(), JSON));
+    cases.push(r.case("objects nested deep", deep_object(depth).into_bytes(), JSON));
     for slot in &r.slots {
-        add!(
-            &format!("{slot}: arrays nested deep"),
-            r.with(slot, &deep_array(depth)),
-            ct
-        );
-        add!(
-            &format!("{slot}: objects nested deep"),
-            r.with(slot, &deep_object(depth)),
-            ct
-        );
-        // Huge numbers, duplicate keys, lone surrogates, invalid UTF-8, NUL.
-        add!(&format!("{slot}: 1e400"), r.with(slot, "{\"n\":1e400}"), ct);
-        add!(&format!("{slot}: -1e400 bare"), r.with(slot, "-1e400"), ct);
-        let digits = format!("{{\"n\":1{}}}", "0".repeat(5000));
-        add!(
-            &format!("{slot}: a 5001-digit integer"),
-            r.with(slot, &digits),
-            ct
-        );
-        add!(
-            &format!("{slot}: 2^64"),
-            r.with(slot, "{\"n\":18446744073709551616}"),
-            ct,
-        );
-        add!(
-            &format!("{slot}: duplicate keys"),
-            r.with(slot, "{\"a\":1,\"a\":1}"),
-            ct
-        );
-        add!(
-            &format!("{slot}: lone high surrogate"),
-            r.with(slot, "{\"s\":\"\\ud800\"}"),
-            ct
-        );
-        add!(
-            &format!("{slot}: lone low surrogate"),
-            r.with(slot, "{\"s\":\"x\\udfffy\"}"),
-            ct
-        );
-        add!(
-            &format!("{slot}: surrogate as a key"),
-            r.with(slot, "{\"\\udbff\":1}"),
-            ct
-        );
-        add!(
-            &format!("{slot}: lone surrogate string"),
-            r.with(slot, "\"\\ud800\""),
-            ct
-        );
-        let mut bad_utf8 = r.with(slot, "{\"s\":\"@@\"}");
-        replace_marker(&mut bad_utf8, b"@@", &[0xff, 0xfe]);
-        add!(&format!("{slot}: invalid UTF-8 (ff fe)"), bad_utf8, ct);
-        let mut overlong = r.with(slot, "{\"s\":\"@@\"}");
-        replace_marker(&mut overlong, b"@@", &[0xc0, 0xaf]);
-        add!(&format!("{slot}: overlong UTF-8 (c0 af)"), overlong, ct);
-        let mut cut = r.with(slot, "{\"s\":\"@@\"}");
-        replace_marker(&mut cut, b"@@", &[0xe2, 0x82]);
-        add!(&format!("{slot}: truncated UTF-8 (e2 82)"), cut, ct);
-        let mut surrogate_bytes = r.with(slot, "{\"s\":\"@@@\"}");
-        replace_marker(&mut surrogate_bytes, b"@@@", &[0xed, 0xa0, 0x80]);
-        add!(
-            &format!("{slot}: UTF-8 of a surrogate (ed a0 80)"),
-            surrogate_bytes,
-            ct
-        );
-        let mut nul = r.with(slot, "{\"s\":\"@\"}");
-        replace_marker(&mut nul, b"@", &[0]);
-        add!(&format!("{slot}: raw NUL in a string"), nul, ct);
+        slot_cases(cases, r, slot, depth);
     }
-    // Duplicate keys at the top: every member twice.
+    framing_cases(cases, r, &valid);
+    if r.checks_content_type {
+        content_type_cases(cases, r, &valid);
+    }
+}
+
+/// Truncated and malformed bodies, and JSON that is not an object.
+fn malformed_cases(cases: &mut Vec<Case>, r: &JsonRoute, valid: &[u8]) {
+    let mut bodies: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", valid[..valid.len() / 2].to_vec()),
+        ("truncated by one byte", valid[..valid.len() - 1].to_vec()),
+        ("bare words", b"{kind: signal, source: x}".to_vec()),
+        ("single quotes", b"{'kind': 'signal'}".to_vec()),
+        ("trailing comma", b"{\"a\": 1,}".to_vec()),
+        ("two documents", [valid, b" ", valid].concat()),
+        ("trailing garbage", [valid, b"x"].concat()),
+        ("unterminated string", b"{\"kind\": \"sig".to_vec()),
+        ("nul literal", b"nul".to_vec()),
+        ("a number", b"1".to_vec()),
+        ("a string", b"\"signal\"".to_vec()),
+        ("null", b"null".to_vec()),
+        ("an empty array", b"[]".to_vec()),
+    ];
+    if !r.empty_ok {
+        bodies.push(("empty body", vec![]));
+        bodies.push(("whitespace body", b" \r\n\t ".to_vec()));
+    }
+    for (what, body) in bodies {
+        cases.push(r.case(what, body, JSON));
+    }
+}
+
+/// Nested, huge or odd values in one member of an otherwise valid body.
+fn slot_cases(cases: &mut Vec<Case>, r: &JsonRoute, slot: &str, depth: usize) {
+    let (arrays, objects) = (deep_array(depth), deep_object(depth));
+    let digits = format!("{{\"n\":1{}}}", "0".repeat(5000));
+    // Huge numbers, duplicate keys, lone surrogates.
+    for (what, raw) in [
+        ("arrays nested deep", arrays.as_str()),
+        ("objects nested deep", objects.as_str()),
+        ("1e400", "{\"n\":1e400}"),
+        ("-1e400 bare", "-1e400"),
+        ("a 5001-digit integer", digits.as_str()),
+        ("2^64", "{\"n\":18446744073709551616}"),
+        ("duplicate keys", "{\"a\":1,\"a\":1}"),
+        ("lone high surrogate", "{\"s\":\"\\ud800\"}"),
+        ("lone low surrogate", "{\"s\":\"x\\udfffy\"}"),
+        ("surrogate as a key", "{\"\\udbff\":1}"),
+        ("lone surrogate string", "\"\\ud800\""),
+    ] {
+        cases.push(r.case(&format!("{slot}: {what}"), r.with(slot, raw), JSON));
+    }
+    // Raw bytes in a string: invalid UTF-8, NUL.
+    for (what, bytes) in [
+        ("invalid UTF-8 (ff fe)", &[0xff, 0xfe][..]),
+        ("overlong UTF-8 (c0 af)", &[0xc0, 0xaf]),
+        ("truncated UTF-8 (e2 82)", &[0xe2, 0x82]),
+        ("UTF-8 of a surrogate (ed a0 80)", &[0xed, 0xa0, 0x80]),
+        ("raw NUL in a string", &[0]),
+    ] {
+        let mut body = r.with(slot, "{\"s\":\"@\"}");
+        replace_marker(&mut body, b"@", bytes);
+        cases.push(r.case(&format!("{slot}: {what}"), body, JSON));
+    }
+}
+
+/// The valid body framed wrong: every member twice, a BOM, NUL bytes, UTF-16, too large (with
+/// `Content-Length`, and streamed in chunks without one).
+fn framing_cases(cases: &mut Vec<Case>, r: &JsonRoute, valid: &[u8]) {
     if let Value::Object(o) = &r.valid {
         let members: Vec<String> = o
             .iter()
             .map(|(k, v)| format!("{}:{v}", Value::String(k.clone())))
             .collect();
         let doubled = format!("{{{},{}}}", members.join(","), members.join(","));
-        add!("every member twice", doubled.into_bytes(), ct);
+        cases.push(r.case("every member twice", doubled.into_bytes(), JSON));
     }
-    add!(
-        "BOM then a valid body",
-        [&b"\xef\xbb\xbf"[..], &valid[..]].concat(),
-        ct
-    );
-    add!(
-        "NUL then a valid body",
-        [&b"\0"[..], &valid[..]].concat(),
-        ct
-    );
-    add!("a valid body then NUL", [&valid[..], b"\0"].concat(), ct);
-    add!(
-        "UTF-16LE body",
-        utf16le(&String::from_utf8_lossy(&valid)),
-        ct
-    );
-    // Too large: with Content-Length, and streamed in chunks without one.
     let pad = r.limit + 1 - valid.len().min(r.limit);
-    let mut large = valid.clone();
+    let mut large = valid.to_vec();
     large.extend(std::iter::repeat_n(b' ', pad));
-    add!("one byte over the body limit", large.clone(), ct);
-    let mut streamed = mk(
+    for (what, body) in [
+        (
+            "BOM then a valid body",
+            [&b"\xef\xbb\xbf"[..], valid].concat(),
+        ),
+        ("NUL then a valid body", [&b"\0"[..], valid].concat()),
+        ("a valid body then NUL", [valid, b"\0"].concat()),
+        ("UTF-16LE body", utf16le(&String::from_utf8_lossy(valid))),
+        ("one byte over the body limit", large.clone()),
+    ] {
+        cases.push(r.case(what, body, JSON));
+    }
+    let mut streamed = r.case(
         "streamed over the limit without Content-Length",
         [&large[..], &vec![b' '; r.limit][..]].concat(),
-        ct,
+        JSON,
     );
     streamed.req.chunked = true;
     cases.push(streamed);
-    // Content types: the valid body, labelled wrong.
-    if r.checks_content_type {
-        for wrong in [
-            None,
-            Some("text/plain"),
-            Some("application/x-www-form-urlencoded"),
-            Some("multipart/form-data; boundary=xyz"),
-            Some("application/json; charset=latin1"),
-            Some("application/json; charset=iso-8859-1"),
-            Some("application/json; charset=utf-16"),
-            Some("application/jsonx"),
-            Some("application/x-ndjson"),
-            Some("application/problem+json"),
-            Some(""),
-        ] {
-            add!(&format!("Content-Type {wrong:?}"), valid.clone(), wrong);
-        }
-        let mut latin1 = mk("a non-ASCII Content-Type", valid.clone(), None);
-        latin1.req.headers.push((
-            "Content-Type".into(),
-            b"application/json; charset=\xe9".to_vec(),
-        ));
-        cases.push(latin1);
+}
+
+/// The valid body, labelled wrong.
+fn content_type_cases(cases: &mut Vec<Case>, r: &JsonRoute, valid: &[u8]) {
+    for wrong in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=xyz"),
+        Some("application/json; charset=latin1"),
+        Some("application/json; charset=iso-8859-1"),
+        Some("application/json; charset=utf-16"),
+        Some("application/jsonx"),
+        Some("application/x-ndjson"),
+        Some("application/problem+json"),
+        Some(""),
+    ] {
+        cases.push(r.case(&format!("Content-Type {wrong:?}"), valid.to_vec(), wrong));
     }
+    let mut latin1 = r.case("a non-ASCII Content-Type", valid.to_vec(), None);
+    latin1.req.headers.push((
+        "Content-Type".into(),
+        b"application/json; charset=\xe9".to_vec(),
+    ));
+    cases.push(latin1);
 }
 
 fn utf16le(s: &str) -> Vec<u8> {
@@ -633,24 +608,17 @@ fn post_json(addr: SocketAddr, target: &str, token: &str, body: &Value) -> Reply
     )
 }
 
-#[tokio::test]
-async fn bad_input_gets_a_problem_and_changes_nothing() {
-    let depth = env_usize("PROVLOG_BAD_INPUT_DEPTH", 10_000);
-    let rounds = env_usize("PROVLOG_BAD_INPUT_ROUNDS", 1);
-    let fx = Fixture::new("example.com/provlog/e2e-bad-input");
-    let db = TestDb::create("bad_input").await;
-    let max_body = MAX_BODY.to_string();
-    let server = Server::start(
-        &fx,
-        &db.url,
-        &[
-            ("PROVLOG_MAX_BODY_BYTES", max_body.as_str()),
-            ("PROVLOG_CHECKPOINT_INTERVAL_MS", "200"),
-        ],
-    );
-    let addr = server.addr;
+const SOURCE: &str = "bad-input";
 
-    // Credentials through the admin API: an admin key, a source, an ingest key, a spare key.
+/// Credentials made through the admin API: an admin key, an ingest key of [`SOURCE`], and the
+/// id of a spare key.
+struct Creds {
+    admin: String,
+    ingest: String,
+    spare_id: String,
+}
+
+fn credentials(addr: SocketAddr, fx: &Fixture) -> Creds {
     let boot = post_json(addr, "/v1/admin/bootstrap", &fx.token, &json!({}));
     assert_eq!(
         boot.status,
@@ -659,19 +627,18 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
         String::from_utf8_lossy(&boot.body)
     );
     let admin = boot.json()["token"].as_str().unwrap().to_string();
-    let source = "bad-input";
     let r = post_json(
         addr,
         "/v1/admin/sources",
         &admin,
-        &json!({"id": source, "display_name": "Bad input"}),
+        &json!({"id": SOURCE, "display_name": "Bad input"}),
     );
     assert_eq!(r.status, 201, "{:?}", String::from_utf8_lossy(&r.body));
     let r = post_json(
         addr,
         "/v1/admin/keys",
         &admin,
-        &json!({"scope": "ingest", "source": source, "label": "bad input"}),
+        &json!({"scope": "ingest", "source": SOURCE, "label": "bad input"}),
     );
     assert_eq!(r.status, 201);
     let ingest = r.json()["token"].as_str().unwrap().to_string();
@@ -683,107 +650,81 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
     );
     assert_eq!(r.status, 201);
     let spare_id = r.json()["key"]["id"].as_str().unwrap().to_string();
+    Creds {
+        admin,
+        ingest,
+        spare_id,
+    }
+}
 
-    // A valid record first: the credentials and bodies below work, only their flaw differs.
-    let signal = json!({"kind": "signal", "source": source, "payload": {"ok": 1}});
-    let r = post_json(addr, "/v1/records", &ingest, &signal);
-    assert_eq!(r.status, 201, "{:?}", String::from_utf8_lossy(&r.body));
-
-    let routes = [
+/// Every route that reads a JSON body, with a valid body for it.
+fn json_routes(c: &Creds, signal: &Value) -> Vec<JsonRoute> {
+    let route = |method: &'static str, target: String, valid: Value, slots| JsonRoute {
+        method,
+        target,
+        token: c.admin.clone(),
+        valid,
+        slots,
+        limit: MAX_ADMIN_BODY,
+        checks_content_type: true,
+        empty_ok: false,
+    };
+    let write = |valid, slots| JsonRoute {
+        token: c.ingest.clone(),
+        limit: MAX_BODY,
+        ..route("POST", "/v1/records".into(), valid, slots)
+    };
+    vec![
+        write(signal.clone(), vec!["payload", "metadata"]),
+        write(json!({"records": [signal.clone()]}), vec!["records"]),
+        route(
+            "POST",
+            "/v1/admin/sources".into(),
+            json!({"id": "bad-input-2", "display_name": "Another"}),
+            vec!["schema", "display_name"],
+        ),
+        route(
+            "PATCH",
+            format!("/v1/admin/sources/{SOURCE}"),
+            json!({"display_name": "Changed"}),
+            vec!["display_name", "schema"],
+        ),
+        route(
+            "POST",
+            format!("/v1/admin/sources/{SOURCE}/keys"),
+            json!({"key_id": "k1", "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}),
+            vec!["public_key"],
+        ),
+        route(
+            "POST",
+            "/v1/admin/keys".into(),
+            json!({"scope": "read", "label": "never"}),
+            vec!["label", "scope"],
+        ),
         JsonRoute {
-            method: "POST",
-            target: "/v1/records".into(),
-            token: ingest.clone(),
-            valid: signal.clone(),
-            slots: vec!["payload", "metadata"],
-            limit: MAX_BODY,
-            checks_content_type: true,
-            empty_ok: false,
-        },
-        JsonRoute {
-            method: "POST",
-            target: "/v1/records".into(),
-            token: ingest.clone(),
-            valid: json!({"records": [signal.clone()]}),
-            slots: vec!["records"],
-            limit: MAX_BODY,
-            checks_content_type: true,
-            empty_ok: false,
-        },
-        JsonRoute {
-            method: "POST",
-            target: "/v1/admin/sources".into(),
-            token: admin.clone(),
-            valid: json!({"id": "bad-input-2", "display_name": "Another"}),
-            slots: vec!["schema", "display_name"],
-            limit: MAX_ADMIN_BODY,
-            checks_content_type: true,
-            empty_ok: false,
-        },
-        JsonRoute {
-            method: "PATCH",
-            target: format!("/v1/admin/sources/{source}"),
-            token: admin.clone(),
-            valid: json!({"display_name": "Changed"}),
-            slots: vec!["display_name", "schema"],
-            limit: MAX_ADMIN_BODY,
-            checks_content_type: true,
-            empty_ok: false,
-        },
-        JsonRoute {
-            method: "POST",
-            target: format!("/v1/admin/sources/{source}/keys"),
-            token: admin.clone(),
-            valid: json!({"key_id": "k1", "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}),
-            slots: vec!["public_key"],
-            limit: MAX_ADMIN_BODY,
-            checks_content_type: true,
-            empty_ok: false,
-        },
-        JsonRoute {
-            method: "POST",
-            target: "/v1/admin/keys".into(),
-            token: admin.clone(),
-            valid: json!({"scope": "read", "label": "never"}),
-            slots: vec!["label", "scope"],
-            limit: MAX_ADMIN_BODY,
-            checks_content_type: true,
-            empty_ok: false,
-        },
-        JsonRoute {
-            method: "POST",
-            target: format!("/v1/admin/keys/{spare_id}/rotate"),
-            token: admin.clone(),
-            valid: json!({"overlap_ms": 1000}),
-            slots: vec!["overlap_ms"],
-            limit: MAX_ADMIN_BODY,
-            checks_content_type: true,
             empty_ok: true,
+            ..route(
+                "POST",
+                format!("/v1/admin/keys/{}/rotate", c.spare_id),
+                json!({"overlap_ms": 1000}),
+                vec!["overlap_ms"],
+            )
         },
         JsonRoute {
-            method: "POST",
-            target: "/v1/verify".into(),
-            token: admin.clone(),
-            valid: json!({"format": "provlog-receipt-v1"}),
-            slots: vec!["format"],
             limit: provlog_core::receipt::MAX_RECEIPT_BYTES,
             checks_content_type: false,
-            empty_ok: false,
+            ..route(
+                "POST",
+                "/v1/verify".into(),
+                json!({"format": "provlog-receipt-v1"}),
+                vec!["format"],
+            )
         },
-    ];
+    ]
+}
 
-    let mut cases = vec![];
-    for r in &routes {
-        json_route_cases(&mut cases, r, depth);
-    }
-    ndjson_cases(
-        &mut cases,
-        &format!("/v1/records/snapshot?source={source}"),
-        &ingest,
-        depth,
-    );
-    let valid_signal = signal.to_string();
-    // Headers of a write that are malformed.
+/// Headers of a write that are malformed.
+fn header_cases(cases: &mut Vec<Case>, ingest: &str, valid_signal: &str) {
     for (name, value) in [
         ("Idempotency-Key", b"\xff\xfe".to_vec()),
         ("Idempotency-Key", vec![b'k'; 201]),
@@ -796,14 +737,14 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
     ] {
         let mut req = Req::new("POST", "/v1/records");
         if name != "Authorization" {
-            req = req.bearer(&ingest);
+            req = req.bearer(ingest);
         }
         let req = req
             .header("Content-Type", "application/json")
             .header(name, value.clone())
-            .body(valid_signal.clone());
+            .body(valid_signal);
         case(
-            &mut cases,
+            cases,
             format!(
                 "POST /v1/records: {name} {:?}",
                 String::from_utf8_lossy(&value)
@@ -811,18 +752,19 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
             req,
         );
     }
-    let snapshot_sig = Req::new("POST", format!("/v1/records/snapshot?source={source}"))
-        .bearer(&ingest)
+    let snapshot_sig = Req::new("POST", format!("/v1/records/snapshot?source={SOURCE}"))
+        .bearer(ingest)
         .header("Content-Type", "application/x-ndjson")
         .header("Provlog-Source-Signature", b"{\"alg\":1e400}".to_vec())
         .body(b"{\"a\":1}\n".to_vec());
     case(
-        &mut cases,
+        cases,
         "snapshot: a malformed Provlog-Source-Signature",
         snapshot_sig,
     );
+}
 
-    // Wrong methods.
+fn wrong_method_cases(cases: &mut Vec<Case>, admin: &str) {
     for (method, target) in [
         ("PUT", "/v1/records"),
         ("DELETE", "/v1/records"),
@@ -846,76 +788,82 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
         ("DELETE", "/openapi.json"),
     ] {
         case(
-            &mut cases,
+            cases,
             format!("wrong method {method} {target}"),
-            Req::new(method, target).bearer(&admin),
+            Req::new(method, target).bearer(admin),
         );
     }
+}
 
-    // Absurd query parameters and path segments on read routes.
-    let max = u64::MAX;
+/// Absurd query parameters and path segments on read routes.
+fn query_cases(cases: &mut Vec<Case>, admin: &str) {
     for target in [
-        "/v1/records?limit=-1".to_string(),
-        "/v1/records?limit=0".into(),
-        "/v1/records?limit=1001".into(),
-        "/v1/records?limit=1000000".into(),
-        "/v1/records?limit=4294967296".into(),
-        "/v1/records?limit=99999999999999999999999999".into(),
-        "/v1/records?limit=1&limit=2".into(),
-        "/v1/records?limit=1e3".into(),
-        "/v1/records?limit=%FF%FE".into(),
-        "/v1/records?after=-1".into(),
-        "/v1/records?after=18446744073709551616".into(),
-        "/v1/records?since=yesterday".into(),
-        "/v1/records?since=99999-01-01T00:00:00.000Z".into(),
-        "/v1/records?until=2026-13-45T25:61:61.000Z".into(),
-        "/v1/records?content_root=not-a-hash".into(),
-        "/v1/records?leaf_hash=%00%00".into(),
-        "/v1/records/-1".into(),
-        "/v1/records/18446744073709551616".into(),
-        "/v1/records/00".into(),
-        "/v1/records/1e3".into(),
-        "/v1/records/%FF%FE".into(),
-        "/v1/records/0/receipt?size=-1".into(),
-        "/v1/records/0/receipt?size=0".into(),
-        "/v1/records/0/receipt?size=18446744073709551616".into(),
-        "/v1/records/0/receipt?item=-1".into(),
-        "/v1/records/0/receipt?item=18446744073709551616".into(),
-        "/v1/records/0/receipt?item=0".into(),
-        "/v1/records/0/lineage?depth=-1".into(),
-        "/v1/records/0/lineage?depth=4294967296".into(),
-        "/v1/checkpoints?before=-1".into(),
-        "/v1/checkpoints?before=18446744073709551616".into(),
-        "/v1/checkpoints?limit=0".into(),
-        "/v1/checkpoints?limit=5000".into(),
-        "/v1/anchors?before=-9223372036854775809".into(),
-        "/v1/anchors?limit=100000".into(),
-        "/v1/anchors?status=%00".into(),
-        "/v1/proofs/consistency?from=-1&to=1".into(),
-        "/v1/proofs/consistency?from=1".into(),
-        "/v1/proofs/consistency?from=3&to=2".into(),
-        "/v1/proofs/consistency?from=1&to=18446744073709551616".into(),
-        "/v1/records?source=%00".into(),
-        "/v1/admin/keys/%00/rotate".into(),
-        "/tile/0/x999999999999999999999/000".into(),
-        "/tile/-1/000".into(),
-        "/tile/0/000.p/0".into(),
-        "/tile/0/000.p/257".into(),
-        "/tile/99/000".into(),
-        "/tile/entries/%FF".into(),
-        "/v1/admin/audit?after=18446744073709551616".into(),
-        "/v1/admin/audit?limit=0".into(),
-        "/v1/admin/audit?limit=1001".into(),
-        "/v1/admin/sources/%FF%FE".into(),
-        "/v1/admin/sources/%00".into(),
-        "/v1/no-such-route".into(),
+        "/v1/records?limit=-1",
+        "/v1/records?limit=0",
+        "/v1/records?limit=1001",
+        "/v1/records?limit=1000000",
+        "/v1/records?limit=4294967296",
+        "/v1/records?limit=99999999999999999999999999",
+        "/v1/records?limit=1&limit=2",
+        "/v1/records?limit=1e3",
+        "/v1/records?limit=%FF%FE",
+        "/v1/records?after=-1",
+        "/v1/records?after=18446744073709551616",
+        "/v1/records?since=yesterday",
+        "/v1/records?since=99999-01-01T00:00:00.000Z",
+        "/v1/records?until=2026-13-45T25:61:61.000Z",
+        "/v1/records?content_root=not-a-hash",
+        "/v1/records?leaf_hash=%00%00",
+        "/v1/records/-1",
+        "/v1/records/18446744073709551616",
+        "/v1/records/00",
+        "/v1/records/1e3",
+        "/v1/records/%FF%FE",
+        "/v1/records/0/receipt?size=-1",
+        "/v1/records/0/receipt?size=0",
+        "/v1/records/0/receipt?size=18446744073709551616",
+        "/v1/records/0/receipt?item=-1",
+        "/v1/records/0/receipt?item=18446744073709551616",
+        "/v1/records/0/receipt?item=0",
+        "/v1/records/0/lineage?depth=-1",
+        "/v1/records/0/lineage?depth=4294967296",
+        "/v1/checkpoints?before=-1",
+        "/v1/checkpoints?before=18446744073709551616",
+        "/v1/checkpoints?limit=0",
+        "/v1/checkpoints?limit=5000",
+        "/v1/anchors?before=-9223372036854775809",
+        "/v1/anchors?limit=100000",
+        "/v1/anchors?status=%00",
+        "/v1/proofs/consistency?from=-1&to=1",
+        "/v1/proofs/consistency?from=1",
+        "/v1/proofs/consistency?from=3&to=2",
+        "/v1/proofs/consistency?from=1&to=18446744073709551616",
+        "/v1/records?source=%00",
+        "/v1/admin/keys/%00/rotate",
+        "/tile/0/x999999999999999999999/000",
+        "/tile/-1/000",
+        "/tile/0/000.p/0",
+        "/tile/0/000.p/257",
+        "/tile/99/000",
+        "/tile/entries/%FF",
+        "/v1/admin/audit?after=18446744073709551616",
+        "/v1/admin/audit?limit=0",
+        "/v1/admin/audit?limit=1001",
+        "/v1/admin/sources/%FF%FE",
+        "/v1/admin/sources/%00",
+        "/v1/no-such-route",
     ] {
         case(
-            &mut cases,
+            cases,
             format!("query GET {target}"),
-            Req::new("GET", target).bearer(&admin),
+            Req::new("GET", target).bearer(admin),
         );
     }
+}
+
+/// Well-formed edge values on read routes: a problem or a JSON answer, never a 5xx.
+fn edge_cases(cases: &mut Vec<Case>, admin: &str) {
+    let max = u64::MAX;
     for target in [
         format!("/v1/records?after={max}"),
         format!("/v1/records/{max}"),
@@ -934,72 +882,129 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
     ] {
         cases.push(Case {
             name: format!("edge GET {target}"),
-            req: Req::new("GET", target).bearer(&admin),
+            req: Req::new("GET", target).bearer(admin),
             expect: Expect::ProblemOrJson,
         });
     }
+}
 
-    // Overlong requests: over the server's limits (16 KiB target, 64 KiB headers), under
-    // hyper's own (a 64 KiB target, a ~400 KB header buffer), which answer without a body.
+/// Overlong requests: over the server's limits (16 KiB target, 64 KiB headers), under
+/// hyper's own (a 64 KiB target, a ~400 KB header buffer), which answer without a body.
+fn overlong_cases(cases: &mut Vec<Case>, ingest: &str, valid_signal: &str) {
     let long = "1".repeat(30_000);
     case(
-        &mut cases,
+        cases,
         "a 30 KB path",
         Req::new("GET", format!("/v1/records/{long}")),
     );
     case(
-        &mut cases,
+        cases,
         "a 30 KB query",
         Req::new("GET", format!("/v1/records?source={long}")),
     );
     case(
-        &mut cases,
+        cases,
         "a 30 KB query on a write",
         Req::new("POST", format!("/v1/records?wait={long}"))
-            .bearer(&ingest)
+            .bearer(ingest)
             .header("Content-Type", "application/json")
-            .body(valid_signal.clone()),
+            .body(valid_signal),
     );
     case(
-        &mut cases,
+        cases,
         "a 90 KB header",
         Req::new("GET", "/v1/checkpoint").header("X-Padding", long.repeat(3)),
     );
     case(
-        &mut cases,
+        cases,
         "a 90 KB bearer token",
         Req::new("POST", "/v1/records")
             .bearer(&long.repeat(3))
             .header("Content-Type", "application/json")
-            .body(valid_signal.clone()),
+            .body(valid_signal),
     );
     let mut many = Req::new("GET", "/v1/log");
     for i in 0..90 {
         many = many.header(&format!("X-Pad-{i}"), "p".repeat(1000));
     }
-    case(&mut cases, "90 headers of 1 KB", many);
+    case(cases, "90 headers of 1 KB", many);
+}
 
-    let records_before = count_records(&db).await;
-    let audit_before = get_json(addr, "/v1/admin/audit?limit=1000", &admin)["events"]
-        .as_array()
-        .unwrap()
-        .len();
-    let keys_before = get_json(addr, "/v1/admin/keys", &admin);
+/// Every case, for the routes as `c` and `signal` (a valid record) open them.
+fn all_cases(c: &Creds, signal: &Value, depth: usize) -> Vec<Case> {
+    let mut cases = vec![];
+    for r in &json_routes(c, signal) {
+        json_route_cases(&mut cases, r, depth);
+    }
+    ndjson_cases(
+        &mut cases,
+        &format!("/v1/records/snapshot?source={SOURCE}"),
+        &c.ingest,
+        depth,
+    );
+    let valid_signal = signal.to_string();
+    header_cases(&mut cases, &c.ingest, &valid_signal);
+    wrong_method_cases(&mut cases, &c.admin);
+    query_cases(&mut cases, &c.admin);
+    edge_cases(&mut cases, &c.admin);
+    overlong_cases(&mut cases, &c.ingest, &valid_signal);
+    cases
+}
 
+/// Sends every case `rounds` times, checking that the server still serves after each round.
+/// Returns the failures and the count of answers per status.
+fn run(addr: SocketAddr, cases: &[Case], rounds: usize) -> (Vec<String>, BTreeMap<u16, usize>) {
     let mut failures = vec![];
-    let mut by_status = std::collections::BTreeMap::<u16, usize>::new();
+    let mut by_status = BTreeMap::<u16, usize>::new();
     for _ in 0..rounds {
-        for c in &cases {
+        for c in cases {
             let reply = send(addr, &c.req);
             *by_status.entry(reply.status).or_default() += 1;
             if let Err(f) = check(c, &reply) {
                 failures.push(f);
             }
         }
-        // Still up and serving after each round.
         let health = send(addr, &Req::new("GET", "/healthz"));
         assert_eq!(health.status, 200, "the server stopped serving");
     }
+    (failures, by_status)
+}
+
+fn audit_len(addr: SocketAddr, admin: &str) -> usize {
+    get_json(addr, "/v1/admin/audit?limit=1000", admin)["events"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_problem_and_changes_nothing() {
+    let depth = env_usize("PROVLOG_BAD_INPUT_DEPTH", 10_000);
+    let rounds = env_usize("PROVLOG_BAD_INPUT_ROUNDS", 1);
+    let fx = Fixture::new("example.com/provlog/e2e-bad-input");
+    let db = TestDb::create("bad_input").await;
+    let max_body = MAX_BODY.to_string();
+    let server = Server::start(
+        &fx,
+        &db.url,
+        &[
+            ("PROVLOG_MAX_BODY_BYTES", max_body.as_str()),
+            ("PROVLOG_CHECKPOINT_INTERVAL_MS", "200"),
+        ],
+    );
+    let addr = server.addr;
+    let c = credentials(addr, &fx);
+
+    // A valid record first: the credentials and bodies below work, only their flaw differs.
+    let signal = json!({"kind": "signal", "source": SOURCE, "payload": {"ok": 1}});
+    let r = post_json(addr, "/v1/records", &c.ingest, &signal);
+    assert_eq!(r.status, 201, "{:?}", String::from_utf8_lossy(&r.body));
+
+    let cases = all_cases(&c, &signal, depth);
+    let records_before = count_records(&db).await;
+    let audit_before = audit_len(addr, &c.admin);
+    let keys_before = get_json(addr, "/v1/admin/keys", &c.admin);
+    let (failures, by_status) = run(addr, &cases, rounds);
     assert!(
         failures.is_empty(),
         "{} of {} cases were not answered as they should be:\n{}",
@@ -1014,29 +1019,26 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
         records_before,
         "a bad request logged a record"
     );
-    let audit_after = get_json(addr, "/v1/admin/audit?limit=1000", &admin)["events"]
-        .as_array()
-        .unwrap()
-        .len();
     assert_eq!(
-        audit_after, audit_before,
+        audit_len(addr, &c.admin),
+        audit_before,
         "a bad request changed the admin state"
     );
-    assert_eq!(get_json(addr, "/v1/admin/keys", &admin), keys_before);
-    let src = get_json(addr, &format!("/v1/admin/sources/{source}"), &admin);
+    assert_eq!(get_json(addr, "/v1/admin/keys", &c.admin), keys_before);
+    let src = get_json(addr, &format!("/v1/admin/sources/{SOURCE}"), &c.admin);
     assert_eq!(src["display_name"], "Bad input");
     let missing = send(
         addr,
-        &Req::new("GET", "/v1/admin/sources/bad-input-2").bearer(&admin),
+        &Req::new("GET", "/v1/admin/sources/bad-input-2").bearer(&c.admin),
     );
     assert_eq!(missing.status, 404);
 
     // And it still takes a valid write, which is logged.
-    let r = post_json(addr, "/v1/records", &ingest, &signal);
+    let r = post_json(addr, "/v1/records", &c.ingest, &signal);
     assert_eq!(r.status, 201, "{:?}", String::from_utf8_lossy(&r.body));
     assert_eq!(count_records(&db).await, records_before + 1);
     let size = provlog_e2e::wait_for("the log to integrate", Duration::from_secs(30), || {
-        let log = get_json(addr, "/v1/log", &admin);
+        let log = get_json(addr, "/v1/log", &c.admin);
         async move { (log["size"].as_u64() == Some(2)).then_some(2) }
     })
     .await;
