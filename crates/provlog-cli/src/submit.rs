@@ -140,11 +140,13 @@ fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<Value>, Failure> {
         .collect()
 }
 
-fn signer(common: &Common) -> Result<Option<SourceSigner>, Failure> {
+/// The source key of `--signing-key`/`--key-id`, if given, and `client` signing with it.
+fn signing(client: Client, common: &Common) -> Result<(Client, Option<SourceSigner>), Failure> {
     let (Some(path), Some(key_id)) = (&common.signing_key, &common.key_id) else {
-        return Ok(None);
+        return Ok((client, None));
     };
-    crate::admin::read_source_signer(path, key_id).map(Some)
+    let signer = crate::admin::read_source_signer(path, key_id)?;
+    Ok((client.with_signer(signer.clone()), Some(signer)))
 }
 
 fn progress(total: u64, what: &str) -> ProgressBar {
@@ -198,11 +200,7 @@ fn signals(
             file.display()
         )));
     }
-    let signer = signer(common)?;
-    let client = match &signer {
-        Some(s) => client.with_signer(s.clone()),
-        None => client,
-    };
+    let (client, signer) = signing(client, common)?;
     // The same file and source give the same keys: a rerun after a failure resumes.
     let file_id = hex::encode(
         &Sha256::new()
@@ -268,11 +266,7 @@ fn snapshot(
     };
     let (content, canonical) = snapshot_content_json(&items)
         .map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
-    let signer = signer(common)?;
-    let client = match &signer {
-        Some(s) => client.with_signer(s.clone()),
-        None => client,
-    };
+    let (client, signer) = signing(client, common)?;
     let key = format!(
         "snapshot-{}",
         hex::encode(

@@ -153,16 +153,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
 }
 
 fn client(args: &Args, needs_token: bool) -> Result<Client, Failure> {
-    let client = Client::new(&args.url).map_err(usage)?;
-    match &args.token_file {
-        Some(path) => {
-            let token = std::fs::read_to_string(path)
-                .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
-            Ok(client.with_token(token.trim()))
-        }
-        None if needs_token => Err(usage("this mode writes: give --token-file")),
-        None => Ok(client),
-    }
+    crate::admin::connect(
+        &args.url,
+        args.token_file.as_deref(),
+        needs_token.then_some("this mode writes: give --token-file"),
+    )
 }
 
 async fn run_mode(args: &Args) -> Result<Report, Failure> {
