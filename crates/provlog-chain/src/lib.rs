@@ -542,35 +542,28 @@ pub async fn deploy(
         }
         .abi_encode(),
     );
-    let receipt = provider
-        .send_transaction(TransactionRequest::default().with_deploy_code(code))
-        .await
-        .map_err(rpc)?
-        .get_receipt()
-        .await
-        .map_err(|e| ChainError::Rpc(e.to_string()))?;
-    if !receipt.status() {
-        return Err(ChainError::Reverted("contract creation reverted".into()));
-    }
+    let receipt = succeeded(
+        provider
+            .send_transaction(TransactionRequest::default().with_deploy_code(code))
+            .await
+            .map_err(rpc)?,
+        || "contract creation reverted".into(),
+    )
+    .await?;
     let contract = receipt
         .contract_address
         .ok_or_else(|| ChainError::Rpc("creation receipt has no contract address".into()))?;
     let block_number = receipt.block_number.unwrap_or_default();
     let c = IProvenanceAnchor::new(contract, &provider);
     for anchorer in anchorers {
-        let receipt = c
-            .addAnchorer(*anchorer)
-            .send()
-            .await
-            .map_err(contract_err)?
-            .get_receipt()
-            .await
-            .map_err(|e| ChainError::Rpc(e.to_string()))?;
-        if !receipt.status() {
-            return Err(ChainError::Reverted(format!(
-                "addAnchorer({anchorer}) reverted"
-            )));
-        }
+        succeeded(
+            c.addAnchorer(*anchorer)
+                .send()
+                .await
+                .map_err(contract_err)?,
+            || format!("addAnchorer({anchorer}) reverted"),
+        )
+        .await?;
     }
     Ok(Deployment {
         chain_id: found,
@@ -578,4 +571,21 @@ pub async fn deploy(
         owner: key.address(),
         block_number,
     })
+}
+
+/// Waits for a sent transaction's receipt; a reverted one is [`ChainError::Reverted`] with
+/// `reason`.
+async fn succeeded(
+    pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+    reason: impl FnOnce() -> String,
+) -> Result<alloy::rpc::types::TransactionReceipt, ChainError> {
+    let receipt = pending
+        .get_receipt()
+        .await
+        .map_err(|e| ChainError::Rpc(e.to_string()))?;
+    if receipt.status() {
+        Ok(receipt)
+    } else {
+        Err(ChainError::Reverted(reason()))
+    }
 }

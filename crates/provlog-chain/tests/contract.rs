@@ -11,6 +11,27 @@ async fn anvil() -> Anvil {
         .expect("anvil starts (npm ci in contracts/ installs it)")
 }
 
+/// The error of estimating an anchor transaction the contract refuses (`why` names the refusal
+/// expected, should it not come).
+async fn refusal(
+    chain: &Chain,
+    contract: Address,
+    id: B256,
+    size: u64,
+    root: B256,
+    why: &str,
+) -> ChainError {
+    chain
+        .estimate_anchor_gas(&AnchorCall {
+            contract,
+            log_id: id,
+            size,
+            root,
+        })
+        .await
+        .expect_err(why)
+}
+
 /// Signs, broadcasts and waits for one anchor transaction from `chain`'s account.
 async fn anchor(
     chain: &Chain,
@@ -103,15 +124,7 @@ async fn deploy_anchor_read_back_and_refuse_what_the_contract_refuses() {
 
     // Sizes must grow: equal and smaller sizes revert, with the contract's reason decoded.
     for size in [10_010, 3] {
-        let e = chain
-            .estimate_anchor_gas(&AnchorCall {
-                contract: d.contract,
-                log_id: id,
-                size,
-                root,
-            })
-            .await
-            .expect_err("non-monotonic");
+        let e = refusal(&chain, d.contract, id, size, root, "non-monotonic").await;
         assert!(
             matches!(&e, ChainError::Reverted(r) if r.contains("not above the latest anchored size 10010")),
             "{e}"
@@ -119,15 +132,7 @@ async fn deploy_anchor_read_back_and_refuse_what_the_contract_refuses() {
     }
     // Only anchorers may anchor, even the owner.
     let outsider = Chain::connect(&node.url(), CHAIN_ID, owner).await.unwrap();
-    let e = outsider
-        .estimate_anchor_gas(&AnchorCall {
-            contract: d.contract,
-            log_id: id,
-            size: 20_000,
-            root,
-        })
-        .await
-        .expect_err("not an anchorer");
+    let e = refusal(&outsider, d.contract, id, 20_000, root, "not an anchorer").await;
     assert!(
         matches!(&e, ChainError::Reverted(r) if r.contains("is not an anchorer")),
         "{e}"

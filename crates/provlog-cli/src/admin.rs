@@ -2,14 +2,13 @@
 //! line (through `provlog-client`). Answers are printed as JSON; a new key's token is printed
 //! once, or written to `--token-out` (mode 0600) and left out of the output.
 
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use provlog_client::{Client, IssuedKey};
 use serde_json::{json, Value};
 
+use crate::keygen::write_private;
 use crate::Failure;
 
 #[derive(Debug, clap::Args)]
@@ -151,17 +150,32 @@ impl Conn {
     /// A client for `--url` with the key of `--token-file`; without one, an error when the
     /// command needs a key, else an anonymous client (public reads).
     pub fn client(&self, need_token: bool) -> Result<Client, Failure> {
-        let client = Client::new(&self.url).map_err(usage)?;
-        match &self.token_file {
-            Some(path) => {
-                let token = std::fs::read_to_string(path)
-                    .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
-                Ok(client.with_token(token.trim()))
-            }
-            None if need_token => Err(usage("give --token-file (or PROVLOG_API_KEY_FILE)")),
-            None => Ok(client),
-        }
+        connect(
+            &self.url,
+            self.token_file.as_deref(),
+            need_token.then_some("give --token-file (or PROVLOG_API_KEY_FILE)"),
+        )
     }
+}
+
+/// A client for `url` with the key in `token_file`; without a file, the error `missing` when
+/// the command needs a key, else an anonymous client.
+pub(crate) fn connect(
+    url: &str,
+    token_file: Option<&Path>,
+    missing: Option<&str>,
+) -> Result<Client, Failure> {
+    let client = Client::new(url).map_err(usage)?;
+    match (token_file, missing) {
+        (Some(path), _) => Ok(client.with_token(read_text(path)?.trim())),
+        (None, Some(missing)) => Err(usage(missing)),
+        (None, None) => Ok(client),
+    }
+}
+
+/// A file's text, or an error naming it.
+fn read_text(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|e| usage(format!("reading {}: {e}", path.display())))
 }
 
 fn client(conn: &Conn) -> Result<Client, Failure> {
@@ -180,25 +194,10 @@ fn print(value: &Value) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Writes `text` to a new file only its owner can read.
-fn write_private(path: &Path, text: &str) -> Result<(), Failure> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .map_err(|e| usage(format!("cannot create {}: {e}", path.display())))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.write_all(b"\n"))
-        .and_then(|()| file.sync_all())
-        .map_err(|e| usage(format!("writing {}: {e}", path.display())))
-}
-
 fn issued(key: IssuedKey, token_out: Option<&Path>) -> Result<(), Failure> {
     match token_out {
         Some(path) => {
-            write_private(path, &key.token)?;
+            write_private(path, &key.token, "")?;
             print(&json!({"key": key.key, "token_file": path.display().to_string()}))
         }
         None => print(&json!({"key": key.key, "token": key.token})),
@@ -243,8 +242,7 @@ pub fn keys(args: KeysArgs) -> Result<(), Failure> {
 }
 
 fn read_schema(path: &Path) -> Result<Value, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
+    let text = read_text(path)?;
     serde_json::from_str(&text).map_err(|e| usage(format!("{}: {e}", path.display())))
 }
 
@@ -254,8 +252,7 @@ pub fn read_source_signer(
     path: &std::path::Path,
     key_id: &str,
 ) -> Result<provlog_client::SourceSigner, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
+    let text = read_text(path)?;
     let seed: [u8; 32] = BASE64_STANDARD
         .decode(text.trim())
         .ok()
@@ -273,7 +270,7 @@ pub fn read_source_signer(
 pub fn sources(args: SourcesArgs) -> Result<(), Failure> {
     if let SourcesCommand::Keygen { out } = &args.command {
         let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-        write_private(out, &BASE64_STANDARD.encode(key.to_bytes()))?;
+        write_private(out, &BASE64_STANDARD.encode(key.to_bytes()), "")?;
         println!("{}", BASE64_STANDARD.encode(key.verifying_key().to_bytes()));
         return Ok(());
     }

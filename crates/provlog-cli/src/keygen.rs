@@ -4,7 +4,7 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use provlog_core::checkpoint::NoteSigner;
 
@@ -55,22 +55,31 @@ pub fn run(args: Args) -> Result<(), Failure> {
 }
 
 /// Writes `secret` and a newline to a new file of mode 0600; never overwrites.
-pub fn write_secret(out: &std::path::Path, secret: &str) -> Result<(), Failure> {
+pub fn write_secret(out: &Path, secret: &str) -> Result<(), Failure> {
+    write_private(
+        out,
+        secret,
+        " (refusing to overwrite a key; choose another --out or remove it first)",
+    )
+}
+
+/// Writes `text` and a newline to a new file only its owner can read; `exists_hint` follows
+/// the error when the file is already there.
+pub fn write_private(out: &Path, text: &str, exists_hint: &str) -> Result<(), Failure> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(out).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
-            " (refusing to overwrite a key; choose another --out or remove it first)"
+            exists_hint
         } else {
             ""
         };
         Failure::Usage(format!("cannot create {}: {e}{hint}", out.display()))
     })?;
-    file.write_all(secret.as_bytes())
+    file.write_all(text.as_bytes())
         .and_then(|()| file.write_all(b"\n"))
         .and_then(|()| file.sync_all())
-        .map_err(|e| Failure::Usage(format!("writing {}: {e}", out.display())))?;
-    Ok(())
+        .map_err(|e| Failure::Usage(format!("writing {}: {e}", out.display())))
 }

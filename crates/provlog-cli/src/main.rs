@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod admin;
+mod anchors;
 mod bench;
 mod contracts;
 mod demo;
@@ -12,6 +13,7 @@ mod dev;
 mod healthcheck;
 mod keygen;
 mod monitor;
+mod receipt;
 mod serve;
 mod submit;
 mod verify;
@@ -86,12 +88,12 @@ enum Command {
     #[command(after_help = submit::SUBMIT_HELP)]
     Submit(submit::SubmitArgs),
     /// Fetch receipts.
-    Receipt(submit::ReceiptArgs),
+    Receipt(receipt::ReceiptArgs),
     /// The log's anchoring transactions and their status.
     #[command(
         after_help = "Examples:\n  provlog anchors\n  provlog anchors --status pending --json"
     )]
-    Anchors(submit::AnchorsArgs),
+    Anchors(anchors::AnchorsArgs),
     /// Follow a log's checkpoints: verify signatures and consistency, check anchors, cosign;
     /// alarm on a split view.
     #[command(after_help = monitor::AFTER_HELP)]
@@ -140,8 +142,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Monitor(args) => monitor::run(args),
         Command::Submit(args) => submit::submit(args),
-        Command::Receipt(args) => submit::receipt(args),
-        Command::Anchors(args) => submit::anchors(args),
+        Command::Receipt(args) => receipt::receipt(args),
+        Command::Anchors(args) => anchors::anchors(args),
         Command::Keys(args) => admin::keys(args),
         Command::Sources(args) => admin::sources(args),
         Command::Audit(args) => admin::audit(args),

@@ -59,14 +59,7 @@ pub fn migrate(args: Args) -> Result<(), Failure> {
     let config = load(&args)?;
     runtime()?.block_on(async {
         let store = connect(&config).await?;
-        store
-            .migrate()
-            .await
-            .map_err(|e| Failure::Usage(e.to_string()))?;
-        store
-            .init_log(&config.origin)
-            .await
-            .map_err(|e| Failure::Usage(e.to_string()))?;
+        migrate_and_bind(&store, &config.origin).await?;
         eprintln!(
             "migrations applied; the database holds log {}",
             config.origin
@@ -93,17 +86,22 @@ pub fn serve(args: Args) -> Result<(), Failure> {
     })
 }
 
-/// Migrates and binds the database to the log, then builds the service's state (checking the
-/// anchoring chain when configured).
-pub async fn start(store: Store, config: Config) -> Result<Arc<AppState>, Failure> {
+/// Applies the migrations and binds the database to the log `origin`.
+async fn migrate_and_bind(store: &Store, origin: &str) -> Result<(), Failure> {
     store
         .migrate()
         .await
         .map_err(|e| Failure::Usage(e.to_string()))?;
     store
-        .init_log(&config.origin)
+        .init_log(origin)
         .await
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+        .map_err(|e| Failure::Usage(e.to_string()))
+}
+
+/// Migrates and binds the database to the log, then builds the service's state (checking the
+/// anchoring chain when configured).
+pub async fn start(store: Store, config: Config) -> Result<Arc<AppState>, Failure> {
+    migrate_and_bind(&store, &config.origin).await?;
     let replica = format!("{}-{}", hostname(), std::process::id());
     let state = AppState::new(store, config, replica).map_err(|e| Failure::Usage(e.to_string()))?;
     check_chain(&state).await?;

@@ -1,5 +1,5 @@
 //! Bulk work against a running log: `provlog submit` (signals from JSON or NDJSON, snapshots
-//! from CSV or NDJSON, optionally as a bare digest), `provlog receipt get`, `provlog anchors`.
+//! from CSV or NDJSON, optionally as a bare digest).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use indicatif::{ProgressBar, ProgressStyle};
 use provlog_client::{Ack, Client, ClientError, RetryPolicy, SourceSigner, Submission};
-use provlog_core::receipt::Receipt;
 use provlog_core::record::snapshot_content_json;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -141,11 +140,13 @@ fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<Value>, Failure> {
         .collect()
 }
 
-fn signer(common: &Common) -> Result<Option<SourceSigner>, Failure> {
+/// The source key of `--signing-key`/`--key-id`, if given, and `client` signing with it.
+fn signing(client: Client, common: &Common) -> Result<(Client, Option<SourceSigner>), Failure> {
     let (Some(path), Some(key_id)) = (&common.signing_key, &common.key_id) else {
-        return Ok(None);
+        return Ok((client, None));
     };
-    crate::admin::read_source_signer(path, key_id).map(Some)
+    let signer = crate::admin::read_source_signer(path, key_id)?;
+    Ok((client.with_signer(signer.clone()), Some(signer)))
 }
 
 fn progress(total: u64, what: &str) -> ProgressBar {
@@ -199,11 +200,7 @@ fn signals(
             file.display()
         )));
     }
-    let signer = signer(common)?;
-    let client = match &signer {
-        Some(s) => client.with_signer(s.clone()),
-        None => client,
-    };
+    let (client, signer) = signing(client, common)?;
     // The same file and source give the same keys: a rerun after a failure resumes.
     let file_id = hex::encode(
         &Sha256::new()
@@ -269,11 +266,7 @@ fn snapshot(
     };
     let (content, canonical) = snapshot_content_json(&items)
         .map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
-    let signer = signer(common)?;
-    let client = match &signer {
-        Some(s) => client.with_signer(s.clone()),
-        None => client,
-    };
+    let (client, signer) = signing(client, common)?;
     let key = format!(
         "snapshot-{}",
         hex::encode(
@@ -394,157 +387,4 @@ fn summary(
     if let Some(first) = first {
         println!("next: provlog receipt get {first} -o receipt.json");
     }
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ReceiptArgs {
-    #[command(flatten)]
-    conn: Conn,
-    #[command(subcommand)]
-    command: ReceiptCommand,
-}
-
-#[derive(Debug, clap::Subcommand)]
-enum ReceiptCommand {
-    /// Fetch a record's receipt (a snapshot row's with --item) and write it to a file.
-    #[command(after_help = "Examples:\n  provlog receipt get 42 -o receipt.json\n  \
-        provlog receipt get 7 --item 120 --wait-anchored 120 -o row.json\n  \
-        provlog verify receipt receipt.json --key log.vkey")]
-    Get {
-        /// Record id (its index).
-        id: u64,
-        /// A snapshot row.
-        #[arg(long)]
-        item: Option<u64>,
-        /// At the checkpoint of this size (default: the smallest anchored one, else the latest).
-        #[arg(long)]
-        size: Option<u64>,
-        /// Wait up to this many seconds for a receipt carrying an on-chain anchor.
-        #[arg(long, value_name = "SECONDS")]
-        wait_anchored: Option<u64>,
-        /// Output file; - for standard output.
-        #[arg(short = 'o', long, value_name = "FILE", default_value = "-")]
-        out: PathBuf,
-    },
-}
-
-pub fn receipt(args: ReceiptArgs) -> Result<(), Failure> {
-    let client = args.conn.client(false)?;
-    let ReceiptCommand::Get {
-        id,
-        item,
-        size,
-        wait_anchored,
-        out,
-    } = args.command;
-    let deadline = wait_anchored.map(|s| Instant::now() + Duration::from_secs(s));
-    let bytes = runtime()?.block_on(async {
-        loop {
-            let bytes = match client.receipt_json(id, item, size).await {
-                Ok(bytes) => bytes,
-                // Not in a checkpoint yet (409): worth waiting for when asked to wait.
-                Err(e)
-                    if e.status() == Some(409) && deadline.is_some_and(|d| Instant::now() < d) =>
-                {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    continue;
-                }
-                Err(e) => {
-                    return Err(Failure::Usage(format!(
-                        "fetching the receipt of record {id}: {e}"
-                    )))
-                }
-            };
-            let anchored = Receipt::from_json(&bytes)
-                .map_err(|e| Failure::Usage(format!("the log's receipt: {e}")))?
-                .anchor
-                .is_some();
-            match deadline {
-                Some(d) if !anchored && Instant::now() < d => {
-                    tokio::time::sleep(Duration::from_millis(500)).await
-                }
-                Some(_) if !anchored => {
-                    return Err(Failure::Usage(format!(
-                        "record {id}'s receipt is not anchored yet (waited {} s); the log anchors \
-                         every anchor_every_ms, see GET /v1/anchors",
-                        wait_anchored.unwrap_or(0)
-                    )))
-                }
-                _ => return Ok((bytes, anchored)),
-            }
-        }
-    })?;
-    let (bytes, anchored) = bytes;
-    if out == Path::new("-") {
-        println!("{}", String::from_utf8_lossy(&bytes));
-    } else {
-        std::fs::write(&out, &bytes)
-            .map_err(|e| Failure::Usage(format!("writing {}: {e}", out.display())))?;
-        eprintln!(
-            "receipt of record {id}{} written to {} ({}); check it with: provlog verify receipt {} --key LOG.vkey",
-            item.map(|i| format!(" item {i}")).unwrap_or_default(),
-            out.display(),
-            if anchored { "anchored on chain" } else { "not anchored yet" },
-            out.display()
-        );
-    }
-    Ok(())
-}
-
-#[derive(Debug, clap::Args)]
-pub struct AnchorsArgs {
-    #[command(flatten)]
-    conn: Conn,
-    /// Only this status: pending, confirmed, replaced, reorged or failed.
-    #[arg(long)]
-    status: Option<String>,
-    #[arg(long, default_value_t = 20)]
-    limit: u32,
-    /// The page as JSON.
-    #[arg(long)]
-    json: bool,
-}
-
-pub fn anchors(args: AnchorsArgs) -> Result<(), Failure> {
-    let client = args.conn.client(false)?;
-    let page = runtime()?
-        .block_on(client.anchors(args.status.as_deref(), None, Some(args.limit)))
-        .map_err(|e| Failure::Usage(format!("listing anchors: {e}")))?;
-    if args.json {
-        let rows: Vec<Value> = page
-            .anchors
-            .iter()
-            .map(|a| {
-                json!({"id": a.id, "status": a.status, "tree_size": a.tree_size, "chain_id": a.chain_id,
-                       "contract": a.contract, "tx_hash": a.tx_hash, "block_number": a.block_number,
-                       "nonce": a.nonce, "sent_at": a.sent_at, "confirmed_at": a.confirmed_at})
-            })
-            .collect();
-        println!("{}", json!({"enabled": page.enabled, "anchors": rows}));
-        return Ok(());
-    }
-    if !page.enabled {
-        println!("this log does not anchor its checkpoints (anchor_rpc_url is not set)");
-        return Ok(());
-    }
-    println!(
-        "{:>6}  {:<10} {:>10} {:>9}  tx",
-        "id", "status", "size", "block"
-    );
-    for a in &page.anchors {
-        println!(
-            "{:>6}  {:<10} {:>10} {:>9}  {}",
-            a.id,
-            a.status,
-            a.tree_size,
-            a.block_number
-                .map(|b| b.to_string())
-                .unwrap_or_else(|| "-".into()),
-            a.tx_hash
-        );
-    }
-    if page.anchors.is_empty() {
-        println!("(none yet)");
-    }
-    Ok(())
 }

@@ -43,6 +43,18 @@ fn b64s(list: &Value) -> Vec<String> {
     list.as_array().unwrap().iter().map(b64).collect()
 }
 
+/// A golden case's exit code: 0 when it is valid, 1 when not.
+fn assert_verdict(c: &Value, out: &Output) {
+    let want = if c["valid"].as_bool().unwrap() { 0 } else { 1 };
+    assert_eq!(
+        code(out),
+        want,
+        "{}: {}",
+        c["desc"],
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn inclusion_golden_vectors() {
     for c in vectors("inclusion.json") {
@@ -51,14 +63,7 @@ fn inclusion_golden_vectors() {
             "leafHash": b64(&c["leafHash"]), "proof": b64s(&c["proof"]), "desc": c["desc"],
         });
         let out = provlog(&["verify", "inclusion", "-"], doc.to_string().as_bytes());
-        let want = if c["valid"].as_bool().unwrap() { 0 } else { 1 };
-        assert_eq!(
-            code(&out),
-            want,
-            "{}: {}",
-            c["desc"],
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_verdict(&c, &out);
     }
 }
 
@@ -70,14 +75,7 @@ fn consistency_golden_vectors() {
             "root2": b64(&c["root2"]), "proof": b64s(&c["proof"]),
         });
         let out = provlog(&["verify", "consistency"], doc.to_string().as_bytes());
-        let want = if c["valid"].as_bool().unwrap() { 0 } else { 1 };
-        assert_eq!(
-            code(&out),
-            want,
-            "{}: {}",
-            c["desc"],
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_verdict(&c, &out);
     }
 }
 

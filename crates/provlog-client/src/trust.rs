@@ -216,13 +216,14 @@ impl IssuedKey {
 }
 
 impl Client {
-    async fn admin_send(
+    /// One admin API call: `body` as JSON, the answer decoded as `T`.
+    async fn admin<T: serde::de::DeserializeOwned>(
         &self,
         method: reqwest::Method,
         path: &str,
         query: &[(&str, Option<String>)],
         body: Option<Value>,
-    ) -> Result<crate::Raw, ClientError> {
+    ) -> Result<T, ClientError> {
         let url = self.url(path, query)?;
         let mut request = self.authorized(self.http.request(method.clone(), url.clone()));
         if let Some(body) = body {
@@ -237,38 +238,32 @@ impl Client {
             "DELETE" => "DELETE",
             _ => "REQUEST",
         };
-        self.send(request, name, &url).await
+        decode(self.send(request, name, &url).await?)
     }
 
     /// `POST /v1/admin/bootstrap` with the bootstrap token: the first admin key.
     pub async fn bootstrap(&self) -> Result<IssuedKey, ClientError> {
-        decode(
-            self.admin_send(reqwest::Method::POST, "v1/admin/bootstrap", &[], None)
-                .await?,
-        )
+        self.admin(reqwest::Method::POST, "v1/admin/bootstrap", &[], None)
+            .await
     }
 
     /// `POST /v1/admin/sources`: `source` as the API takes it (`id`, `display_name`, `schema`,
     /// `schema_policy`, `require_signature`).
     pub async fn create_source(&self, source: &Value) -> Result<Value, ClientError> {
-        decode(
-            self.admin_send(
-                reqwest::Method::POST,
-                "v1/admin/sources",
-                &[],
-                Some(source.clone()),
-            )
-            .await?,
+        self.admin(
+            reqwest::Method::POST,
+            "v1/admin/sources",
+            &[],
+            Some(source.clone()),
         )
+        .await
     }
 
     /// `PATCH /v1/admin/sources/{id}`.
     pub async fn change_source(&self, id: &str, change: &Value) -> Result<Value, ClientError> {
         let path = format!("v1/admin/sources/{}", crate::paths::segment(id));
-        decode(
-            self.admin_send(reqwest::Method::PATCH, &path, &[], Some(change.clone()))
-                .await?,
-        )
+        self.admin(reqwest::Method::PATCH, &path, &[], Some(change.clone()))
+            .await
     }
 
     /// `GET /v1/admin/sources` (`id` None) or `GET /v1/admin/sources/{id}`.
@@ -277,10 +272,7 @@ impl Client {
             Some(id) => format!("v1/admin/sources/{}", crate::paths::segment(id)),
             None => "v1/admin/sources".into(),
         };
-        decode(
-            self.admin_send(reqwest::Method::GET, &path, &[], None)
-                .await?,
-        )
+        self.admin(reqwest::Method::GET, &path, &[], None).await
     }
 
     /// `POST /v1/admin/sources/{id}/keys`.
@@ -292,10 +284,8 @@ impl Client {
     ) -> Result<Value, ClientError> {
         let path = format!("v1/admin/sources/{}/keys", crate::paths::segment(source));
         let body = json!({"key_id": key_id, "public_key": public_key_base64});
-        decode(
-            self.admin_send(reqwest::Method::POST, &path, &[], Some(body))
-                .await?,
-        )
+        self.admin(reqwest::Method::POST, &path, &[], Some(body))
+            .await
     }
 
     /// `DELETE /v1/admin/sources/{id}/keys/{key_id}`.
@@ -309,10 +299,7 @@ impl Client {
             crate::paths::segment(source),
             crate::paths::segment(key_id)
         );
-        decode(
-            self.admin_send(reqwest::Method::DELETE, &path, &[], None)
-                .await?,
-        )
+        self.admin(reqwest::Method::DELETE, &path, &[], None).await
     }
 
     /// `POST /v1/admin/keys`: `scope` is `ingest` (with `source`), `read` or `admin`.
@@ -326,18 +313,14 @@ impl Client {
         if let Some(source) = source {
             body["source"] = json!(source);
         }
-        decode(
-            self.admin_send(reqwest::Method::POST, "v1/admin/keys", &[], Some(body))
-                .await?,
-        )
+        self.admin(reqwest::Method::POST, "v1/admin/keys", &[], Some(body))
+            .await
     }
 
     /// `GET /v1/admin/keys`.
     pub async fn keys(&self) -> Result<Value, ClientError> {
-        decode(
-            self.admin_send(reqwest::Method::GET, "v1/admin/keys", &[], None)
-                .await?,
-        )
+        self.admin(reqwest::Method::GET, "v1/admin/keys", &[], None)
+            .await
     }
 
     /// `POST /v1/admin/keys/{id}/rotate`; `overlap_ms` None: the server's default.
@@ -351,19 +334,14 @@ impl Client {
             Some(ms) => json!({"overlap_ms": ms}),
             None => json!({}),
         };
-        decode(
-            self.admin_send(reqwest::Method::POST, &path, &[], Some(body))
-                .await?,
-        )
+        self.admin(reqwest::Method::POST, &path, &[], Some(body))
+            .await
     }
 
     /// `POST /v1/admin/keys/{id}/revoke`.
     pub async fn revoke_key(&self, id: &str) -> Result<Value, ClientError> {
         let path = format!("v1/admin/keys/{}/revoke", crate::paths::segment(id));
-        decode(
-            self.admin_send(reqwest::Method::POST, &path, &[], None)
-                .await?,
-        )
+        self.admin(reqwest::Method::POST, &path, &[], None).await
     }
 
     /// `GET /v1/admin/audit`.
@@ -372,17 +350,15 @@ impl Client {
         after: Option<u64>,
         limit: Option<u32>,
     ) -> Result<Value, ClientError> {
-        decode(
-            self.admin_send(
-                reqwest::Method::GET,
-                "v1/admin/audit",
-                &[
-                    ("after", after.map(|a| a.to_string())),
-                    ("limit", limit.map(|l| l.to_string())),
-                ],
-                None,
-            )
-            .await?,
+        self.admin(
+            reqwest::Method::GET,
+            "v1/admin/audit",
+            &[
+                ("after", after.map(|a| a.to_string())),
+                ("limit", limit.map(|l| l.to_string())),
+            ],
+            None,
         )
+        .await
     }
 }

@@ -4,6 +4,10 @@
 //!
 //! Everything is generated from a fixed seed and a fixed day, without network, so two runs
 //! produce the same payloads byte for byte (the log's `received_at` differs, of course).
+//!
+//! [`ingest`] registers the demo's sources with a running log and submits the data.
+
+pub mod ingest;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
