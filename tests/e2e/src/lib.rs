@@ -9,6 +9,7 @@
 //! older than the sources, [`provlog_bin`] runs `cargo build -p provlog-cli --bin provlog` first.
 //! `PROVLOG_BIN` overrides the path.
 
+pub mod chain;
 pub mod load;
 pub mod pg;
 pub mod proxy;
@@ -116,6 +117,45 @@ pub fn provlog(args: &[&str]) -> Output {
         .env_clear_provlog()
         .output()
         .expect("running provlog")
+}
+
+/// Runs `provlog ARGS`, which must succeed; its standard output.
+pub fn provlog_ok(args: &[&str]) -> String {
+    let out = provlog(args);
+    assert!(
+        out.status.success(),
+        "provlog {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("provlog prints UTF-8")
+}
+
+/// An exit code (-1 for a signal), standard output and standard error.
+pub fn outcome(out: &Output) -> (i32, String, String) {
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// Runs `provlog verify receipt FILE --key <the fixture's verifier key> EXTRA`.
+pub fn verify_receipt(fx: &Fixture, file: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "verify",
+        "receipt",
+        file.to_str().expect("a UTF-8 temp path"),
+        "--key",
+        fx.vkey_file.to_str().expect("a UTF-8 temp path"),
+    ];
+    args.extend_from_slice(extra);
+    provlog(&args)
+}
+
+/// Settings held as `(name, String)` pairs, borrowed as [`Server::start`] takes them.
+pub fn env_refs<'a>(env: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 trait ClearProvlogEnv {
@@ -451,6 +491,17 @@ impl Drop for Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// A count from the environment variable `name` (`all` is no limit), or `default` when unset.
+pub fn env_count(name: &str, default: usize) -> usize {
+    match std::env::var(name).as_deref() {
+        Ok("all") => usize::MAX,
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a count")),
+        Err(_) => default,
     }
 }
 

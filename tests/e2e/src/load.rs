@@ -355,6 +355,41 @@ pub async fn audit(
     }
 }
 
+/// Waits up to `within` until a checkpoint covers every record and everything is integrated;
+/// the log's size then.
+pub async fn wait_all_signed(client: &Client, within: Duration) -> u64 {
+    crate::wait_for("a checkpoint covering every record", within, || async {
+        let info = client.log_info().await.ok()?;
+        (info.checkpoint_size == info.size && info.integrated_size == info.size)
+            .then_some(info.size)
+    })
+    .await
+}
+
+/// [`audit`] of the log once `client`'s server has signed all of it ([`wait_all_signed`]), with
+/// consecutive checkpoints also proven consistent through the server's proofs.
+pub async fn audit_signed_log(
+    conn: &mut PgConnection,
+    client: &Client,
+    acked: &[Acked],
+    trusted: &TrustedKeys,
+    origin: &str,
+    within: Duration,
+) -> Audited {
+    let size = wait_all_signed(client, within).await;
+    let audited = audit(conn, acked, trusted, origin, size).await;
+    for w in audited.checkpoints.windows(2) {
+        let p = client
+            .consistency(w[0].0, w[1].0)
+            .await
+            .expect("a consistency proof from the server");
+        assert_eq!((p.root1, p.root2), (w[0].1, w[1].1));
+        verify_consistency(p.size1, p.size2, &p.root1, &p.root2, &p.proof)
+            .expect("the server's consistency proof verifies");
+    }
+    audited
+}
+
 /// Fetches receipts of up to `sample` acknowledged records (chosen at random) from `client`
 /// with 8 concurrent requests and verifies each with the core library: half at the latest
 /// checkpoint, half at a random older signed size that covers the record. Returns how many.

@@ -18,13 +18,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use provlog_chain::anvil::{dev_key, Anvil, AnvilOptions, CHAIN_ID};
-use provlog_chain::primitives::B256;
+use provlog_chain::primitives::{Address, B256};
 use provlog_chain::{deploy, log_id, Reader};
 use provlog_client::{signal, AnchorEntry, Client, Submission};
 use provlog_core::checkpoint::verify_checkpoint;
 use provlog_core::receipt::{verify_receipt, Receipt};
+use provlog_e2e::chain::{anchor_env, anchorer_key};
 use provlog_e2e::proxy::Proxy;
-use provlog_e2e::{provlog, wait_for, Fixture, Server, TestDb};
+use provlog_e2e::{
+    env_refs, verify_receipt as verify_receipt_cli, wait_for, Fixture, Server, TestDb,
+};
 use serde_json::{json, Value};
 
 const ORIGIN: &str = "example.com/provlog/e2e-chain-faults";
@@ -265,447 +268,562 @@ fn addr(node: &Anvil) -> SocketAddr {
     format!("127.0.0.1:{}", node.port()).parse().unwrap()
 }
 
+/// The right chain behind the proxy, the wrong one beside it, and `provlog serve` anchoring
+/// through the proxy while [`Ingest`] submits.
+struct Rig {
+    ingest: Ingest,
+    http: reqwest::Client,
+    client: Client,
+    server: Server,
+    db: TestDb,
+    fx: Fixture,
+    proxy: Proxy,
+    right: Reader,
+    wrong_reader: Reader,
+    contract: Address,
+    lid: B256,
+    anchorer: Address,
+    wrong: Anvil,
+    node: Anvil,
+    _state_dir: tempfile::TempDir,
+}
+
+/// What the RPC outage left for the summary.
+struct Outage {
+    /// Newest record acknowledged when the RPC went down.
+    in_outage: u64,
+    acked: u64,
+    unreachable: usize,
+    catch_up: Duration,
+}
+
+/// What the wrong chain left for the summary.
+struct WrongChain {
+    /// Newest record acknowledged when the wrong chain answered.
+    in_wrong: u64,
+    said: usize,
+    acked: u64,
+}
+
+impl Rig {
+    async fn start() -> Rig {
+        let state_dir = tempfile::tempdir().unwrap();
+        let node = Anvil::start(AnvilOptions {
+            state: Some(state_dir.path().join("anvil.json")),
+            ..AnvilOptions::default()
+        })
+        .await
+        .expect("anvil starts (npm ci in contracts/ installs it)");
+        let wrong = Anvil::start(AnvilOptions {
+            chain_id: Some(WRONG_CHAIN_ID),
+            ..AnvilOptions::default()
+        })
+        .await
+        .unwrap();
+        // Development account 0 deploys, account 1 anchors — on both chains, so the contract
+        // even sits at the same address on the wrong one: only the chain id tells them apart.
+        let anchorer = dev_key(1).address();
+        let d = deploy(&node.url(), CHAIN_ID, &dev_key(0), &[anchorer])
+            .await
+            .unwrap();
+        let dw = deploy(&wrong.url(), WRONG_CHAIN_ID, &dev_key(0), &[anchorer])
+            .await
+            .unwrap();
+        assert_eq!(d.contract, dw.contract);
+        let contract = d.contract;
+
+        let proxy = Proxy::start(addr(&node)).await;
+        let fx = Fixture::new(ORIGIN);
+        let key_file = anchorer_key(&fx);
+        let db = TestDb::create("chain_faults").await;
+        let mut env = anchor_env(
+            &proxy.url(),
+            &CHAIN_ID.to_string(),
+            &contract.to_string(),
+            &key_file,
+        );
+        env.extend([
+            ("PROVLOG_ANCHOR_EVERY_MS", "1000".into()),
+            ("PROVLOG_ANCHOR_POLL_MS", "200".into()),
+            ("PROVLOG_ANCHOR_STUCK_AFTER_MS", "2000".into()),
+            ("PROVLOG_CHECKPOINT_INTERVAL_MS", "250".into()),
+        ]);
+        let server = Server::start(&fx, &db.url, &env_refs(&env));
+        let client = server.client(&fx);
+        Rig {
+            ingest: Ingest::start(client.clone()),
+            http: reqwest::Client::new(),
+            client,
+            server,
+            db,
+            fx,
+            proxy,
+            right: Reader::new(&node.url()).unwrap(),
+            wrong_reader: Reader::new(&wrong.url()).unwrap(),
+            contract,
+            lid: log_id(ORIGIN),
+            anchorer,
+            wrong,
+            node,
+            _state_dir: state_dir,
+        }
+    }
+
+    async fn wait_metric(&self, name: &str, want: f64, within: Duration) {
+        wait_metric(&self.http, &self.server, name, want, within).await;
+    }
+
+    async fn counter(&self, name: &str) -> f64 {
+        counter(&self.http, &self.server, name).await
+    }
+
+    async fn wait_anchored(&self, index: u64, within: Duration) -> Value {
+        wait_anchored(&self.client, &self.server, index, within).await
+    }
+
+    /// Waits until the log lists an anchor that matches `want`; returns it.
+    async fn wait_anchor(
+        &self,
+        what: &str,
+        within: Duration,
+        want: impl Fn(&AnchorEntry) -> bool,
+    ) -> AnchorEntry {
+        wait_for(what, within, || async {
+            anchors(&self.client).await.into_iter().find(|a| want(a))
+        })
+        .await
+    }
+
+    /// Anchoring works before anything goes wrong.
+    async fn warm_up(&self) {
+        self.ingest.progressed("warm-up", 0).await;
+        self.wait_anchored(self.ingest.last_index(), Duration::from_secs(30))
+            .await;
+        self.wait_metric("provlog_anchor_rpc_up", 1.0, Duration::from_secs(5))
+            .await;
+    }
+
+    /// 1. The RPC is down for `outage`: anvil stopped (it saves its state), then restarted.
+    async fn rpc_outage(&mut self, outage: Duration) -> Outage {
+        let unreachable_before = log_lines(&self.fx, "unreachable");
+        let acked_before = self.ingest.acked();
+        self.node.stop();
+        self.wait_metric("provlog_anchor_rpc_up", 0.0, Duration::from_secs(15))
+            .await;
+        let in_outage = self.ingest.last_index();
+        let rest = outage.saturating_sub(Duration::from_secs(1));
+        tokio::time::sleep(rest).await;
+        let (_, anchored) = receipt(&self.client, in_outage, None).await;
+        assert!(!anchored, "nothing can be anchored while the chain is down");
+        assert_eq!(
+            metric(&self.http, &self.server, "provlog_anchor_rpc_up").await,
+            Some(0.0)
+        );
+        let acked = self.ingest.progressed("the RPC outage", acked_before).await;
+        let unreachable = log_lines(&self.fx, "unreachable") - unreachable_before;
+        assert!(
+            (1..=3).contains(&unreachable),
+            "a {outage:?} outage should be said once, not {unreachable} times:\n{}",
+            self.server.logs()
+        );
+        self.node.restart().await.unwrap();
+        let caught_up = Instant::now();
+        self.wait_anchored(in_outage, Duration::from_secs(60)).await;
+        let catch_up = caught_up.elapsed();
+        self.wait_metric("provlog_anchor_rpc_up", 1.0, Duration::from_secs(10))
+            .await;
+        assert!(
+            log_lines(&self.fx, "anchoring recovered") >= 1,
+            "{}",
+            self.server.logs()
+        );
+        Outage {
+            in_outage,
+            acked,
+            unreachable,
+            catch_up,
+        }
+    }
+
+    /// 2. A reorg of depth 3 drops a confirmed anchor that had two blocks on top of it; returns
+    ///    that anchor and the records acknowledged meanwhile.
+    async fn reorg(&self) -> (AnchorEntry, u64) {
+        let (node, right) = (&self.node, &self.right);
+        let reorgs_before = self.counter("provlog_anchor_reorgs_total").await;
+        let acked_before = self.ingest.acked();
+        node.rpc("evm_setAutomine", json!([false])).await.unwrap();
+        // The worker's next anchor waits in the pool; mine it, then two blocks on top.
+        let pending_nonce = self.pool_nonce().await;
+        node.rpc("evm_mine", json!([])).await.unwrap();
+        let block = right.block_number().await.unwrap();
+        node.rpc("evm_mine", json!([])).await.unwrap();
+        node.rpc("evm_mine", json!([])).await.unwrap();
+        assert_eq!(right.block_number().await.unwrap(), block + 2);
+        let dropped = self
+            .wait_anchor(
+                "the anchor in the reorged block to be confirmed",
+                Duration::from_secs(20),
+                |a| {
+                    a.status == "confirmed"
+                        && a.block_number == Some(block)
+                        && a.nonce == pending_nonce
+                },
+            )
+            .await;
+        let old_block_hash = dropped.block_hash.clone().unwrap();
+        node.rpc("anvil_reorg", json!([3, []])).await.unwrap();
+        assert_eq!(
+            right
+                .anchored(self.contract, self.lid, dropped.tree_size)
+                .await
+                .unwrap(),
+            None,
+            "the reorg dropped the anchor"
+        );
+        assert_ne!(
+            right
+                .block_hash(block)
+                .await
+                .unwrap()
+                .map(|h| h.to_string()),
+            Some(old_block_hash.clone())
+        );
+        node.rpc("evm_setAutomine", json!([true])).await.unwrap();
+        node.rpc("evm_mine", json!([])).await.unwrap();
+        let reanchored = self
+            .wait_anchor(
+                "the reorged size to be anchored again",
+                Duration::from_secs(30),
+                |a| {
+                    a.status == "confirmed"
+                        && a.tree_size == dropped.tree_size
+                        && a.block_hash.as_deref() != Some(old_block_hash.as_str())
+                },
+            )
+            .await;
+        self.check_pinned_receipt_follows(&dropped, &reanchored)
+            .await;
+        let reorgs = self.counter("provlog_anchor_reorgs_total").await - reorgs_before;
+        assert!(reorgs >= 1.0, "provlog_anchor_reorgs_total did not move");
+        let reorg_acked = self.ingest.progressed("the reorg", acked_before).await;
+        (dropped, reorg_acked)
+    }
+
+    /// The nonce of the anchoring transaction waiting in the pool.
+    async fn pool_nonce(&self) -> u64 {
+        wait_for(
+            "an anchoring transaction in the pool",
+            Duration::from_secs(20),
+            || async {
+                let latest = self.right.mined_nonce(self.anchorer).await.ok()?;
+                let pending: String = self
+                    .node
+                    .rpc("eth_getTransactionCount", json!([self.anchorer, "pending"]))
+                    .await
+                    .ok()?
+                    .as_str()?
+                    .to_string();
+                let pending = u64::from_str_radix(pending.trim_start_matches("0x"), 16).ok()?;
+                (pending > latest).then_some(latest)
+            },
+        )
+        .await
+    }
+
+    /// Receipts pinned to the reorged size follow the new block.
+    async fn check_pinned_receipt_follows(&self, dropped: &AnchorEntry, reanchored: &AnchorEntry) {
+        let (pinned, anchored) = receipt(&self.client, 0, Some(dropped.tree_size)).await;
+        assert!(anchored);
+        assert_eq!(
+            pinned["anchor"]["block_hash"].as_str(),
+            reanchored.block_hash.as_deref()
+        );
+        let new_block: B256 = reanchored.block_hash.as_deref().unwrap().parse().unwrap();
+        assert_eq!(
+            self.right
+                .block_hash(reanchored.block_number.unwrap())
+                .await
+                .unwrap(),
+            Some(new_block),
+            "the receipt's block is canonical"
+        );
+    }
+
+    /// 3. A stuck transaction: nothing is mined until the worker replaced it with higher fees;
+    ///    returns the stuck anchor and the records acknowledged meanwhile.
+    async fn stuck_transaction(&self) -> (AnchorEntry, u64) {
+        let bumps_before = self.counter("provlog_anchor_fee_bumps_total").await;
+        let replaced_before: Vec<i64> = anchors(&self.client)
+            .await
+            .into_iter()
+            .filter(|a| a.status == "replaced")
+            .map(|a| a.id)
+            .collect();
+        let acked_before = self.ingest.acked();
+        self.node
+            .rpc("evm_setAutomine", json!([false]))
+            .await
+            .unwrap();
+        let stuck = self
+            .wait_anchor(
+                "a stuck anchoring transaction to be replaced",
+                Duration::from_secs(30),
+                |a| a.status == "replaced" && !replaced_before.contains(&a.id),
+            )
+            .await;
+        let bumps = self.counter("provlog_anchor_fee_bumps_total").await - bumps_before;
+        assert!(bumps >= 1.0, "provlog_anchor_fee_bumps_total did not move");
+        self.node
+            .rpc("evm_setAutomine", json!([true]))
+            .await
+            .unwrap();
+        self.node.rpc("evm_mine", json!([])).await.unwrap();
+        let landed = self
+            .wait_anchor(
+                "the replacement to be confirmed",
+                Duration::from_secs(30),
+                |a| a.status == "confirmed" && a.nonce == stuck.nonce,
+            )
+            .await;
+        assert_ne!(landed.tx_hash, stuck.tx_hash);
+        assert_eq!(landed.tree_size, stuck.tree_size);
+        let fee = |a: &AnchorEntry| a.max_fee_per_gas.parse::<u128>().unwrap();
+        assert!(fee(&landed) > fee(&stuck), "{landed:?} vs {stuck:?}");
+        for a in anchors(&self.client).await {
+            if a.nonce == stuck.nonce && a.status == "replaced" {
+                assert_eq!(
+                    self.right
+                        .inclusion(a.tx_hash.parse().unwrap())
+                        .await
+                        .unwrap(),
+                    None,
+                    "a replaced transaction was mined: {a:?}"
+                );
+            }
+        }
+        let stuck_acked = self
+            .ingest
+            .progressed("the stuck transaction", acked_before)
+            .await;
+        (stuck, stuck_acked)
+    }
+
+    /// 4. The same URL answers for another chain for `wrong_for`.
+    async fn wrong_chain(&self, wrong_for: Duration) -> WrongChain {
+        let reorgs_before = self.counter("provlog_anchor_reorgs_total").await;
+        let wrong_said_before = log_lines(&self.fx, "wrong chain");
+        let mined_before = self.right.mined_nonce(self.anchorer).await.unwrap();
+        let acked_before = self.ingest.acked();
+        self.proxy.switch(addr(&self.wrong));
+        self.wait_metric("provlog_anchor_wrong_chain", 1.0, Duration::from_secs(20))
+            .await;
+        let in_wrong = self.ingest.last_index();
+        tokio::time::sleep(wrong_for).await;
+        self.check_nothing_sent_to_the_wrong_chain(mined_before)
+            .await;
+        assert_eq!(
+            self.counter("provlog_anchor_reorgs_total").await,
+            reorgs_before,
+            "another chain's blocks are not a reorg of ours"
+        );
+        let said = log_lines(&self.fx, "wrong chain") - wrong_said_before;
+        let wrong_limit = 2 + wrong_for.as_secs() / 10;
+        assert!(
+            (1..=wrong_limit).contains(&(said as u64)),
+            "the wrong chain should be said, rate-limited: {said} lines\n{}",
+            self.server.logs()
+        );
+        let acked = self
+            .ingest
+            .progressed("the wrong chain", acked_before)
+            .await;
+        self.proxy.switch(addr(&self.node));
+        self.wait_metric("provlog_anchor_wrong_chain", 0.0, Duration::from_secs(20))
+            .await;
+        self.wait_anchored(in_wrong, Duration::from_secs(30)).await;
+        self.wait_metric("provlog_anchor_rpc_up", 1.0, Duration::from_secs(5))
+            .await;
+        WrongChain {
+            in_wrong,
+            said,
+            acked,
+        }
+    }
+
+    async fn check_nothing_sent_to_the_wrong_chain(&self, mined_before: u64) {
+        assert_eq!(
+            self.wrong_reader.mined_nonce(self.anchorer).await.unwrap(),
+            0
+        );
+        let wrong_pending = self
+            .wrong
+            .rpc("eth_getTransactionCount", json!([self.anchorer, "pending"]))
+            .await
+            .unwrap();
+        assert_eq!(
+            wrong_pending,
+            json!("0x0"),
+            "a transaction reached the wrong chain's pool"
+        );
+        assert_eq!(
+            self.wrong_reader
+                .latest(self.contract, self.lid)
+                .await
+                .unwrap(),
+            (0, B256::ZERO),
+            "an anchor landed on the wrong chain"
+        );
+        assert_eq!(
+            self.right.mined_nonce(self.anchorer).await.unwrap(),
+            mined_before,
+            "nothing was anchored while the URL served the wrong chain"
+        );
+    }
+
+    /// The end: ingest stops, the last record gets anchored; returns its index.
+    async fn stop_ingest(&mut self) -> u64 {
+        self.ingest.stop.store(true, Ordering::Relaxed);
+        (&mut self.ingest.task).await.unwrap();
+        let failures = self.ingest.failures.lock().unwrap().clone();
+        assert!(failures.is_empty(), "{failures:?}");
+        let last = self.ingest.last_index();
+        self.wait_anchored(last, Duration::from_secs(30)).await;
+        last
+    }
+
+    /// No duplicates: the anchorer's mined transactions are exactly the confirmed anchors, in
+    /// nonce order with growing sizes, and none failed. Returns the confirmed ones.
+    async fn check_no_duplicates<'a>(&self, all: &'a [AnchorEntry]) -> Vec<&'a AnchorEntry> {
+        assert!(
+            all.iter()
+                .all(|a| a.status != "failed" && a.status != "pending"),
+            "{all:#?}"
+        );
+        let mut confirmed: Vec<&AnchorEntry> =
+            all.iter().filter(|a| a.status == "confirmed").collect();
+        confirmed.sort_by_key(|a| a.nonce);
+        let mined = self.right.mined_nonce(self.anchorer).await.unwrap();
+        assert_eq!(
+            mined,
+            confirmed.len() as u64,
+            "the anchorer's mined transactions are exactly the confirmed anchors: {all:#?}"
+        );
+        for (i, pair) in confirmed.windows(2).enumerate() {
+            assert!(
+                pair[0].tree_size < pair[1].tree_size && pair[0].nonce + 1 == pair[1].nonce,
+                "anchor {i}: {:?} then {:?}",
+                pair[0],
+                pair[1]
+            );
+        }
+        assert_eq!(confirmed[0].nonce, 0);
+        confirmed
+    }
+
+    /// Every anchored root is a signed checkpoint of the log, and the contract holds it.
+    async fn check_anchored_roots(&self, confirmed: &[&AnchorEntry]) {
+        let trusted = self.fx.trusted();
+        let checkpoints = self.client.all_checkpoints().await.unwrap();
+        for a in confirmed {
+            let cp = checkpoints
+                .iter()
+                .find(|c| c.size == a.tree_size)
+                .unwrap_or_else(|| panic!("no signed checkpoint of size {}", a.tree_size));
+            let verified = verify_checkpoint(cp.note.as_bytes(), &trusted, Some(ORIGIN)).unwrap();
+            assert_eq!(verified.checkpoint.root, a.root);
+            let held = self
+                .right
+                .anchored(self.contract, self.lid, a.tree_size)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("the contract lacks size {}", a.tree_size));
+            assert_eq!(held.root.0, *a.root.as_bytes(), "size {}", a.tree_size);
+            let tx = self
+                .right
+                .inclusion(a.tx_hash.parse().unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(Some(tx.block_number), a.block_number);
+            assert_eq!(
+                tx.block_hash.to_string(),
+                a.block_hash.clone().unwrap(),
+                "the stored block is canonical"
+            );
+        }
+    }
+
+    /// Sampled receipts verify offline and against the chain.
+    async fn check_receipts(&self, samples: &[u64]) {
+        let trusted = self.fx.trusted();
+        for &index in samples {
+            let (v, anchored) = receipt(&self.client, index, None).await;
+            assert!(anchored, "receipt of {index} not anchored");
+            let parsed: Receipt = serde_json::from_value(v.clone()).unwrap();
+            let verified = verify_receipt(&parsed, &trusted).unwrap();
+            assert_eq!(verified.leaf_index, index);
+            let file = self.fx.path(&format!("receipt-{index}.json"));
+            std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
+            let out = verify_receipt_cli(
+                &self.fx,
+                &file,
+                &[
+                    "--rpc-url",
+                    &self.node.url(),
+                    "--contract",
+                    &self.contract.to_string(),
+                ],
+            );
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && stdout.contains("holds this root"),
+                "verify receipt {index}: {stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn anchoring_rides_out_chain_faults_while_ingest_continues() {
     let started = Instant::now();
     let outage = env_secs("PROVLOG_CHAIN_OUTAGE_S", 60);
     let wrong_for = env_secs("PROVLOG_CHAIN_WRONG_S", 8);
-    let state_dir = tempfile::tempdir().unwrap();
-    let mut node = Anvil::start(AnvilOptions {
-        state: Some(state_dir.path().join("anvil.json")),
-        ..AnvilOptions::default()
-    })
-    .await
-    .expect("anvil starts (npm ci in contracts/ installs it)");
-    let wrong = Anvil::start(AnvilOptions {
-        chain_id: Some(WRONG_CHAIN_ID),
-        ..AnvilOptions::default()
-    })
-    .await
-    .unwrap();
-    // Development account 0 deploys, account 1 anchors — on both chains, so the contract even
-    // sits at the same address on the wrong one: only the chain id tells them apart.
-    let anchorer = dev_key(1).address();
-    let d = deploy(&node.url(), CHAIN_ID, &dev_key(0), &[anchorer])
-        .await
-        .unwrap();
-    let dw = deploy(&wrong.url(), WRONG_CHAIN_ID, &dev_key(0), &[anchorer])
-        .await
-        .unwrap();
-    assert_eq!(d.contract, dw.contract);
-    let contract = d.contract;
-    let lid = log_id(ORIGIN);
-    let right = Reader::new(&node.url()).unwrap();
-    let wrong_reader = Reader::new(&wrong.url()).unwrap();
+    let mut rig = Rig::start().await;
+    rig.warm_up().await;
+    let out = rig.rpc_outage(outage).await;
+    let (dropped, reorg_acked) = rig.reorg().await;
+    let (stuck, stuck_acked) = rig.stuck_transaction().await;
+    let wrong = rig.wrong_chain(wrong_for).await;
+    let last = rig.stop_ingest().await;
 
-    let proxy = Proxy::start(addr(&node)).await;
-    let fx = Fixture::new(ORIGIN);
-    let key_file = fx.path("anchorer.key");
-    std::fs::write(&key_file, dev_key(1).to_hex().as_str()).unwrap();
-    #[cfg(unix)]
-    std::fs::set_permissions(
-        &key_file,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
-    let db = TestDb::create("chain_faults").await;
-    let env = [
-        ("PROVLOG_ANCHOR_RPC_URL", proxy.url()),
-        ("PROVLOG_ANCHOR_CHAIN_ID", CHAIN_ID.to_string()),
-        ("PROVLOG_ANCHOR_CONTRACT", contract.to_string()),
-        ("PROVLOG_ANCHOR_KEY_FILE", key_file.to_str().unwrap().into()),
-        ("PROVLOG_ANCHOR_CONFIRMATIONS", "1".into()),
-        ("PROVLOG_ANCHOR_EVERY_MS", "1000".into()),
-        ("PROVLOG_ANCHOR_POLL_MS", "200".into()),
-        ("PROVLOG_ANCHOR_STUCK_AFTER_MS", "2000".into()),
-        ("PROVLOG_CHECKPOINT_INTERVAL_MS", "250".into()),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let server = Server::start(&fx, &db.url, &env);
-    let client = server.client(&fx);
-    let http = reqwest::Client::new();
-    let mut ingest = Ingest::start(client.clone());
-
-    // Anchoring works before anything goes wrong.
-    ingest.progressed("warm-up", 0).await;
-    wait_anchored(
-        &client,
-        &server,
-        ingest.last_index(),
-        Duration::from_secs(30),
-    )
-    .await;
-    wait_metric(
-        &http,
-        &server,
-        "provlog_anchor_rpc_up",
-        1.0,
-        Duration::from_secs(5),
-    )
-    .await;
-
-    // 1. The RPC is down for `outage`: anvil stopped (it saves its state), then restarted.
-    let unreachable_before = log_lines(&fx, "unreachable");
-    let acked_before = ingest.acked();
-    node.stop();
-    wait_metric(
-        &http,
-        &server,
-        "provlog_anchor_rpc_up",
-        0.0,
-        Duration::from_secs(15),
-    )
-    .await;
-    let in_outage = ingest.last_index();
-    let rest = outage.saturating_sub(Duration::from_secs(1));
-    tokio::time::sleep(rest).await;
-    let (_, anchored) = receipt(&client, in_outage, None).await;
-    assert!(!anchored, "nothing can be anchored while the chain is down");
-    assert_eq!(
-        metric(&http, &server, "provlog_anchor_rpc_up").await,
-        Some(0.0)
-    );
-    let outage_acked = ingest.progressed("the RPC outage", acked_before).await;
-    let unreachable = log_lines(&fx, "unreachable") - unreachable_before;
-    assert!(
-        (1..=3).contains(&unreachable),
-        "a {outage:?} outage should be said once, not {unreachable} times:\n{}",
-        server.logs()
-    );
-    node.restart().await.unwrap();
-    let caught_up = Instant::now();
-    wait_anchored(&client, &server, in_outage, Duration::from_secs(60)).await;
-    let catch_up = caught_up.elapsed();
-    wait_metric(
-        &http,
-        &server,
-        "provlog_anchor_rpc_up",
-        1.0,
-        Duration::from_secs(10),
-    )
-    .await;
-    assert!(
-        log_lines(&fx, "anchoring recovered") >= 1,
-        "{}",
-        server.logs()
-    );
-
-    // 2. A reorg of depth 3 drops a confirmed anchor that had two blocks on top of it.
-    let reorgs_before = counter(&http, &server, "provlog_anchor_reorgs_total").await;
-    let acked_before = ingest.acked();
-    node.rpc("evm_setAutomine", json!([false])).await.unwrap();
-    // The worker's next anchor waits in the pool; mine it, then two blocks on top.
-    let pending_nonce = wait_for(
-        "an anchoring transaction in the pool",
-        Duration::from_secs(20),
-        || async {
-            let latest = right.mined_nonce(anchorer).await.ok()?;
-            let pending: String = node
-                .rpc("eth_getTransactionCount", json!([anchorer, "pending"]))
-                .await
-                .ok()?
-                .as_str()?
-                .to_string();
-            let pending = u64::from_str_radix(pending.trim_start_matches("0x"), 16).ok()?;
-            (pending > latest).then_some(latest)
-        },
-    )
-    .await;
-    node.rpc("evm_mine", json!([])).await.unwrap();
-    let block = right.block_number().await.unwrap();
-    node.rpc("evm_mine", json!([])).await.unwrap();
-    node.rpc("evm_mine", json!([])).await.unwrap();
-    assert_eq!(right.block_number().await.unwrap(), block + 2);
-    let dropped = wait_for(
-        "the anchor in the reorged block to be confirmed",
-        Duration::from_secs(20),
-        || async {
-            anchors(&client).await.into_iter().find(|a| {
-                a.status == "confirmed" && a.block_number == Some(block) && a.nonce == pending_nonce
-            })
-        },
-    )
-    .await;
-    let old_block_hash = dropped.block_hash.clone().unwrap();
-    node.rpc("anvil_reorg", json!([3, []])).await.unwrap();
-    assert_eq!(
-        right
-            .anchored(contract, lid, dropped.tree_size)
-            .await
-            .unwrap(),
-        None,
-        "the reorg dropped the anchor"
-    );
-    assert_ne!(
-        right
-            .block_hash(block)
-            .await
-            .unwrap()
-            .map(|h| h.to_string()),
-        Some(old_block_hash.clone())
-    );
-    node.rpc("evm_setAutomine", json!([true])).await.unwrap();
-    node.rpc("evm_mine", json!([])).await.unwrap();
-    let reanchored = wait_for(
-        "the reorged size to be anchored again",
-        Duration::from_secs(30),
-        || async {
-            anchors(&client).await.into_iter().find(|a| {
-                a.status == "confirmed"
-                    && a.tree_size == dropped.tree_size
-                    && a.block_hash.as_deref() != Some(old_block_hash.as_str())
-            })
-        },
-    )
-    .await;
-    // Receipts pinned to that size follow the new block.
-    let (pinned, anchored) = receipt(&client, 0, Some(dropped.tree_size)).await;
-    assert!(anchored);
-    assert_eq!(
-        pinned["anchor"]["block_hash"].as_str(),
-        reanchored.block_hash.as_deref()
-    );
-    let new_block: B256 = reanchored.block_hash.as_deref().unwrap().parse().unwrap();
-    assert_eq!(
-        right
-            .block_hash(reanchored.block_number.unwrap())
-            .await
-            .unwrap(),
-        Some(new_block),
-        "the receipt's block is canonical"
-    );
-    let reorgs = counter(&http, &server, "provlog_anchor_reorgs_total").await - reorgs_before;
-    assert!(reorgs >= 1.0, "provlog_anchor_reorgs_total did not move");
-    let reorg_acked = ingest.progressed("the reorg", acked_before).await;
-
-    // 3. A stuck transaction: nothing is mined until the worker replaced it with higher fees.
-    let bumps_before = counter(&http, &server, "provlog_anchor_fee_bumps_total").await;
-    let replaced_before: Vec<i64> = anchors(&client)
-        .await
-        .into_iter()
-        .filter(|a| a.status == "replaced")
-        .map(|a| a.id)
-        .collect();
-    let acked_before = ingest.acked();
-    node.rpc("evm_setAutomine", json!([false])).await.unwrap();
-    let stuck = wait_for(
-        "a stuck anchoring transaction to be replaced",
-        Duration::from_secs(30),
-        || async {
-            anchors(&client)
-                .await
-                .into_iter()
-                .find(|a| a.status == "replaced" && !replaced_before.contains(&a.id))
-        },
-    )
-    .await;
-    let bumps = counter(&http, &server, "provlog_anchor_fee_bumps_total").await - bumps_before;
-    assert!(bumps >= 1.0, "provlog_anchor_fee_bumps_total did not move");
-    node.rpc("evm_setAutomine", json!([true])).await.unwrap();
-    node.rpc("evm_mine", json!([])).await.unwrap();
-    let landed = wait_for(
-        "the replacement to be confirmed",
-        Duration::from_secs(30),
-        || async {
-            anchors(&client)
-                .await
-                .into_iter()
-                .find(|a| a.status == "confirmed" && a.nonce == stuck.nonce)
-        },
-    )
-    .await;
-    assert_ne!(landed.tx_hash, stuck.tx_hash);
-    assert_eq!(landed.tree_size, stuck.tree_size);
-    let fee = |a: &AnchorEntry| a.max_fee_per_gas.parse::<u128>().unwrap();
-    assert!(fee(&landed) > fee(&stuck), "{landed:?} vs {stuck:?}");
-    for a in anchors(&client).await {
-        if a.nonce == stuck.nonce && a.status == "replaced" {
-            assert_eq!(
-                right.inclusion(a.tx_hash.parse().unwrap()).await.unwrap(),
-                None,
-                "a replaced transaction was mined: {a:?}"
-            );
-        }
-    }
-    let stuck_acked = ingest
-        .progressed("the stuck transaction", acked_before)
-        .await;
-
-    // 4. The same URL now answers for another chain.
-    let reorgs_before = counter(&http, &server, "provlog_anchor_reorgs_total").await;
-    let wrong_said_before = log_lines(&fx, "wrong chain");
-    let mined_before = right.mined_nonce(anchorer).await.unwrap();
-    let acked_before = ingest.acked();
-    proxy.switch(addr(&wrong));
-    wait_metric(
-        &http,
-        &server,
-        "provlog_anchor_wrong_chain",
-        1.0,
-        Duration::from_secs(20),
-    )
-    .await;
-    let in_wrong = ingest.last_index();
-    tokio::time::sleep(wrong_for).await;
-    assert_eq!(wrong_reader.mined_nonce(anchorer).await.unwrap(), 0);
-    let wrong_pending = wrong
-        .rpc("eth_getTransactionCount", json!([anchorer, "pending"]))
-        .await
-        .unwrap();
-    assert_eq!(
-        wrong_pending,
-        json!("0x0"),
-        "a transaction reached the wrong chain's pool"
-    );
-    assert_eq!(
-        wrong_reader.latest(contract, lid).await.unwrap(),
-        (0, B256::ZERO),
-        "an anchor landed on the wrong chain"
-    );
-    assert_eq!(
-        right.mined_nonce(anchorer).await.unwrap(),
-        mined_before,
-        "nothing was anchored while the URL served the wrong chain"
-    );
-    assert_eq!(
-        counter(&http, &server, "provlog_anchor_reorgs_total").await,
-        reorgs_before,
-        "another chain's blocks are not a reorg of ours"
-    );
-    let wrong_said = log_lines(&fx, "wrong chain") - wrong_said_before;
-    let wrong_limit = 2 + wrong_for.as_secs() / 10;
-    assert!(
-        (1..=wrong_limit).contains(&(wrong_said as u64)),
-        "the wrong chain should be said, rate-limited: {wrong_said} lines\n{}",
-        server.logs()
-    );
-    let wrong_acked = ingest.progressed("the wrong chain", acked_before).await;
-    proxy.switch(addr(&node));
-    wait_metric(
-        &http,
-        &server,
-        "provlog_anchor_wrong_chain",
-        0.0,
-        Duration::from_secs(20),
-    )
-    .await;
-    wait_anchored(&client, &server, in_wrong, Duration::from_secs(30)).await;
-    wait_metric(
-        &http,
-        &server,
-        "provlog_anchor_rpc_up",
-        1.0,
-        Duration::from_secs(5),
-    )
-    .await;
-
-    // The end: ingest stops, the last record gets anchored.
-    ingest.stop.store(true, Ordering::Relaxed);
-    (&mut ingest.task).await.unwrap();
-    let failures = ingest.failures.lock().unwrap().clone();
-    assert!(failures.is_empty(), "{failures:?}");
-    let last = ingest.last_index();
-    wait_anchored(&client, &server, last, Duration::from_secs(30)).await;
-
-    // No duplicates: the anchorer's mined transactions are exactly the confirmed anchors, in
-    // nonce order with growing sizes, and none failed.
-    let all = anchors(&client).await;
-    assert!(
-        all.iter()
-            .all(|a| a.status != "failed" && a.status != "pending"),
-        "{all:#?}"
-    );
-    let mut confirmed: Vec<&AnchorEntry> = all.iter().filter(|a| a.status == "confirmed").collect();
-    confirmed.sort_by_key(|a| a.nonce);
-    let mined = right.mined_nonce(anchorer).await.unwrap();
-    assert_eq!(
-        mined,
-        confirmed.len() as u64,
-        "the anchorer's mined transactions are exactly the confirmed anchors: {all:#?}"
-    );
-    for (i, pair) in confirmed.windows(2).enumerate() {
-        assert!(
-            pair[0].tree_size < pair[1].tree_size && pair[0].nonce + 1 == pair[1].nonce,
-            "anchor {i}: {:?} then {:?}",
-            pair[0],
-            pair[1]
-        );
-    }
-    assert_eq!(confirmed[0].nonce, 0);
-    // Every anchored root is a signed checkpoint of the log, and the contract holds it.
-    let trusted = fx.trusted();
-    let checkpoints = client.all_checkpoints().await.unwrap();
-    for a in &confirmed {
-        let cp = checkpoints
-            .iter()
-            .find(|c| c.size == a.tree_size)
-            .unwrap_or_else(|| panic!("no signed checkpoint of size {}", a.tree_size));
-        let verified = verify_checkpoint(cp.note.as_bytes(), &trusted, Some(ORIGIN)).unwrap();
-        assert_eq!(verified.checkpoint.root, a.root);
-        let held = right
-            .anchored(contract, lid, a.tree_size)
-            .await
-            .unwrap()
-            .unwrap_or_else(|| panic!("the contract lacks size {}", a.tree_size));
-        assert_eq!(held.root.0, *a.root.as_bytes(), "size {}", a.tree_size);
-        let tx = right
-            .inclusion(a.tx_hash.parse().unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(Some(tx.block_number), a.block_number);
-        assert_eq!(
-            tx.block_hash.to_string(),
-            a.block_hash.clone().unwrap(),
-            "the stored block is canonical"
-        );
-    }
-    // Sampled receipts, one from each phase, verify offline and against the chain.
-    let samples = [
+    let all = anchors(&rig.client).await;
+    let confirmed = rig.check_no_duplicates(&all).await;
+    rig.check_anchored_roots(&confirmed).await;
+    // One receipt from each phase.
+    rig.check_receipts(&[
         0,
-        in_outage,
+        out.in_outage,
         dropped.tree_size - 1,
         stuck.tree_size - 1,
-        in_wrong,
+        wrong.in_wrong,
         last,
-    ];
-    for index in samples {
-        let (v, anchored) = receipt(&client, index, None).await;
-        assert!(anchored, "receipt of {index} not anchored");
-        let parsed: Receipt = serde_json::from_value(v.clone()).unwrap();
-        let verified = verify_receipt(&parsed, &trusted).unwrap();
-        assert_eq!(verified.leaf_index, index);
-        let file = fx.path(&format!("receipt-{index}.json"));
-        std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
-        let out = provlog(&[
-            "verify",
-            "receipt",
-            file.to_str().unwrap(),
-            "--key",
-            fx.vkey_file.to_str().unwrap(),
-            "--rpc-url",
-            &node.url(),
-            "--contract",
-            &contract.to_string(),
-        ]);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success() && stdout.contains("holds this root"),
-            "verify receipt {index}: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let warnings = anchoring_warnings(&fx);
+    ])
+    .await;
+    let warnings = anchoring_warnings(&rig.fx);
     assert!(
         warnings <= 40,
         "{warnings} warning lines from the anchoring worker: a flood\n{}",
-        server.logs()
+        rig.server.logs()
     );
-    let confirmed_metric = counter(&http, &server, "provlog_anchors_confirmed_total").await;
+    let confirmed_metric = rig.counter("provlog_anchors_confirmed_total").await;
     assert!(confirmed_metric >= 1.0);
     let replaced = all.iter().filter(|a| a.status == "replaced").count();
     let reorged = all.iter().filter(|a| a.status == "reorged").count();
     assert!(reorged >= 1, "{all:#?}");
+    let Rig {
+        ingest, server, db, ..
+    } = rig;
     assert!(server.terminate(Duration::from_secs(10)).success());
     let _ = writeln!(
         std::io::stderr(),
@@ -715,19 +833,19 @@ async fn anchoring_rides_out_chain_faults_while_ingest_continues() {
          reorged, 0 duplicates, 0 txs on the wrong chain; {} 'unreachable' and {} 'wrong chain' \
          log lines, {} anchoring warnings in all; {:.0}s in all",
         ingest.acked(),
-        outage_acked,
+        out.acked,
         outage.as_secs(),
         reorg_acked,
         stuck_acked,
-        wrong_acked,
+        wrong.acked,
         wrong_for.as_secs(),
         ingest.retryable.load(Ordering::Relaxed),
-        catch_up.as_secs_f64(),
+        out.catch_up.as_secs_f64(),
         confirmed.len(),
         replaced,
         reorged,
-        unreachable,
-        wrong_said,
+        out.unreachable,
+        wrong.said,
         warnings,
         started.elapsed().as_secs_f64(),
     );

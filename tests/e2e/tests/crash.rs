@@ -31,24 +31,15 @@ use std::time::{Duration, Instant};
 use provlog_chain::anvil::{dev_key, Anvil, AnvilOptions, CHAIN_ID};
 use provlog_chain::primitives::Address;
 use provlog_chain::{log_id, Reader};
-use provlog_core::log::verify_consistency;
 use provlog_core::Hash;
-use provlog_e2e::load::{audit, verify_receipts, Load};
-use provlog_e2e::{provlog, wait_for, Fixture, Server, TestDb};
+use provlog_e2e::chain::{anchor_env, anchorer_key, contracts_deploy};
+use provlog_e2e::load::{audit_signed_log, verify_receipts, Audited, Load};
+use provlog_e2e::{env_count, wait_for, Fixture, Server, TestDb};
 use rand::{Rng, SeedableRng};
+use sqlx::PgConnection;
 
 const ORIGIN: &str = "example.com/provlog/crash";
 const CLIENTS: usize = 4;
-
-fn env_or(name: &str, default: usize) -> usize {
-    match std::env::var(name).as_deref() {
-        Ok("all") => usize::MAX,
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v:?} is not a count")),
-        Err(_) => default,
-    }
-}
 
 /// The anchoring contract on a fresh anvil chain, deployed with `provlog contracts deploy`;
 /// development account 1 is the anchorer.
@@ -63,37 +54,17 @@ impl Chain {
         let node = Anvil::start(AnvilOptions::default())
             .await
             .expect("anvil starts (npm ci in contracts/ installs it)");
-        let deployer = fx.path("deployer.key");
-        std::fs::write(&deployer, dev_key(0).to_hex().as_str()).unwrap();
-        let anchorer = fx.path("anchorer.key");
-        provlog_e2e::write_private(&anchorer, dev_key(1).to_hex().as_str());
-        let out = provlog(&[
-            "contracts",
-            "deploy",
-            "--rpc-url",
+        let anchorer = anchorer_key(fx);
+        let contract = contracts_deploy(
+            fx,
             &node.url(),
-            "--chain-id",
-            &CHAIN_ID.to_string(),
-            "--key-file",
-            deployer.to_str().unwrap(),
-            "--anchorer",
-            &dev_key(1).address().to_string(),
-        ]);
-        assert!(
-            out.status.success(),
-            "provlog contracts deploy: {}",
-            String::from_utf8_lossy(&out.stderr)
+            &["--anchorer", &dev_key(1).address().to_string()],
         );
-        let contract = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        let env = vec![
-            ("PROVLOG_ANCHOR_RPC_URL", node.url()),
-            ("PROVLOG_ANCHOR_CHAIN_ID", CHAIN_ID.to_string()),
-            ("PROVLOG_ANCHOR_CONTRACT", contract.clone()),
-            ("PROVLOG_ANCHOR_KEY_FILE", anchorer.to_str().unwrap().into()),
-            ("PROVLOG_ANCHOR_CONFIRMATIONS", "1".into()),
+        let mut env = anchor_env(&node.url(), &CHAIN_ID.to_string(), &contract, &anchorer);
+        env.extend([
             ("PROVLOG_ANCHOR_EVERY_MS", "0".into()),
             ("PROVLOG_ANCHOR_POLL_MS", "100".into()),
-        ];
+        ]);
         Chain {
             node,
             contract,
@@ -123,18 +94,16 @@ async fn start_async(fx: &Arc<Fixture>, db: &str, chain: &Chain) -> Server {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn acknowledged_records_survive_kill_9() {
-    let rounds = env_or("PROVLOG_CRASH_ROUNDS", 20);
-    let receipt_sample = env_or("PROVLOG_CRASH_RECEIPTS", 2_000);
-    let started = Instant::now();
-    let fx = Arc::new(Fixture::new(ORIGIN));
-    let db = TestDb::create("crash").await;
-    let chain = Chain::deploy(&fx).await;
-
-    let mut server = start_async(&fx, &db.url, &chain).await;
-    let load = Load::start(CLIENTS, vec![Some(server.client(&fx))]);
-
+/// `rounds` kills under `load`, each followed by a restart on the same database; every fifth
+/// round a graceful stop first. Returns the last server and the number of graceful stops.
+async fn kill_and_restart(
+    rounds: usize,
+    mut server: Server,
+    load: &Load,
+    fx: &Arc<Fixture>,
+    db: &TestDb,
+    chain: &Chain,
+) -> (Server, usize) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(0xc0ffee);
     let mut graceful = 0;
     for round in 0..rounds {
@@ -151,8 +120,8 @@ async fn acknowledged_records_survive_kill_9() {
                 "exit after SIGTERM under load: {status:?}"
             );
             graceful += 1;
-            server = start_async(&fx, &db.url, &chain).await;
-            load.set(0, Some(server.client(&fx)));
+            server = start_async(fx, &db.url, chain).await;
+            load.set(0, Some(server.client(fx)));
         }
         // Mostly mid-ingest; sometimes right after start (lease, first integration).
         let up = if rng.gen_bool(0.2) {
@@ -165,41 +134,21 @@ async fn acknowledged_records_survive_kill_9() {
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(rng.gen_range(0..150))).await;
-        server = start_async(&fx, &db.url, &chain).await;
-        load.set(0, Some(server.client(&fx)));
+        server = start_async(fx, &db.url, chain).await;
+        load.set(0, Some(server.client(fx)));
     }
-    let ingest_time = started.elapsed();
-    // Clients finish their request in flight against the last server, then stop.
-    let (acked, stats) = match load.finish().await {
-        Ok(done) => done,
-        Err(e) => panic!("client failed: {e}\n{}", server.logs()),
-    };
-    assert!(stats.records > 0, "nothing was acknowledged");
+    (server, graceful)
+}
 
-    // Let the last server integrate and sign everything.
-    let client = server.client(&fx);
-    let size = wait_for(
-        "a checkpoint covering every record",
-        Duration::from_secs(120),
-        || async {
-            let info = client.log_info().await.ok()?;
-            (info.checkpoint_size == info.size && info.integrated_size == info.size)
-                .then_some(info.size)
-        },
-    )
-    .await;
-
-    let mut conn = db.connect().await;
-    let audited = audit(&mut conn, &acked, &fx.trusted(), ORIGIN, size).await;
-    // Consecutive checkpoints also through the server's proofs.
-    for w in audited.checkpoints.windows(2) {
-        let p = client.consistency(w[0].0, w[1].0).await.unwrap();
-        assert_eq!((p.root1, p.root2), (w[0].1, w[1].1));
-        verify_consistency(p.size1, p.size2, &p.root1, &p.root2, &p.proof).unwrap();
-    }
-
-    // Anchors: the final checkpoint gets anchored, and across all the kills no anchor
-    // transaction was sent twice.
+/// Anchors: the final checkpoint (of `audited.size`) gets anchored, and across all the kills no
+/// anchor transaction was sent twice. Returns the confirmed anchors and the count by status.
+async fn check_anchors(
+    db: &TestDb,
+    conn: &mut PgConnection,
+    chain: &Chain,
+    audited: &Audited,
+) -> (Vec<(u64, Hash)>, HashMap<String, usize>) {
+    let size = audited.size;
     let reader = chain.reader();
     let contract: Address = chain.contract.parse().unwrap();
     let id = log_id(ORIGIN);
@@ -218,12 +167,12 @@ async fn acknowledged_records_survive_kill_9() {
     .await;
     let anchors: Vec<(i64, Vec<u8>, String)> =
         sqlx::query_as("SELECT tree_size, root, status FROM anchors ORDER BY id")
-            .fetch_all(&mut conn)
+            .fetch_all(conn)
             .await
             .unwrap();
-    let mut statuses: HashMap<&str, usize> = HashMap::new();
+    let mut statuses: HashMap<String, usize> = HashMap::new();
     for (_, _, status) in &anchors {
-        *statuses.entry(status.as_str()).or_default() += 1;
+        *statuses.entry(status.clone()).or_default() += 1;
     }
     assert_eq!(statuses.get("failed"), None, "failed anchors: {anchors:?}");
     let confirmed: Vec<(u64, Hash)> = anchors
@@ -256,6 +205,43 @@ async fn acknowledged_records_survive_kill_9() {
         );
     }
     assert_eq!(reader.latest(contract, id).await.unwrap().0, size);
+    (confirmed, statuses)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_records_survive_kill_9() {
+    let rounds = env_count("PROVLOG_CRASH_ROUNDS", 20);
+    let receipt_sample = env_count("PROVLOG_CRASH_RECEIPTS", 2_000);
+    let started = Instant::now();
+    let fx = Arc::new(Fixture::new(ORIGIN));
+    let db = TestDb::create("crash").await;
+    let chain = Chain::deploy(&fx).await;
+
+    let server = start_async(&fx, &db.url, &chain).await;
+    let load = Load::start(CLIENTS, vec![Some(server.client(&fx))]);
+    let (server, graceful) = kill_and_restart(rounds, server, &load, &fx, &db, &chain).await;
+    let ingest_time = started.elapsed();
+    // Clients finish their request in flight against the last server, then stop.
+    let (acked, stats) = match load.finish().await {
+        Ok(done) => done,
+        Err(e) => panic!("client failed: {e}\n{}", server.logs()),
+    };
+    assert!(stats.records > 0, "nothing was acknowledged");
+
+    // Let the last server integrate and sign everything; consecutive checkpoints also through
+    // the server's proofs.
+    let client = server.client(&fx);
+    let mut conn = db.connect().await;
+    let audited = audit_signed_log(
+        &mut conn,
+        &client,
+        &acked,
+        &fx.trusted(),
+        ORIGIN,
+        Duration::from_secs(120),
+    )
+    .await;
+    let (confirmed, statuses) = check_anchors(&db, &mut conn, &chain, &audited).await;
 
     // Receipts of acknowledged records (a sample, or all).
     let signed_sizes: Vec<u64> = audited.checkpoints.iter().map(|c| c.0).collect();

@@ -35,9 +35,8 @@ use std::time::{Duration, Instant};
 
 use provlog_client::{digest, signal, Client, ClientError, Submission};
 use provlog_core::checkpoint::TrustedKeys;
-use provlog_core::log::verify_consistency;
 use provlog_core::Hash;
-use provlog_e2e::load::{audit, verify_receipts, Acked};
+use provlog_e2e::load::{audit_signed_log, verify_receipts, Acked};
 use provlog_e2e::pg::{PrivatePostgres, StopMode};
 use provlog_e2e::{wait_for, Fixture, Server, TestDb};
 use rand::seq::SliceRandom;
@@ -324,8 +323,8 @@ struct Verified {
     receipts: usize,
 }
 
-/// The crash test's checks of the log after the faults ([`audit`]), consecutive checkpoints
-/// through the server's proofs, and receipts of a sample of acknowledged records.
+/// The crash test's checks of the log after the faults ([`audit_signed_log`]), and receipts of
+/// a sample of acknowledged records.
 async fn verify_log(
     conn: &mut PgConnection,
     client: &Client,
@@ -333,27 +332,19 @@ async fn verify_log(
     acked: &[Acked],
     receipt_sample: usize,
 ) -> Verified {
-    let size = wait_for(
-        "a checkpoint covering every record",
+    let audited = audit_signed_log(
+        conn,
+        client,
+        acked,
+        &trusted,
+        ORIGIN,
         Duration::from_secs(120),
-        || async {
-            let info = client.log_info().await.ok()?;
-            (info.checkpoint_size == info.size && info.integrated_size == info.size)
-                .then_some(info.size)
-        },
     )
     .await;
-
-    let audited = audit(conn, acked, &trusted, ORIGIN, size).await;
-    for w in audited.checkpoints.windows(2) {
-        let p = client.consistency(w[0].0, w[1].0).await.unwrap();
-        assert_eq!((p.root1, p.root2), (w[0].1, w[1].1));
-        verify_consistency(p.size1, p.size2, &p.root1, &p.root2, &p.proof).unwrap();
-    }
     let signed: Vec<u64> = audited.checkpoints.iter().map(|c| c.0).collect();
     let receipts = verify_receipts(client, trusted, acked, &signed, receipt_sample, 0xdb).await;
     Verified {
-        size,
+        size: audited.size,
         records: acked.iter().map(|a| a.acks.len()).sum(),
         checkpoints: audited.checkpoints.len(),
         pairs: audited.consistent_pairs,
@@ -364,6 +355,250 @@ async fn verify_log(
 /// A failure message with the server's and PostgreSQL's logs.
 fn failures(shared: &Shared) -> Vec<String> {
     shared.outcomes.bad.lock().unwrap().clone()
+}
+
+/// [`CLIENTS`] writers and 2 readers of one server, sharing what they saw.
+struct Clients {
+    shared: Arc<Shared>,
+    reads: Arc<AtomicU64>,
+    writers: Vec<tokio::task::JoinHandle<Result<(), String>>>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Clients {
+    fn start(server: &Server, fx: &Fixture) -> Clients {
+        let shared = Arc::new(Shared::default());
+        let reads = Arc::new(AtomicU64::new(0));
+        let writers = (0..CLIENTS)
+            .map(|id| tokio::spawn(writer(id, server.client(fx), shared.clone())))
+            .collect();
+        let readers = (0..2)
+            .map(|_| tokio::spawn(reader(server.client(fx), shared.clone(), reads.clone())))
+            .collect();
+        Clients {
+            shared,
+            reads,
+            writers,
+            readers,
+        }
+    }
+
+    fn acked(&self) -> usize {
+        self.shared.acked.lock().unwrap().len()
+    }
+
+    /// Stops the clients after their request in flight (a writer's failure panics with the
+    /// server's logs and `more_logs`), and checks that every answer was a success, a 503 with
+    /// `Retry-After` or a receipt's 409, and none a 500.
+    async fn stop(self, server: &Server, more_logs: impl Fn() -> String) -> Arc<Shared> {
+        let shared = self.shared;
+        shared.stop.store(true, Ordering::Relaxed);
+        for w in self.writers {
+            if let Err(e) = w.await.unwrap() {
+                panic!(
+                    "writer failed: {e}\nother failures: {:?}\n{}\n{}",
+                    failures(&shared),
+                    server.logs(),
+                    more_logs()
+                );
+            }
+        }
+        for r in self.readers {
+            r.await.unwrap();
+        }
+        let bad = failures(&shared);
+        assert!(
+            bad.is_empty(),
+            "answers other than success, 503 + Retry-After or a receipt's 409: {bad:#?}\n{}",
+            server.logs()
+        );
+        let o = &shared.outcomes;
+        assert_eq!(o.count(500), 0, "500s: {}", o.summary());
+        shared
+    }
+}
+
+/// Waits until `provlog serve` is ready.
+async fn ready(client: &Client) {
+    wait_for("readiness", Duration::from_secs(30), || async {
+        client.ready().await.ok().filter(|r| *r)
+    })
+    .await;
+}
+
+/// The restarts so far, for the summary.
+#[derive(Default)]
+struct Restarts {
+    /// From PostgreSQL's start to `provlog serve` ready and writing.
+    recoveries: Vec<Duration>,
+    /// From the stop to the start.
+    outages: Vec<Duration>,
+    /// Requests during outages, all answered 503.
+    outage_503s: usize,
+    /// Stops with `-m fast`, and with `-m immediate`.
+    modes: (usize, usize),
+}
+
+/// The same process during and after one PostgreSQL outage.
+struct Round<'a> {
+    round: usize,
+    client: &'a Client,
+    server: &'a Server,
+    shared: &'a Shared,
+}
+
+impl Round<'_> {
+    /// While PostgreSQL is down: reads and writes answer 503 problem+json with Retry-After, the
+    /// process is alive and says it is not ready. Returns the requests made.
+    async fn probe_outage(&self, probe: &Submission, mode: StopMode) -> usize {
+        let (client, server, round) = (self.client, self.server, self.round);
+        let some_ack = self
+            .shared
+            .acked
+            .lock()
+            .unwrap()
+            .first()
+            .map(|a| a.acks[0].index);
+        let mut probes = 0;
+        for what in ["write", "log", "receipt"] {
+            let answer = tokio::time::timeout(REQUEST_BOUND, async {
+                match what {
+                    "write" => client.submit(probe).await.map(|_| ()),
+                    "log" => client.log_info().await.map(|_| ()),
+                    _ => client
+                        .receipt(some_ack.unwrap_or(0), None, None)
+                        .await
+                        .map(|_| ()),
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("{what} during the outage hung\n{}", server.logs()));
+            let e = answer.expect_err(&format!("{what} succeeded while PostgreSQL was down"));
+            assert_eq!(
+                (e.status(), e.retry_after().is_some(), e.problem().is_some()),
+                (Some(503), true, true),
+                "{what} during the outage (round {round}, {mode:?}): {e}\n{}",
+                server.logs()
+            );
+            probes += 1;
+        }
+        assert!(
+            !client.ready().await.unwrap(),
+            "/readyz while PostgreSQL is down"
+        );
+        assert!(
+            matches!(http_get(server.addr, "/healthz").await, Some((200, _))),
+            "/healthz while PostgreSQL is down"
+        );
+        probes
+    }
+
+    /// The same process recovers by itself: ready, and it takes the probe write.
+    async fn wait_recovered(&self, probe: &Submission) {
+        let c = self.client;
+        wait_for(
+            "provlog serve to recover after PostgreSQL came back",
+            RECOVERY_DEADLINE,
+            || async move {
+                if !c.ready().await.ok()? {
+                    return None;
+                }
+                c.submit(probe).await.ok()
+            },
+        )
+        .await;
+    }
+
+    /// The probe's record is logged: it is acknowledged like any other (a retry of its key
+    /// answers with the same indexes). Writers get through again, too.
+    async fn check_probe_logged_and_writers_back(
+        &self,
+        probe: &Submission,
+        probe_key: String,
+        acked_before: usize,
+    ) {
+        let resp = self.client.submit(probe).await.unwrap();
+        assert!(resp.replayed, "the probe's retry is a replay");
+        self.shared.acked.lock().unwrap().push(Acked {
+            key: probe_key,
+            acks: resp.records,
+            replayed: true,
+        });
+        wait_for(
+            "writers acknowledged after the restart",
+            RECOVERY_DEADLINE,
+            || async { (self.shared.acked.lock().unwrap().len() > acked_before + 1).then_some(()) },
+        )
+        .await;
+    }
+}
+
+impl Restarts {
+    /// Stops `pg` (`-m fast` in even rounds, `-m immediate` in odd ones) for about `down_ms`,
+    /// probing the server meanwhile, and starts it again; returns it once the server recovered.
+    async fn round(
+        &mut self,
+        r: Round<'_>,
+        mut pg: PrivatePostgres,
+        rng: &mut impl Rng,
+        down_ms: u64,
+    ) -> PrivatePostgres {
+        let mode = if r.round.is_multiple_of(2) {
+            self.modes.0 += 1;
+            StopMode::Fast
+        } else {
+            self.modes.1 += 1;
+            StopMode::Immediate
+        };
+        let acked_before = r.shared.acked.lock().unwrap().len();
+        let down_since = Instant::now();
+        pg = tokio::task::spawn_blocking(move || {
+            pg.stop(mode);
+            pg
+        })
+        .await
+        .unwrap();
+        let probe_key = format!("probe-{}", r.round);
+        let probe = submission(&probe_key, 1, rng);
+        self.outage_503s += r.probe_outage(&probe, mode).await;
+        let down = Duration::from_millis(rng.gen_range(down_ms / 2..=down_ms));
+        tokio::time::sleep(down.saturating_sub(down_since.elapsed())).await;
+
+        pg = tokio::task::spawn_blocking(move || {
+            pg.start_again();
+            pg
+        })
+        .await
+        .unwrap();
+        let up_since = Instant::now();
+        self.outages.push(down_since.elapsed());
+        r.wait_recovered(&probe).await;
+        self.recoveries.push(up_since.elapsed());
+        r.check_probe_logged_and_writers_back(&probe, probe_key, acked_before)
+            .await;
+        pg
+    }
+}
+
+/// Operators can tell: the metrics count the outages, and no internal error; so does the log.
+async fn check_outages_reported(server: &Server, fx: &Fixture, restarts: usize) {
+    let (status, metrics) = http_get(server.addr, "/metrics").await.unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        metric(&metrics, "provlog_database_unavailable_total") > 0.0,
+        "provlog_database_unavailable_total after {restarts} outages:\n{metrics}"
+    );
+    assert_eq!(metric(&metrics, "provlog_database_up"), 1.0, "{metrics}");
+    assert_eq!(
+        metric(&metrics, "provlog_internal_errors_total"),
+        0.0,
+        "{metrics}"
+    );
+    let log = std::fs::read_to_string(fx.path("server.log")).unwrap();
+    assert!(
+        log.contains("database unavailable"),
+        "the server's log says the database was unavailable"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -390,21 +625,12 @@ async fn postgres_restarts_under_load_lose_nothing_acknowledged() {
     );
     let pid = server.pid();
     let client = server.client(&fx);
-    wait_for("readiness", Duration::from_secs(30), || async {
-        client.ready().await.ok().filter(|r| *r)
-    })
-    .await;
+    ready(&client).await;
 
-    let shared = Arc::new(Shared::default());
-    let reads = Arc::new(AtomicU64::new(0));
+    let clients = Clients::start(&server, &fx);
+    let reads = clients.reads.clone();
     let health = Arc::new(Health::default());
     let health_stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..CLIENTS)
-        .map(|id| tokio::spawn(writer(id, server.client(&fx), shared.clone())))
-        .collect();
-    let readers: Vec<_> = (0..2)
-        .map(|_| tokio::spawn(reader(server.client(&fx), shared.clone(), reads.clone())))
-        .collect();
     let watcher = tokio::spawn(watch_health(
         server.addr,
         health.clone(),
@@ -412,139 +638,25 @@ async fn postgres_restarts_under_load_lose_nothing_acknowledged() {
     ));
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(0xdbfa);
-    let mut recoveries: Vec<Duration> = vec![];
-    let mut outages: Vec<Duration> = vec![];
-    let mut outage_503s = 0;
-    let mut modes = (0, 0);
+    let mut done = Restarts::default();
     for round in 0..restarts {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(load_ms / 2..=load_ms))).await;
-        let mode = if round % 2 == 0 {
-            modes.0 += 1;
-            StopMode::Fast
-        } else {
-            modes.1 += 1;
-            StopMode::Immediate
+        let r = Round {
+            round,
+            client: &client,
+            server: &server,
+            shared: &clients.shared,
         };
-        let acked_before = shared.acked.lock().unwrap().len();
-        let down_since = Instant::now();
-        pg = tokio::task::spawn_blocking(move || {
-            pg.stop(mode);
-            pg
-        })
-        .await
-        .unwrap();
-
-        // While it is down: reads and writes answer 503 problem+json with Retry-After, the
-        // process is alive and says it is not ready.
-        let probe_key = format!("probe-{round}");
-        let probe = submission(&probe_key, 1, &mut rng);
-        let some_ack = shared
-            .acked
-            .lock()
-            .unwrap()
-            .first()
-            .map(|a| a.acks[0].index);
-        for what in ["write", "log", "receipt"] {
-            let answer = tokio::time::timeout(REQUEST_BOUND, async {
-                match what {
-                    "write" => client.submit(&probe).await.map(|_| ()),
-                    "log" => client.log_info().await.map(|_| ()),
-                    _ => client
-                        .receipt(some_ack.unwrap_or(0), None, None)
-                        .await
-                        .map(|_| ()),
-                }
-            })
-            .await
-            .unwrap_or_else(|_| panic!("{what} during the outage hung\n{}", server.logs()));
-            let e = answer.expect_err(&format!("{what} succeeded while PostgreSQL was down"));
-            assert_eq!(
-                (e.status(), e.retry_after().is_some(), e.problem().is_some()),
-                (Some(503), true, true),
-                "{what} during the outage (round {round}, {mode:?}): {e}\n{}",
-                server.logs()
-            );
-            outage_503s += 1;
-        }
-        assert!(
-            !client.ready().await.unwrap(),
-            "/readyz while PostgreSQL is down"
-        );
-        assert!(
-            matches!(http_get(server.addr, "/healthz").await, Some((200, _))),
-            "/healthz while PostgreSQL is down"
-        );
-        let down = Duration::from_millis(rng.gen_range(down_ms / 2..=down_ms));
-        tokio::time::sleep(down.saturating_sub(down_since.elapsed())).await;
-
-        pg = tokio::task::spawn_blocking(move || {
-            pg.start_again();
-            pg
-        })
-        .await
-        .unwrap();
-        let up_since = Instant::now();
-        outages.push(down_since.elapsed());
-        // The same process recovers by itself: ready, and it takes the probe write.
-        let c = &client;
-        let p = &probe;
-        wait_for(
-            "provlog serve to recover after PostgreSQL came back",
-            RECOVERY_DEADLINE,
-            || async move {
-                if !c.ready().await.ok()? {
-                    return None;
-                }
-                c.submit(p).await.ok()
-            },
-        )
-        .await;
-        recoveries.push(up_since.elapsed());
-        // The probe's record is logged: it is acknowledged like any other (a retry of its key
-        // answers with the same indexes).
-        let resp = client.submit(&probe).await.unwrap();
-        assert!(resp.replayed, "the probe's retry is a replay");
-        shared.acked.lock().unwrap().push(Acked {
-            key: probe_key,
-            acks: resp.records,
-            replayed: true,
-        });
-        // Writers get through again, too.
-        wait_for(
-            "writers acknowledged after the restart",
-            RECOVERY_DEADLINE,
-            || async { (shared.acked.lock().unwrap().len() > acked_before + 1).then_some(()) },
-        )
-        .await;
+        pg = done.round(r, pg, &mut rng, down_ms).await;
         assert_eq!(server.pid(), pid);
     }
     tokio::time::sleep(Duration::from_millis(load_ms / 2)).await;
     let ingest_time = started.elapsed();
-    shared.stop.store(true, Ordering::Relaxed);
-    for w in writers {
-        if let Err(e) = w.await.unwrap() {
-            panic!(
-                "writer failed: {e}\nother failures: {:?}\n{}\n{}",
-                failures(&shared),
-                server.logs(),
-                pg.log_tail()
-            );
-        }
-    }
-    for r in readers {
-        r.await.unwrap();
-    }
+    let shared = clients.stop(&server, || pg.log_tail()).await;
     health_stop.store(true, Ordering::Relaxed);
     watcher.await.unwrap();
 
-    let bad = failures(&shared);
-    assert!(
-        bad.is_empty(),
-        "answers other than success, 503 + Retry-After or a receipt's 409: {bad:#?}\n{}",
-        server.logs()
-    );
     let o = &shared.outcomes;
-    assert_eq!(o.count(500), 0, "500s: {}", o.summary());
     let unavailable = o.unavailable_with_retry_after.load(Ordering::Relaxed);
     assert!(
         unavailable > 0,
@@ -557,25 +669,7 @@ async fn postgres_restarts_under_load_lose_nothing_acknowledged() {
     );
     assert!(health.not_ready.load(Ordering::Relaxed) > 0);
     assert!(client.ready().await.unwrap(), "ready at the end");
-
-    // Operators can tell: the metrics count the outage, and no internal error.
-    let (status, metrics) = http_get(server.addr, "/metrics").await.unwrap();
-    assert_eq!(status, 200);
-    assert!(
-        metric(&metrics, "provlog_database_unavailable_total") > 0.0,
-        "provlog_database_unavailable_total after {restarts} outages:\n{metrics}"
-    );
-    assert_eq!(metric(&metrics, "provlog_database_up"), 1.0, "{metrics}");
-    assert_eq!(
-        metric(&metrics, "provlog_internal_errors_total"),
-        0.0,
-        "{metrics}"
-    );
-    let log = std::fs::read_to_string(fx.path("server.log")).unwrap();
-    assert!(
-        log.contains("database unavailable"),
-        "the server's log says the database was unavailable"
-    );
+    check_outages_reported(&server, &fx, restarts).await;
 
     let acked = std::mem::take(&mut *shared.acked.lock().unwrap());
     let replayed = acked.iter().filter(|a| a.replayed).count();
@@ -584,13 +678,14 @@ async fn postgres_restarts_under_load_lose_nothing_acknowledged() {
     let _ = conn.close().await;
     let status = server.terminate(Duration::from_secs(15));
     assert!(status.success(), "exit after SIGTERM: {status:?}");
-    let max_recovery = recoveries.iter().max().copied().unwrap_or_default();
-    let min_outage = outages.iter().min().copied().unwrap_or_default();
-    let max_outage = outages.iter().max().copied().unwrap_or_default();
+    let max_recovery = done.recoveries.iter().max().copied().unwrap_or_default();
+    let min_outage = done.outages.iter().min().copied().unwrap_or_default();
+    let max_outage = done.outages.iter().max().copied().unwrap_or_default();
+    let outage_503s = done.outage_503s;
     let summary = format!(
         "db-faults: {restarts} PostgreSQL restarts under load ({} fast, {} immediate/crash; down {:.1}-{:.1}s each) on one provlog process; {} acked records in {} requests ({replayed} replays, {} retries), log size {}; non-2xx seen: {} ({unavailable} 503+Retry-After, {outage_503s} outage probes all 503, 0 x 500); {} reads; recovered within {:.1}s of PostgreSQL's start (max; deadline {}s); {} checkpoints ({} pairs consistent), {} receipts verified; ingest {:.1}s, total {:.1}s",
-        modes.0,
-        modes.1,
+        done.modes.0,
+        done.modes.1,
         min_outage.as_secs_f64(),
         max_outage.as_secs_f64(),
         v.records,
@@ -611,50 +706,29 @@ async fn postgres_restarts_under_load_lose_nothing_acknowledged() {
     let _ = writeln!(std::io::stderr(), "{summary}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn exhausted_pool_answers_503_and_recovers() {
-    let lock_ms = env_or("PROVLOG_DBFAULT_LOCK_MS", 3_000) as u64;
-    let receipt_sample = env_or("PROVLOG_DBFAULT_RECEIPTS", 300);
-    let acquire_timeout_ms = 500u64;
-    let started = Instant::now();
-    let fx = Fixture::new(ORIGIN);
-    let db = TestDb::create("dbfault_pool").await;
-    let server = Server::start(
-        &fx,
-        &db.url,
-        &[
-            ("PROVLOG_CHECKPOINT_INTERVAL_MS", "200"),
-            ("PROVLOG_DATABASE_MAX_CONNECTIONS", "2"),
-            (
-                "PROVLOG_DATABASE_ACQUIRE_TIMEOUT_MS",
-                &acquire_timeout_ms.to_string(),
-            ),
-        ],
-    );
-    let client = server.client(&fx);
-    wait_for("readiness", Duration::from_secs(30), || async {
-        client.ready().await.ok().filter(|r| *r)
-    })
-    .await;
+/// What the pool test saw while `log_state` was locked.
+struct Locked {
+    probes_503: usize,
+    acked_during_lock: usize,
+    released_at: Instant,
+}
 
-    let shared = Arc::new(Shared::default());
-    let reads = Arc::new(AtomicU64::new(0));
-    let writers: Vec<_> = (0..CLIENTS)
-        .map(|id| tokio::spawn(writer(id, server.client(&fx), shared.clone())))
-        .collect();
-    let readers: Vec<_> = (0..2)
-        .map(|_| tokio::spawn(reader(server.client(&fx), shared.clone(), reads.clone())))
-        .collect();
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
-    let acked_before_lock = shared.acked.lock().unwrap().len();
+/// The pressure: a session holding an exclusive lock on the table every sequencing and
+/// size-reading statement needs, for `lock_ms`. The first two of them block holding the pool's
+/// two connections; everything else queues for a connection.
+async fn lock_log_state(
+    db: &TestDb,
+    server: &Server,
+    client: &Client,
+    clients: &Clients,
+    lock_ms: u64,
+    acquire_timeout_ms: u64,
+) -> Locked {
+    let acked_before_lock = clients.acked();
     assert!(
         acked_before_lock > 0,
         "nothing acknowledged before the lock"
     );
-
-    // The pressure: a session holding an exclusive lock on the table every sequencing and
-    // size-reading statement needs. The first two of them block holding the pool's two
-    // connections; everything else queues for a connection.
     let mut side = db.connect().await;
     let mut tx = side.begin().await.unwrap();
     sqlx::query("LOCK TABLE log_state IN ACCESS EXCLUSIVE MODE")
@@ -663,7 +737,27 @@ async fn exhausted_pool_answers_503_and_recovers() {
         .unwrap();
     let locked_at = Instant::now();
     tokio::time::sleep(Duration::from_millis(acquire_timeout_ms * 2)).await;
-    // Exhausted: a request answers 503 + Retry-After after about the acquire timeout.
+    let probes_503 = probe_exhausted_pool(server, client).await;
+    assert!(
+        !client.ready().await.unwrap(),
+        "/readyz with the pool exhausted"
+    );
+    let remaining = Duration::from_millis(lock_ms).saturating_sub(locked_at.elapsed());
+    tokio::time::sleep(remaining).await;
+    let acked_during_lock = clients.acked() - acked_before_lock;
+    tx.rollback().await.unwrap();
+    let released_at = Instant::now();
+    let _ = side.close().await;
+    Locked {
+        probes_503,
+        acked_during_lock,
+        released_at,
+    }
+}
+
+/// Exhausted: a request answers 503 + Retry-After after about the acquire timeout. Returns the
+/// requests made.
+async fn probe_exhausted_pool(server: &Server, client: &Client) -> usize {
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x9001);
     let mut probes_503 = 0;
     for i in 0..3 {
@@ -692,47 +786,50 @@ async fn exhausted_pool_answers_503_and_recovers() {
         probes_503 += 2;
         // These probes were refused, never logged: retrying them later gets new indexes.
     }
-    assert!(
-        !client.ready().await.unwrap(),
-        "/readyz with the pool exhausted"
+    probes_503
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exhausted_pool_answers_503_and_recovers() {
+    let lock_ms = env_or("PROVLOG_DBFAULT_LOCK_MS", 3_000) as u64;
+    let receipt_sample = env_or("PROVLOG_DBFAULT_RECEIPTS", 300);
+    let acquire_timeout_ms = 500u64;
+    let started = Instant::now();
+    let fx = Fixture::new(ORIGIN);
+    let db = TestDb::create("dbfault_pool").await;
+    let server = Server::start(
+        &fx,
+        &db.url,
+        &[
+            ("PROVLOG_CHECKPOINT_INTERVAL_MS", "200"),
+            ("PROVLOG_DATABASE_MAX_CONNECTIONS", "2"),
+            (
+                "PROVLOG_DATABASE_ACQUIRE_TIMEOUT_MS",
+                &acquire_timeout_ms.to_string(),
+            ),
+        ],
     );
-    let remaining = Duration::from_millis(lock_ms).saturating_sub(locked_at.elapsed());
-    tokio::time::sleep(remaining).await;
-    let acked_during_lock = shared.acked.lock().unwrap().len() - acked_before_lock;
-    tx.rollback().await.unwrap();
-    let released_at = Instant::now();
-    let _ = side.close().await;
+    let client = server.client(&fx);
+    ready(&client).await;
+
+    let clients = Clients::start(&server, &fx);
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let Locked {
+        probes_503,
+        acked_during_lock,
+        released_at,
+    } = lock_log_state(&db, &server, &client, &clients, lock_ms, acquire_timeout_ms).await;
 
     // Without an operator: ready again, writes acknowledged again.
-    let acked_at_release = shared.acked.lock().unwrap().len();
+    let acked_at_release = clients.acked();
     wait_for("recovery after the lock", RECOVERY_DEADLINE, || async {
-        (client.ready().await.ok()? && shared.acked.lock().unwrap().len() > acked_at_release + 4)
-            .then_some(())
+        (client.ready().await.ok()? && clients.acked() > acked_at_release + 4).then_some(())
     })
     .await;
     let recovered_in = released_at.elapsed();
     tokio::time::sleep(Duration::from_millis(1_000)).await;
-    shared.stop.store(true, Ordering::Relaxed);
-    for w in writers {
-        if let Err(e) = w.await.unwrap() {
-            panic!(
-                "writer failed: {e}\nother failures: {:?}\n{}",
-                failures(&shared),
-                server.logs()
-            );
-        }
-    }
-    for r in readers {
-        r.await.unwrap();
-    }
-    let bad = failures(&shared);
-    assert!(
-        bad.is_empty(),
-        "answers other than success, 503 + Retry-After or a receipt's 409: {bad:#?}\n{}",
-        server.logs()
-    );
+    let shared = clients.stop(&server, String::new).await;
     let o = &shared.outcomes;
-    assert_eq!(o.count(500), 0, "500s: {}", o.summary());
     let unavailable = o.unavailable_with_retry_after.load(Ordering::Relaxed);
     assert!(
         unavailable > 0,

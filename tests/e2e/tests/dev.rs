@@ -10,19 +10,25 @@ use std::time::{Duration, Instant};
 
 use provlog_e2e::{provlog, provlog_bin};
 
+/// `provlog dev --once` on free ports in `dir`, to be run.
+fn dev_once_command(dir: &Path) -> Command {
+    let mut cmd = Command::new(provlog_bin());
+    cmd.args([
+        "dev",
+        "--once",
+        "--listen",
+        "127.0.0.1:0",
+        "--chain-port",
+        "0",
+    ])
+    .arg("--data-dir")
+    .arg(dir);
+    cmd
+}
+
 /// `provlog dev --once` on free ports in `dir`.
 fn dev_once(dir: &Path) -> Output {
-    Command::new(provlog_bin())
-        .args([
-            "dev",
-            "--once",
-            "--listen",
-            "127.0.0.1:0",
-            "--chain-port",
-            "0",
-        ])
-        .arg("--data-dir")
-        .arg(dir)
+    dev_once_command(dir)
         .env_remove("PROVLOG_DEV_DATABASE_URL")
         .output()
         .expect("running provlog dev")
@@ -229,17 +235,7 @@ fn ctrl_c_stops_the_log_and_the_chain() {
 #[test]
 fn a_missing_anvil_is_explained() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(provlog_bin())
-        .args([
-            "dev",
-            "--once",
-            "--listen",
-            "127.0.0.1:0",
-            "--chain-port",
-            "0",
-        ])
-        .arg("--data-dir")
-        .arg(tmp.path())
+    let out = dev_once_command(tmp.path())
         .env("PROVLOG_ANVIL", tmp.path().join("no-such-anvil"))
         .output()
         .unwrap();

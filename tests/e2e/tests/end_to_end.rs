@@ -18,7 +18,9 @@ use provlog_core::checkpoint::{verify_checkpoint, VerifiedCheckpoint};
 use provlog_core::log::{stored_index, MemoryLog};
 use provlog_core::receipt::{verify_receipt, Receipt};
 use provlog_core::Hash;
-use provlog_e2e::{provlog, wait_for, Fixture, Server, TestDb};
+use provlog_e2e::{
+    provlog, verify_receipt as cli_verify_receipt, wait_for, Fixture, Server, TestDb,
+};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -169,7 +171,15 @@ async fn checkpoint_covering(
 
 /// Runs `provlog verify ARGS`; returns the exit code and standard error.
 fn verify_cli(args: &[&str]) -> (i32, String) {
-    let out = provlog(args);
+    exit_and_stderr(&provlog(args))
+}
+
+/// `provlog verify receipt FILE` with the log's key: the exit code and standard error.
+fn verify_receipt_cli(fx: &Fixture, file: &Path) -> (i32, String) {
+    exit_and_stderr(&cli_verify_receipt(fx, file, &[]))
+}
+
+fn exit_and_stderr(out: &std::process::Output) -> (i32, String) {
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -180,26 +190,21 @@ fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn ingest_verify_and_audit_through_a_socket() {
-    let started = Instant::now();
-    let fx = Fixture::new(ORIGIN);
-    let db = TestDb::create("e2e").await;
-    let server = Server::start(&fx, &db.url, &[("PROVLOG_CHECKPOINT_INTERVAL_MS", "200")]);
-    let client = server.client(&fx);
-    wait_for("readiness", Duration::from_secs(30), || async {
-        client.ready().await.ok()?.then_some(())
-    })
-    .await;
-    let info = client.log_info().await.unwrap();
-    assert_eq!(
-        (info.origin.as_str(), info.verifier_key.as_str()),
-        (ORIGIN, fx.vkey.as_str())
-    );
+/// What the two halves of the ingest left: every acknowledgement by record number, the
+/// receipts that came back with `?wait=receipt`, and the checkpoints in the middle and at the end.
+struct Ingested {
+    acks: HashMap<usize, Ack>,
+    waited: Vec<Receipt>,
+    mid: (String, VerifiedCheckpoint),
+    last: (String, VerifiedCheckpoint),
+    /// Since `started`, when every record was acknowledged.
+    ingest_done: Duration,
+}
 
-    // Ingest, half; a checkpoint in the middle; the other half.
+/// Ingest, half; a checkpoint in the middle; the other half.
+async fn ingest_in_two_halves(client: &Client, fx: &Fixture, started: Instant) -> Ingested {
     let acks: Acks = Arc::default();
-    let mut waited = ingest(&client, plan(0..10, BATCHED..BATCHED + 250), &acks).await;
+    let mut waited = ingest(client, plan(0..10, BATCHED..BATCHED + 250), &acks).await;
     let mid_size = acks
         .lock()
         .unwrap()
@@ -207,25 +212,29 @@ async fn ingest_verify_and_audit_through_a_socket() {
         .map(|a| a.index + 1)
         .max()
         .unwrap();
-    let (note_a, cp_a) = checkpoint_covering(&client, &fx, mid_size).await;
-    waited.extend(ingest(&client, plan(10..19, BATCHED + 250..TOTAL), &acks).await);
+    let mid = checkpoint_covering(client, fx, mid_size).await;
+    waited.extend(ingest(client, plan(10..19, BATCHED + 250..TOTAL), &acks).await);
     let acks = Arc::try_unwrap(acks).unwrap().into_inner().unwrap();
     assert_eq!(acks.len(), TOTAL);
     let ingest_done = started.elapsed();
-    let (note_b, cp_b) = checkpoint_covering(&client, &fx, TOTAL as u64).await;
-    let (size_a, size_b) = (cp_a.checkpoint.size, cp_b.checkpoint.size);
-    assert_eq!(size_b, TOTAL as u64, "replayed keys must not add records");
-    assert!(size_a < size_b, "checkpoint A ({size_a}) is mid-ingest");
-    let info = client.log_info().await.unwrap();
-    assert_eq!((info.size, info.integrated_size), (size_b, size_b));
-
-    // Receipts that came back with ?wait=receipt verify in-process.
-    assert_eq!(waited.len(), 10);
-    for r in &waited {
-        verify_receipt(r, &fx.trusted()).unwrap();
+    let last = checkpoint_covering(client, fx, TOTAL as u64).await;
+    Ingested {
+        acks,
+        waited,
+        mid,
+        last,
+        ingest_done,
     }
+}
 
-    // A random sample of receipts (records, and rows of snapshots), each through the CLI.
+/// A random sample of receipts (records, and rows of snapshots) at `size_b`, each through the
+/// CLI. Returns how many, the first one, and the snapshots among the records.
+async fn check_sampled_receipts(
+    client: &Client,
+    fx: &Fixture,
+    acks: &HashMap<usize, Ack>,
+    size_b: u64,
+) -> (usize, Vec<u8>, Vec<usize>) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
     let mut numbers: Vec<usize> = (0..TOTAL).collect();
     numbers.shuffle(&mut rng);
@@ -241,7 +250,6 @@ async fn ingest_verify_and_audit_through_a_socket() {
             .iter()
             .map(|&n| (n, Some(rng.gen_range(0..2 + n % 4) as u64))),
     );
-    let vkey = path_str(&fx.vkey_file).to_string();
     let mut first_receipt = None;
     for (i, &(n, item)) in wanted.iter().enumerate() {
         let ack = &acks[&n];
@@ -266,13 +274,16 @@ async fn ingest_verify_and_audit_through_a_socket() {
         }
         let file = fx.path(&format!("receipt-{i}.json"));
         std::fs::write(&file, &bytes).unwrap();
-        let (code, stderr) = verify_cli(&["verify", "receipt", path_str(&file), "--key", &vkey]);
+        let (code, stderr) = verify_receipt_cli(fx, &file);
         assert_eq!(code, 0, "record {n} item {item:?}: {stderr}");
         first_receipt.get_or_insert(bytes);
     }
+    (wanted.len(), first_receipt.unwrap(), snapshots)
+}
 
-    // Tampered receipts are refused with exit 1 (invalid), not 2 (unreadable).
-    let original: Value = serde_json::from_slice(&first_receipt.unwrap()).unwrap();
+/// Tampered receipts are refused with exit 1 (invalid), not 2 (unreadable).
+fn check_tampered_receipts(fx: &Fixture, receipt: &[u8]) {
+    let original: Value = serde_json::from_slice(receipt).unwrap();
     let mut moved = original.clone();
     moved["leaf_index"] = json!(moved["leaf_index"].as_u64().unwrap() + 1);
     let mut edited = original.clone();
@@ -284,11 +295,15 @@ async fn ingest_verify_and_audit_through_a_socket() {
     for (name, tampered) in [("moved", moved), ("edited", edited)] {
         let file = fx.path(&format!("tampered-{name}.json"));
         std::fs::write(&file, tampered.to_string()).unwrap();
-        let (code, stderr) = verify_cli(&["verify", "receipt", path_str(&file), "--key", &vkey]);
+        let (code, stderr) = verify_receipt_cli(fx, &file);
         assert_eq!(code, 1, "{name}: {stderr}");
     }
+}
 
-    // Consistency between the mid-ingest and the final checkpoint, tied to the signed roots.
+/// Consistency between the mid-ingest and the final checkpoint, tied to the signed roots.
+async fn check_consistency(client: &Client, fx: &Fixture, got: &Ingested) {
+    let ((note_a, cp_a), (note_b, cp_b)) = (&got.mid, &got.last);
+    let (size_a, size_b) = (cp_a.checkpoint.size, cp_b.checkpoint.size);
     let proof = client.consistency(size_a, size_b).await.unwrap();
     assert_eq!((proof.size1, proof.size2), (size_a, size_b));
     assert_eq!(
@@ -304,12 +319,17 @@ async fn ingest_verify_and_audit_through_a_socket() {
     std::fs::write(&file, serde_json::to_vec(&forged).unwrap()).unwrap();
     assert_eq!(verify_cli(&["verify", "consistency", path_str(&file)]).0, 1);
     let listed = client.all_checkpoints().await.unwrap();
-    for (size, note) in [(size_a, &note_a), (size_b, &note_b)] {
+    for (size, note) in [(size_a, note_a), (size_b, note_b)] {
         let entry = listed.iter().find(|c| c.size == size).unwrap();
         assert_eq!(&entry.note, note);
     }
+}
 
-    // The signed root, rebuilt from the tiles alone.
+/// The signed root, rebuilt from the tiles alone; every acknowledged record is the tile entry
+/// at its index.
+async fn check_tiles(client: &Client, got: &Ingested) {
+    let (cp_a, cp_b) = (&got.mid.1.checkpoint, &got.last.1.checkpoint);
+    let size_b = cp_b.size;
     let mut log = MemoryLog::with_capacity(TOTAL);
     for (n, width) in tiles_for(size_b) {
         let entries = client.entries_tile(n, width).await.unwrap();
@@ -326,12 +346,8 @@ async fn ingest_verify_and_audit_through_a_socket() {
         }
     }
     assert_eq!(log.size(), size_b);
-    assert_eq!(
-        log.root(),
-        cp_b.checkpoint.root,
-        "tiles rebuild the signed root"
-    );
-    assert_eq!(log.root_at(size_a).unwrap(), cp_a.checkpoint.root);
+    assert_eq!(log.root(), cp_b.root, "tiles rebuild the signed root");
+    assert_eq!(log.root_at(cp_a.size).unwrap(), cp_a.root);
     let level1 = client.hash_tile(1, 0, size_b >> 8).await.unwrap();
     for (k, h) in level1.iter().enumerate() {
         assert_eq!(
@@ -340,16 +356,16 @@ async fn ingest_verify_and_audit_through_a_socket() {
             "level-1 node {k}"
         );
     }
-    // Every acknowledged record is the tile entry at its index.
     let leaves: Vec<Hash> = (0..size_b)
         .map(|i| log.stored_hashes()[stored_index(0, i) as usize])
         .collect();
-    for (n, ack) in &acks {
+    for (n, ack) in &got.acks {
         assert_eq!(leaves[ack.index as usize], ack.leaf_hash, "record {n}");
     }
+}
 
-    // Lookups see the same records.
-    let snap = &acks[&snapshots[0]];
+/// Lookups see the same records.
+async fn check_lookups(client: &Client, snap: &Ack) {
     let view = client.record(snap.index).await.unwrap();
     assert_eq!(
         (view.summary.kind.as_str(), view.in_checkpoint),
@@ -364,6 +380,43 @@ async fn ingest_verify_and_audit_through_a_socket() {
         .await
         .unwrap();
     assert!(found.records.iter().any(|r| r.index == snap.index));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ingest_verify_and_audit_through_a_socket() {
+    let started = Instant::now();
+    let fx = Fixture::new(ORIGIN);
+    let db = TestDb::create("e2e").await;
+    let server = Server::start(&fx, &db.url, &[("PROVLOG_CHECKPOINT_INTERVAL_MS", "200")]);
+    let client = server.client(&fx);
+    wait_for("readiness", Duration::from_secs(30), || async {
+        client.ready().await.ok()?.then_some(())
+    })
+    .await;
+    let info = client.log_info().await.unwrap();
+    assert_eq!(
+        (info.origin.as_str(), info.verifier_key.as_str()),
+        (ORIGIN, fx.vkey.as_str())
+    );
+
+    let got = ingest_in_two_halves(&client, &fx, started).await;
+    let (size_a, size_b) = (got.mid.1.checkpoint.size, got.last.1.checkpoint.size);
+    assert_eq!(size_b, TOTAL as u64, "replayed keys must not add records");
+    assert!(size_a < size_b, "checkpoint A ({size_a}) is mid-ingest");
+    let info = client.log_info().await.unwrap();
+    assert_eq!((info.size, info.integrated_size), (size_b, size_b));
+
+    // Receipts that came back with ?wait=receipt verify in-process.
+    assert_eq!(got.waited.len(), 10);
+    for r in &got.waited {
+        verify_receipt(r, &fx.trusted()).unwrap();
+    }
+    let (sampled, first_receipt, snapshots) =
+        check_sampled_receipts(&client, &fx, &got.acks, size_b).await;
+    check_tampered_receipts(&fx, &first_receipt);
+    check_consistency(&client, &fx, &got).await;
+    check_tiles(&client, &got).await;
+    check_lookups(&client, &got.acks[&snapshots[0]]).await;
 
     let status = server.terminate(Duration::from_secs(15));
     assert!(
@@ -375,8 +428,8 @@ async fn ingest_verify_and_audit_through_a_socket() {
     let _ = writeln!(
         std::io::stderr(),
         "e2e: {TOTAL} records (ingest {:.1}s), checkpoints {size_a} -> {size_b}, {} receipts verified by the CLI, total {:.1}s",
-        ingest_done.as_secs_f64(),
-        wanted.len(),
+        got.ingest_done.as_secs_f64(),
+        sampled,
         started.elapsed().as_secs_f64()
     );
 }

@@ -6,11 +6,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use provlog_chain::anvil::{dev_key, Anvil, AnvilOptions, CHAIN_ID};
+use provlog_chain::anvil::{dev_key, Anvil, AnvilOptions};
 use provlog_client::{signal, Client, Submission};
 use provlog_core::checkpoint::{verify_checkpoint, TrustedKeys};
 use provlog_core::cosignature::CosignerKey;
-use provlog_e2e::{provlog, wait_for, workspace_root, Fixture, Server, TestDb};
+use provlog_e2e::chain::contracts_deploy;
+use provlog_e2e::{outcome, provlog, wait_for, workspace_root, Fixture, Server, TestDb};
 use serde_json::json;
 
 const ORIGIN: &str = "example.com/provlog/e2e-monitor";
@@ -45,12 +46,7 @@ fn monitor(fx: &Fixture, state: &Path, args: &[&str]) -> (i32, String, String) {
         state.to_str().unwrap(),
     ];
     all.extend_from_slice(args);
-    let out = provlog(&all);
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    outcome(&provlog(&all))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -184,24 +180,7 @@ async fn anchors_must_agree_with_the_signed_history_and_come_in_time() {
     let node = Anvil::start(AnvilOptions::default()).await.unwrap();
     let rpc = node.url();
     let fx = Fixture::new(ORIGIN);
-    let deployer = fx.path("deployer.key");
-    std::fs::write(&deployer, dev_key(0).to_hex().as_str()).unwrap();
-    let out = provlog(&[
-        "contracts",
-        "deploy",
-        "--rpc-url",
-        &rpc,
-        "--chain-id",
-        &CHAIN_ID.to_string(),
-        "--key-file",
-        deployer.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let contract = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let contract = contracts_deploy(&fx, &rpc, &[]);
 
     // The log itself does not anchor here: the test plays a dishonest anchorer.
     let db = TestDb::create("monitor_anchor").await;

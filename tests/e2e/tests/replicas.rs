@@ -18,24 +18,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use provlog_core::log::verify_consistency;
-use provlog_e2e::load::{audit, verify_receipts, Load};
-use provlog_e2e::{wait_for, Fixture, Server, TestDb};
+use provlog_e2e::load::{audit, verify_receipts, wait_all_signed, Load};
+use provlog_e2e::{env_count, wait_for, Fixture, Server, TestDb};
 
 const ORIGIN: &str = "example.com/provlog/replicas";
 const REPLICAS: usize = 3;
 const CLIENTS: usize = 6;
 /// The bound on a takeover after the leader dies.
 const TAKEOVER: Duration = Duration::from_secs(10);
-
-fn env_or(name: &str, default: usize) -> usize {
-    match std::env::var(name).as_deref() {
-        Ok("all") => usize::MAX,
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v:?} is not a count")),
-        Err(_) => default,
-    }
-}
 
 /// Default lease and checkpoint settings: the takeover bound must hold as shipped.
 async fn start(fx: &Arc<Fixture>, db: &str) -> Server {
@@ -69,8 +59,8 @@ async fn leader(servers: &[Option<Server>], fx: &Fixture) -> Option<usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_leader_dies_under_load_and_another_takes_over() {
-    let kills = env_or("PROVLOG_REPLICA_KILLS", 2);
-    let receipt_sample = env_or("PROVLOG_REPLICA_RECEIPTS", 1_000);
+    let kills = env_count("PROVLOG_REPLICA_KILLS", 2);
+    let receipt_sample = env_count("PROVLOG_REPLICA_RECEIPTS", 1_000);
     let started = Instant::now();
     let fx = Arc::new(Fixture::new(ORIGIN));
     let db = TestDb::create("replicas").await;
@@ -139,16 +129,7 @@ async fn the_leader_dies_under_load_and_another_takes_over() {
 
     let live: Vec<&Server> = servers.iter().flatten().collect();
     let client = live[0].client(&fx);
-    let size = wait_for(
-        "a checkpoint covering every record",
-        Duration::from_secs(60),
-        || async {
-            let info = client.log_info().await.ok()?;
-            (info.checkpoint_size == info.size && info.integrated_size == info.size)
-                .then_some(info.size)
-        },
-    )
-    .await;
+    let size = wait_all_signed(&client, Duration::from_secs(60)).await;
     let mut conn = db.connect().await;
     let audited = audit(&mut conn, &acked, &fx.trusted(), ORIGIN, size).await;
 

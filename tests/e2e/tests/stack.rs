@@ -71,23 +71,8 @@ fn container_env(service: &Value, image: &Image) -> BTreeMap<String, String> {
     env
 }
 
-#[test]
-fn compose_file_agrees_with_the_binary_and_the_dockerfile() {
-    let compose = compose();
-    let image = image();
-    let services = compose.service_names();
-    assert_eq!(
-        services.iter().map(String::as_str).collect::<BTreeSet<_>>(),
-        BTreeSet::from(["anvil", "deploy", "postgres", "provlog"])
-    );
-    let (postgres, anvil, deploy, provlog) = (
-        compose.service("postgres"),
-        compose.service("anvil"),
-        compose.service("deploy"),
-        compose.service("provlog"),
-    );
-
-    // One image, built from ./Dockerfile by `provlog` and reused (never pulled) by `deploy`.
+/// One image, built from ./Dockerfile by `provlog` and reused (never pulled) by `deploy`.
+fn check_one_image(deploy: &Value, provlog: &Value, image: &Image) {
     assert_eq!(provlog["build"], ".");
     assert_eq!(deploy["image"], provlog["image"]);
     assert!(deploy["build"].is_null());
@@ -103,8 +88,11 @@ fn compose_file_agrees_with_the_binary_and_the_dockerfile() {
         deploy["healthcheck"]["disable"], true,
         "deploy serves nothing"
     );
+}
 
-    // The builder's toolchain is at least the workspace's floor.
+/// The builder's toolchain is at least the workspace's floor; anvil is the release
+/// contracts/package.json pins (the test chain's).
+fn check_pinned_versions(anvil: &Value, image: &Image) {
     let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
     let floor = manifest
         .lines()
@@ -121,8 +109,6 @@ fn compose_file_agrees_with_the_binary_and_the_dockerfile() {
         "runtime {}",
         image.base
     );
-
-    // anvil is the release contracts/package.json pins (the test chain's).
     let package: Value = serde_json::from_str(
         &std::fs::read_to_string(workspace_root().join("contracts/package.json")).unwrap(),
     )
@@ -131,13 +117,15 @@ fn compose_file_agrees_with_the_binary_and_the_dockerfile() {
         .as_str()
         .unwrap();
     assert_eq!(anvil["image"], format!("ghcr.io/foundry-rs/foundry:v{pin}"));
+}
 
-    // Every PROVLOG_* variable is a configuration key (or one of the binary's own two).
+/// Every PROVLOG_* variable is a configuration key (or one of the binary's own two).
+fn check_configuration_keys(deploy: &Value, provlog: &Value, image: &Image) {
     let config = serde_json::to_value(provlog_server::Config::default()).unwrap();
     let mut known: BTreeSet<String> = config.as_object().unwrap().keys().cloned().collect();
     known.extend(["log".to_string(), "config".to_string()]);
     for (name, service) in [("deploy", deploy), ("provlog", provlog)] {
-        let env = container_env(service, &image);
+        let env = container_env(service, image);
         for key in env.keys().filter(|k| k.starts_with("PROVLOG_")) {
             let field = key["PROVLOG_".len()..].to_lowercase();
             assert!(
@@ -146,8 +134,13 @@ fn compose_file_agrees_with_the_binary_and_the_dockerfile() {
             );
         }
     }
+}
 
-    // Secrets: defined at the top level with a file in ./secrets, each one used somewhere.
+/// Secrets: defined at the top level with a file in ./secrets, each one used somewhere.
+/// Volumes are declared; every absolute path a service is given lies in one of its mounts
+/// (Native::map panics otherwise), and `provlog` only reads the deployment record.
+fn check_secrets_and_volumes(compose: &Compose, image: &Image) {
+    let services = compose.service_names();
     let mut used = BTreeSet::new();
     for name in &services {
         for secret in names(&compose.service(name)["secrets"]) {
@@ -164,11 +157,9 @@ fn compose_file_agrees_with_the_binary_and_the_dockerfile() {
         compose.secret_names().into_iter().collect::<BTreeSet<_>>()
     );
     assert_eq!(
-        environment(postgres)["POSTGRES_PASSWORD_FILE"],
+        environment(compose.service("postgres"))["POSTGRES_PASSWORD_FILE"],
         "/run/secrets/postgres_password"
     );
-    // Volumes are declared; every absolute path a service is given lies in one of its mounts
-    // (Native::map panics otherwise), and `provlog` only reads the deployment record.
     let declared = compose.doc["volumes"].as_object().unwrap();
     for name in &services {
         let service = compose.service(name);
@@ -187,15 +178,68 @@ fn compose_file_agrees_with_the_binary_and_the_dockerfile() {
             native.mounts.push((mount.target, PathBuf::from("/host")));
         }
         if name == "deploy" || name == "provlog" {
-            for value in container_env(service, &image).values() {
+            for value in container_env(service, image).values() {
                 native.map(name, value);
             }
-            for arg in provlog_argv(service, &image) {
+            for arg in provlog_argv(service, image) {
                 native.map(name, &arg);
             }
         }
     }
-    assert!(volume_mounts(provlog).iter().all(|m| m.read_only));
+    assert!(volume_mounts(compose.service("provlog"))
+        .iter()
+        .all(|m| m.read_only));
+}
+
+/// Ports: loopback only; provlog's is PROVLOG_LISTEN's and EXPOSE's, anvil's its --port.
+fn check_ports(compose: &Compose, image: &Image) {
+    let (postgres, anvil, provlog) = (
+        compose.service("postgres"),
+        compose.service("anvil"),
+        compose.service("provlog"),
+    );
+    assert!(
+        published_ports(postgres).is_empty(),
+        "the database stays inside"
+    );
+    for name in &compose.service_names() {
+        for p in published_ports(compose.service(name)) {
+            assert!(p.host_ip.is_loopback(), "{name} publishes on {}", p.host_ip);
+        }
+    }
+    let [api] = published_ports(provlog)[..] else {
+        panic!("provlog publishes one port")
+    };
+    let listen = &container_env(provlog, image)["PROVLOG_LISTEN"];
+    assert_eq!(listen, &format!("0.0.0.0:{}", api.container_port));
+    assert_eq!(image.expose, [api.container_port]);
+    let [rpc] = published_ports(anvil)[..] else {
+        panic!("anvil publishes one port")
+    };
+    let args = exec_list(&anvil["entrypoint"]).unwrap();
+    let port_arg = args.iter().position(|a| a == "--port").unwrap() + 1;
+    assert_eq!(args[port_arg], rpc.container_port.to_string());
+}
+
+#[test]
+fn compose_file_agrees_with_the_binary_and_the_dockerfile() {
+    let compose = compose();
+    let image = image();
+    let services = compose.service_names();
+    assert_eq!(
+        services.iter().map(String::as_str).collect::<BTreeSet<_>>(),
+        BTreeSet::from(["anvil", "deploy", "postgres", "provlog"])
+    );
+    let (postgres, anvil, deploy, provlog) = (
+        compose.service("postgres"),
+        compose.service("anvil"),
+        compose.service("deploy"),
+        compose.service("provlog"),
+    );
+    check_one_image(deploy, provlog, &image);
+    check_pinned_versions(anvil, &image);
+    check_configuration_keys(deploy, provlog, &image);
+    check_secrets_and_volumes(&compose, &image);
 
     // Start order: a healthy database and chain, and a finished deployment.
     let condition = |svc: &Value, dep: &str| svc["depends_on"][dep]["condition"].clone();
@@ -209,29 +253,7 @@ fn compose_file_agrees_with_the_binary_and_the_dockerfile() {
     for svc in [postgres, anvil] {
         assert_eq!(svc["healthcheck"]["test"][0], "CMD");
     }
-
-    // Ports: loopback only; provlog's is PROVLOG_LISTEN's and EXPOSE's, anvil's its --port.
-    assert!(
-        published_ports(postgres).is_empty(),
-        "the database stays inside"
-    );
-    for name in &services {
-        for p in published_ports(compose.service(name)) {
-            assert!(p.host_ip.is_loopback(), "{name} publishes on {}", p.host_ip);
-        }
-    }
-    let [api] = published_ports(provlog)[..] else {
-        panic!("provlog publishes one port")
-    };
-    let listen = &container_env(provlog, &image)["PROVLOG_LISTEN"];
-    assert_eq!(listen, &format!("0.0.0.0:{}", api.container_port));
-    assert_eq!(image.expose, [api.container_port]);
-    let [rpc] = published_ports(anvil)[..] else {
-        panic!("anvil publishes one port")
-    };
-    let args = exec_list(&anvil["entrypoint"]).unwrap();
-    let port_arg = args.iter().position(|a| a == "--port").unwrap() + 1;
-    assert_eq!(args[port_arg], rpc.container_port.to_string());
+    check_ports(&compose, &image);
 }
 
 /// A port of this machine for a published one: the same when free, else any free port.
@@ -432,18 +454,9 @@ fn read_trimmed(path: &Path) -> String {
         .to_string()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
-    let compose = compose();
-    let image = image();
-    let root = workspace_root();
-    let dir = tempfile::tempdir().unwrap();
-    let t = dir.path();
-    let bin = provlog_bin();
-    let logs = |name: &str| t.join(format!("{name}.log"));
-
-    // 1. Secrets and .env, made by the README's own commands with this provlog on PATH.
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+/// 1. Secrets and .env, made by the README's own commands with this provlog on PATH in `t`.
+fn make_secrets_as_the_readme_does(compose: &Compose, bin: &Path, t: &Path) {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
     let block = shell_block_after(&readme, README_MARKER);
     let path = format!(
         "{}:{}",
@@ -462,30 +475,30 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let dotenv = std::fs::read_to_string(t.join(".env")).unwrap();
-        let owner: u32 = dotenv
-            .lines()
-            .find_map(|l| l.strip_prefix("PROVLOG_UID="))
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert_ne!(owner, 0, "the containers never run as root");
-        assert!(dotenv.contains("PROVLOG_GID="));
-        for secret in compose.secret_names() {
-            let file = compose.secret_file(&secret);
-            let meta = std::fs::metadata(t.join(&file))
-                .unwrap_or_else(|e| panic!("the README's commands made no {file}: {e}"));
-            assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{secret}");
-            assert_eq!(meta.uid(), owner, "{secret} belongs to PROVLOG_UID");
-        }
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dotenv = std::fs::read_to_string(t.join(".env")).unwrap();
+    let owner: u32 = dotenv
+        .lines()
+        .find_map(|l| l.strip_prefix("PROVLOG_UID="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(owner, 0, "the containers never run as root");
+    assert!(dotenv.contains("PROVLOG_GID="));
+    for secret in compose.secret_names() {
+        let file = compose.secret_file(&secret);
+        let meta = std::fs::metadata(t.join(&file))
+            .unwrap_or_else(|e| panic!("the README's commands made no {file}: {e}"));
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{secret}");
+        assert_eq!(meta.uid(), owner, "{secret} belongs to PROVLOG_UID");
     }
+}
 
-    // 2. postgres: the URL the README wrote names the service, its user and database, and
-    //    the password the service reads; here it points at a fresh role and database.
-    let postgres = compose.service("postgres");
-    let pg_env = environment(postgres);
+/// 2. postgres: the URL the README wrote names the service, its user and database, and the
+///    password the service reads; here it points at a fresh role and database, whose URL is in
+///    the returned file.
+async fn database_as_the_readme_wrote(compose: &Compose, t: &Path) -> (Database, PathBuf) {
+    let pg_env = environment(compose.service("postgres"));
     let password = read_trimmed(&t.join(compose.secret_file("postgres_password")));
     let written = read_trimmed(&t.join(compose.secret_file("database_url")));
     assert_eq!(
@@ -508,10 +521,20 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
             .unwrap();
         f.write_all(db.url.as_bytes()).unwrap();
     }
+    (db, native_db_url)
+}
 
-    // 3. The explicit mapping of every service's addresses and mounts.
-    let anvil = compose.service("anvil");
-    let [rpc] = published_ports(anvil)[..] else {
+/// 3. The explicit mapping of every service's addresses and mounts.
+struct Mapping {
+    native: BTreeMap<String, Native>,
+    /// anvil's port in its container, and here.
+    rpc: (u16, u16),
+    /// provlog's port here.
+    api_port: u16,
+}
+
+fn map_services(compose: &Compose, t: &Path, native_db_url: &Path) -> Mapping {
+    let [rpc] = published_ports(compose.service("anvil"))[..] else {
         panic!("anvil publishes one port")
     };
     let anvil_port = port_or_free(rpc.host_port);
@@ -525,7 +548,7 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
         let mut n = Native::default();
         for secret in names(&service["secrets"]) {
             let host = if secret == "database_url" {
-                native_db_url.clone()
+                native_db_url.to_path_buf()
             } else {
                 t.join(compose.secret_file(&secret))
             };
@@ -553,9 +576,65 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
         }
         native.insert(name, n);
     }
-    let rpc_url = format!("http://127.0.0.1:{anvil_port}");
+    Mapping {
+        native,
+        rpc: (rpc.container_port, anvil_port),
+        api_port,
+    }
+}
 
-    // 4. anvil with the service's arguments; healthy by the service's own check.
+impl Mapping {
+    /// Each of `values` as service `name` sees it, mapped here.
+    fn all(&self, name: &str, values: &[String]) -> Vec<String> {
+        values
+            .iter()
+            .map(|a| self.native[name].map(name, a))
+            .collect()
+    }
+
+    fn env(&self, name: &str, env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        env.iter()
+            .map(|(k, v)| (k.clone(), self.native[name].map(name, v)))
+            .collect()
+    }
+}
+
+/// A program with its arguments and environment.
+struct Program {
+    path: PathBuf,
+    args: Vec<String>,
+    env: BTreeMap<String, String>,
+}
+
+impl Program {
+    fn run(&self) -> Output {
+        run(&self.path, &self.args, &self.env)
+    }
+}
+
+/// A long-running service and the healthcheck that says it is up.
+struct Runnable {
+    what: &'static str,
+    program: Program,
+    check: Program,
+}
+
+impl Runnable {
+    /// Starts it, logging to `log`, and waits until it is healthy.
+    async fn up(&self, log: PathBuf) -> Service {
+        let p = &self.program;
+        let mut service = Service::start(self.what, &p.path, &p.args, &p.env, log);
+        let c = &self.check;
+        wait_healthy(&c.path, &c.args, &c.env, &mut service).await;
+        service
+    }
+}
+
+/// 4. anvil with the service's arguments (`--host` and `--port` as mapped); healthy by the
+///    service's own check.
+fn anvil_natively(compose: &Compose, map: &Mapping) -> Runnable {
+    let anvil = compose.service("anvil");
+    let (container_port, anvil_port) = map.rpc;
     let entry = exec_list(&anvil["entrypoint"]).unwrap();
     assert_eq!(entry[0], "anvil");
     let mut anvil_args = vec![];
@@ -568,87 +647,89 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
                 anvil_args.push("127.0.0.1".into());
             }
             "--port" => {
-                assert_eq!(rest.next().unwrap(), &rpc.container_port.to_string());
+                assert_eq!(rest.next().unwrap(), &container_port.to_string());
                 anvil_args.push(anvil_port.to_string());
             }
             _ => {}
         }
     }
-    let anvil_args: Vec<String> = anvil_args
-        .iter()
-        .map(|a| native["anvil"].map("anvil", a))
-        .collect();
-    let anvil_bin = provlog_chain::anvil::binary().expect("anvil (npm ci in contracts/)");
     let check = exec_list(&anvil["healthcheck"]["test"]).unwrap();
     assert_eq!(check[..2], ["CMD", "cast"]);
-    let cast = root.join("contracts/node_modules/.bin/cast");
-    let cast_args: Vec<String> = check[2..]
-        .iter()
-        .map(|a| native["anvil"].map("anvil", a))
-        .collect();
-    let no_env = BTreeMap::new();
-    let mut chain = Service::start("anvil", &anvil_bin, &anvil_args, &no_env, logs("anvil"));
-    wait_healthy(&cast, &cast_args, &no_env, &mut chain).await;
-    let reader = provlog_chain::Reader::new(&rpc_url).unwrap();
-    assert_eq!(reader.chain_id().await.unwrap(), 31337);
+    let cast = workspace_root().join("contracts/node_modules/.bin/cast");
+    Runnable {
+        what: "anvil",
+        program: Program {
+            path: provlog_chain::anvil::binary().expect("anvil (npm ci in contracts/)"),
+            args: map.all("anvil", &anvil_args),
+            env: BTreeMap::new(),
+        },
+        check: Program {
+            path: cast,
+            args: map.all("anvil", &check[2..]),
+            env: BTreeMap::new(),
+        },
+    }
+}
 
-    // 5. deploy: the service's command, run by the image's entrypoint.
+/// 5. deploy: the service's command, run by the image's entrypoint; argv (after `provlog`)
+///    and environment.
+fn deploy_natively(compose: &Compose, image: &Image, map: &Mapping) -> Program {
     let deploy = compose.service("deploy");
-    let deploy_env: BTreeMap<String, String> = container_env(deploy, &image)
-        .iter()
-        .map(|(k, v)| (k.clone(), native["deploy"].map("deploy", v)))
-        .collect();
-    let deploy_argv: Vec<String> = provlog_argv(deploy, &image)
-        .iter()
-        .map(|a| native["deploy"].map("deploy", a))
-        .collect();
-    assert_eq!(deploy_argv[0], "provlog");
-    let run_deploy = || run(&bin, &deploy_argv[1..], &deploy_env);
-    let out = run_deploy();
-    assert!(
-        out.status.success(),
-        "deploy: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let contract = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let record_path =
-        PathBuf::from(&deploy_argv[deploy_argv.iter().position(|a| a == "--out").unwrap() + 1]);
-    let record: Value =
-        serde_json::from_str(&std::fs::read_to_string(&record_path).unwrap()).unwrap();
-    assert_eq!(record["contract"], contract.as_str());
+    let argv = map.all("deploy", &provlog_argv(deploy, image));
+    assert_eq!(argv[0], "provlog");
+    Program {
+        path: provlog_bin(),
+        args: argv[1..].to_vec(),
+        env: map.env("deploy", &container_env(deploy, image)),
+    }
+}
 
-    // 6. provlog: the image's command with the service's environment.
+/// 6. provlog: the image's command with the service's environment; healthy by its check.
+fn provlog_natively(compose: &Compose, image: &Image, map: &Mapping) -> Runnable {
     let provlog = compose.service("provlog");
-    let serve_env: BTreeMap<String, String> = container_env(provlog, &image)
-        .iter()
-        .map(|(k, v)| (k.clone(), native["provlog"].map("provlog", v)))
-        .collect();
-    let serve_argv = provlog_argv(provlog, &image);
+    let serve_argv = provlog_argv(provlog, image);
     assert_eq!(serve_argv, ["provlog", "serve"]);
     let health = exec_list(&provlog["healthcheck"]["test"])
         .map(|t| t[1..].to_vec())
         .unwrap_or_else(|| image.healthcheck.clone());
     assert_eq!(health[0], "provlog");
-    let health_args: Vec<String> = health[1..]
-        .iter()
-        .map(|a| native["provlog"].map("provlog", a))
-        .collect();
-    // Unhealthy while nothing serves: the check can fail.
-    let early = run(&bin, &health_args, &serve_env);
-    assert_eq!(early.status.code(), Some(1), "{early:?}");
-    let mut server = Service::start(
-        "provlog",
-        &bin,
-        &serve_argv[1..],
-        &serve_env,
-        logs("provlog"),
-    );
-    wait_healthy(&bin, &health_args, &serve_env, &mut server).await;
+    let env = map.env("provlog", &container_env(provlog, image));
+    Runnable {
+        what: "provlog",
+        program: Program {
+            path: provlog_bin(),
+            args: serve_argv[1..].to_vec(),
+            env: env.clone(),
+        },
+        check: Program {
+            path: provlog_bin(),
+            args: map.all("provlog", &health[1..]),
+            env,
+        },
+    }
+}
 
-    // 7. A record, its anchored receipt, and the chain check from the host.
-    let api_url = format!("http://127.0.0.1:{api_port}");
-    let token = read_trimmed(&t.join(compose.secret_file("admin_token")));
-    let client = Client::new(&api_url).unwrap().with_token(token);
+/// Waits for an anchored receipt of record `index`.
+async fn anchored(client: &Client, index: u64) -> Value {
+    wait_for("an anchored receipt", Duration::from_secs(60), || {
+        let client = client.clone();
+        async move {
+            let r = client.receipt_json(index, None, None).await.ok()?;
+            let v: Value = serde_json::from_slice(&r).ok()?;
+            v.get("anchor").is_some().then_some(v)
+        }
+    })
+    .await
+}
+
+/// 7. A record and its anchored receipt, which the chain check from the host accepts. Returns
+///    the receipt and its index.
+async fn anchored_receipt(
+    client: &Client,
+    t: &Path,
+    rpc_url: &str,
+    contract: &str,
+) -> (Value, u64) {
     let ack = client
         .submit(&Submission::one(&signal(
             "acme-signals",
@@ -657,18 +738,7 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
         .await
         .unwrap();
     let index = ack.records[0].index;
-    let anchored = |client: Client| async move {
-        wait_for("an anchored receipt", Duration::from_secs(60), || {
-            let client = client.clone();
-            async move {
-                let r = client.receipt_json(index, None, None).await.ok()?;
-                let v: Value = serde_json::from_slice(&r).ok()?;
-                v.get("anchor").is_some().then_some(v)
-            }
-        })
-        .await
-    };
-    let receipt = anchored(client.clone()).await;
+    let receipt = anchored(client, index).await;
     assert_eq!(
         receipt["anchor"]["contract"]
             .as_str()
@@ -679,24 +749,21 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
     let receipt_file = t.join("receipt.json");
     std::fs::write(&receipt_file, serde_json::to_vec_pretty(&receipt).unwrap()).unwrap();
     let vkey = t.join("secrets/verifier_key");
-    let verify = |rpc: &str| {
-        run(
-            &bin,
-            &[
-                "verify".into(),
-                "receipt".into(),
-                receipt_file.display().to_string(),
-                "--key".into(),
-                vkey.display().to_string(),
-                "--rpc-url".into(),
-                rpc.into(),
-                "--contract".into(),
-                contract.clone(),
-            ],
-            &no_env,
-        )
-    };
-    let out = verify(&rpc_url);
+    let out = run(
+        &provlog_bin(),
+        &[
+            "verify".into(),
+            "receipt".into(),
+            receipt_file.display().to_string(),
+            "--key".into(),
+            vkey.display().to_string(),
+            "--rpc-url".into(),
+            rpc_url.into(),
+            "--contract".into(),
+            contract.to_string(),
+        ],
+        &BTreeMap::new(),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -704,65 +771,40 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("holds this root"), "{stdout}");
+    (receipt, index)
+}
 
-    // 8. A second `up`: the chain restarts from its state file on the anvil volume, deploy
-    //    reuses its record without a transaction, and the log serves the same anchored receipt.
-    assert!(server.stop().success());
-    let height = reader.block_number().await.unwrap();
-    assert!(chain.stop().success());
-    let mut chain = Service::start("anvil", &anvil_bin, &anvil_args, &no_env, logs("anvil"));
-    wait_healthy(&cast, &cast_args, &no_env, &mut chain).await;
-    assert_eq!(
-        reader.block_number().await.unwrap(),
-        height,
-        "the chain kept its state"
-    );
-    let out = run_deploy();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), contract);
-    assert!(stderr.contains("reusing"), "{stderr}");
-    assert_eq!(
-        reader.block_number().await.unwrap(),
-        height,
-        "nothing was sent"
-    );
-    let mut server = Service::start(
-        "provlog",
-        &bin,
-        &serve_argv[1..],
-        &serve_env,
-        logs("provlog"),
-    );
-    wait_healthy(&bin, &health_args, &serve_env, &mut server).await;
-    let again = anchored(client.clone()).await;
-    assert_eq!(again["anchor"], receipt["anchor"]);
-    assert!(server.stop().success());
-
-    // 9. A chain that lost the contract (here: a fresh node) makes deploy refuse, not redeploy.
+/// 9. A chain that lost the contract (here: a fresh node) makes deploy refuse, not redeploy.
+///    Nor does a record that could not be written: refused before anything is sent.
+async fn deploy_refuses_a_reset_chain(
+    deploy: &Program,
+    rpc_url: &str,
+    record_path: &Path,
+    t: &Path,
+) {
     let fresh = provlog_chain::anvil::Anvil::start(Default::default())
         .await
         .unwrap();
-    let stale_argv: Vec<String> = deploy_argv[1..]
+    let stale_argv: Vec<String> = deploy
+        .args
         .iter()
-        .map(|a| a.replace(&rpc_url, &fresh.url()))
+        .map(|a| a.replace(rpc_url, &fresh.url()))
         .collect();
-    let before = std::fs::read(&record_path).unwrap();
-    let out = run(&bin, &stale_argv, &deploy_env);
+    let before = std::fs::read(record_path).unwrap();
+    let out = run(&deploy.path, &stale_argv, &deploy.env);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("no contract code") && stderr.contains("reset chain"),
         "{stderr}"
     );
-    assert_eq!(std::fs::read(&record_path).unwrap(), before);
-    // Nor does a record that could not be written: refused before anything is sent.
+    assert_eq!(std::fs::read(record_path).unwrap(), before);
     let nowhere = t.join("no-such-volume/anvil.json").display().to_string();
     let unwritable: Vec<String> = stale_argv
         .iter()
         .map(|a| a.replace(&record_path.display().to_string(), &nowhere))
         .collect();
-    let out = run(&bin, &unwritable, &deploy_env);
+    let out = run(&deploy.path, &unwritable, &deploy.env);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no directory"), "{stderr}");
@@ -772,7 +814,76 @@ async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
         0,
         "nothing was sent"
     );
+}
 
+#[tokio::test(flavor = "multi_thread")]
+async fn compose_stack_runs_natively_deploys_once_and_anchors_receipts() {
+    let compose = compose();
+    let image = image();
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path();
+    let logs = |name: &str| t.join(format!("{name}.log"));
+    make_secrets_as_the_readme_does(&compose, &provlog_bin(), t);
+    let (db, native_db_url) = database_as_the_readme_wrote(&compose, t).await;
+    let map = map_services(&compose, t, &native_db_url);
+    let rpc_url = format!("http://127.0.0.1:{}", map.rpc.1);
+
+    let anvil = anvil_natively(&compose, &map);
+    let chain = anvil.up(logs("anvil")).await;
+    let reader = provlog_chain::Reader::new(&rpc_url).unwrap();
+    assert_eq!(reader.chain_id().await.unwrap(), 31337);
+
+    let deploy = deploy_natively(&compose, &image, &map);
+    let out = deploy.run();
+    assert!(
+        out.status.success(),
+        "deploy: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let contract = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let out_arg = deploy.args.iter().position(|a| a == "--out").unwrap() + 1;
+    let record_path = PathBuf::from(&deploy.args[out_arg]);
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(&record_path).unwrap()).unwrap();
+    assert_eq!(record["contract"], contract.as_str());
+
+    let serve = provlog_natively(&compose, &image, &map);
+    // Unhealthy while nothing serves: the check can fail.
+    let early = serve.check.run();
+    assert_eq!(early.status.code(), Some(1), "{early:?}");
+    let server = serve.up(logs("provlog")).await;
+    let api_url = format!("http://127.0.0.1:{}", map.api_port);
+    let token = read_trimmed(&t.join(compose.secret_file("admin_token")));
+    let client = Client::new(&api_url).unwrap().with_token(token);
+    let (receipt, index) = anchored_receipt(&client, t, &rpc_url, &contract).await;
+
+    // 8. A second `up`: the chain restarts from its state file on the anvil volume, deploy
+    //    reuses its record without a transaction, and the log serves the same anchored receipt.
+    assert!(server.stop().success());
+    let height = reader.block_number().await.unwrap();
+    assert!(chain.stop().success());
+    let chain = anvil.up(logs("anvil")).await;
+    assert_eq!(
+        reader.block_number().await.unwrap(),
+        height,
+        "the chain kept its state"
+    );
+    let out = deploy.run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), contract);
+    assert!(stderr.contains("reusing"), "{stderr}");
+    assert_eq!(
+        reader.block_number().await.unwrap(),
+        height,
+        "nothing was sent"
+    );
+    let server = serve.up(logs("provlog")).await;
+    let again = anchored(&client, index).await;
+    assert_eq!(again["anchor"], receipt["anchor"]);
+    assert!(server.stop().success());
+
+    deploy_refuses_a_reset_chain(&deploy, &rpc_url, &record_path, t).await;
     drop(chain);
     drop(db);
 }

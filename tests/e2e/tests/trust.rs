@@ -7,68 +7,26 @@ use std::time::Duration;
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use provlog_client::{signal, Client, SourceSigner, Submission};
-use provlog_e2e::{provlog, Fixture, Server, TestDb};
+use provlog_e2e::{provlog, provlog_ok as run, verify_receipt, Fixture, Server, TestDb};
 use serde_json::{json, Value};
-
-fn run(args: &[&str]) -> String {
-    let out = provlog(args);
-    assert!(
-        out.status.success(),
-        "provlog {args:?}: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn read(path: &std::path::Path) -> String {
     std::fs::read_to_string(path).unwrap().trim().to_string()
 }
 
-#[tokio::test]
-async fn keys_sources_signed_receipts_and_no_secret_in_the_logs() {
-    let fx = Fixture::new("example.com/provlog/e2e-trust");
-    let db = TestDb::create("trust").await;
-    let server = Server::start(
-        &fx,
-        &db.url,
-        &[
-            ("PROVLOG_LOG", "debug"),
-            ("PROVLOG_CHECKPOINT_INTERVAL_MS", "100"),
-        ],
-    );
-    let url = server.url();
-    let p = |name: &str| fx.path(name).to_str().unwrap().to_string();
-    let (admin_key, ingest_key, source_key) = (p("admin.key"), p("ingest.key"), p("source.sign"));
-    let bootstrap = fx.token_file.to_str().unwrap().to_string();
+const SOURCE: &str = "e2e-oracle";
 
-    run(&[
-        "keys",
-        "--url",
-        &url,
-        "--token-file",
-        &bootstrap,
-        "bootstrap",
-        "--token-out",
-        &admin_key,
-    ]);
-    let again = provlog(&[
-        "keys",
-        "--url",
-        &url,
-        "--token-file",
-        &bootstrap,
-        "bootstrap",
-    ]);
-    assert!(!again.status.success());
-    let a = ["--url", url.as_str(), "--token-file", admin_key.as_str()];
-    let source = "e2e-oracle";
+/// Bootstrap (once only), a source that requires signatures with a key of its own, and an
+/// ingest key for it, all through the CLI. Returns the ingest key's id.
+fn provision(fx: &Fixture, admin: &[&str]) -> String {
+    let p = |name: &str| fx.path(name).to_str().unwrap().to_string();
+    let (ingest_key, source_key) = (p("ingest.key"), p("source.sign"));
     run(&[
         &["sources"],
-        &a[..],
+        admin,
         &[
             "create",
-            source,
+            SOURCE,
             "--name",
             "E2E oracle",
             "--require-signature",
@@ -80,10 +38,10 @@ async fn keys_sources_signed_receipts_and_no_secret_in_the_logs() {
         .to_string();
     run(&[
         &["sources"],
-        &a[..],
+        admin,
         &[
             "add-key",
-            source,
+            SOURCE,
             "--key-id",
             "oracle-1",
             "--public-key",
@@ -93,26 +51,29 @@ async fn keys_sources_signed_receipts_and_no_secret_in_the_logs() {
     .concat());
     let created: Value = serde_json::from_str(&run(&[
         &["keys"],
-        &a[..],
+        admin,
         &[
             "create",
             "--scope",
             "ingest",
             "--source",
-            source,
+            SOURCE,
             "--token-out",
             &ingest_key,
         ],
     ]
     .concat()))
     .unwrap();
-    let ingest_id = created["key"]["id"].as_str().unwrap().to_string();
     assert!(
         created.get("token").is_none(),
         "the token went to the file: {created}"
     );
+    created["key"]["id"].as_str().unwrap().to_string()
+}
 
-    // A signed submission, with ?wait=receipt.
+/// A signed submission, with ?wait=receipt, whose receipt `provlog verify receipt` checks;
+/// unsigned, it is refused. Returns the signer and the ingest key's client that signs with it.
+async fn submit_signed(fx: &Fixture, url: &str) -> (SourceSigner, Client) {
     let seed: [u8; 32] = BASE64_STANDARD
         .decode(read(fx.path("source.sign").as_path()))
         .unwrap()
@@ -120,10 +81,10 @@ async fn keys_sources_signed_receipts_and_no_secret_in_the_logs() {
         .unwrap();
     let signer =
         SourceSigner::new(ed25519_dalek::SigningKey::from_bytes(&seed), "oracle-1").unwrap();
-    let client = Client::new(&url)
+    let client = Client::new(url)
         .unwrap()
         .with_token(read(fx.path("ingest.key").as_path()));
-    let mut record = signal(source, json!({"price": 101, "asset": "ETH"}));
+    let mut record = signal(SOURCE, json!({"price": 101, "asset": "ETH"}));
     signer.sign_record(&mut record).unwrap();
     let unsigned = client.submit(&Submission::one(&record)).await.unwrap_err();
     assert!(
@@ -146,30 +107,38 @@ async fn keys_sources_signed_receipts_and_no_secret_in_the_logs() {
         .unwrap();
     let receipt_file = fx.path("receipt.json");
     std::fs::write(&receipt_file, receipt).unwrap();
-    let verified = run(&[
-        "verify",
-        "receipt",
-        receipt_file.to_str().unwrap(),
-        "--key",
-        fx.vkey_file.to_str().unwrap(),
-        "--json",
-    ]);
-    let verified: Value = serde_json::from_str(&verified).unwrap();
+    let out = verify_receipt(fx, &receipt_file, &["--json"]);
+    assert!(
+        out.status.success(),
+        "provlog verify receipt: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verified: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         verified["source_signature"]["key_id"], "oracle-1",
         "{verified}"
     );
+    (signer, signed_client)
+}
 
-    // Rotation: the new key works, the old one within its overlap too; revoked, it does not.
+/// Rotation: the new key works, the old one within its overlap too; revoked, it does not.
+/// Returns the successor's token.
+async fn rotate_and_revoke(
+    admin: &[&str],
+    ingest_id: &str,
+    signer: &SourceSigner,
+    signed_client: &Client,
+) -> String {
     let rotated: Value = serde_json::from_str(&run(&[
         &["keys"],
-        &a[..],
-        &["rotate", &ingest_id, "--overlap-ms", "600000"],
+        admin,
+        &["rotate", ingest_id, "--overlap-ms", "600000"],
     ]
     .concat()))
     .unwrap();
     let successor = rotated["token"].as_str().unwrap().to_string();
-    let mut second = signal(source, json!({"price": 102, "asset": "ETH"}));
+    let mut second = signal(SOURCE, json!({"price": 102, "asset": "ETH"}));
     signer.sign_record(&mut second).unwrap();
     signed_client
         .clone()
@@ -177,8 +146,8 @@ async fn keys_sources_signed_receipts_and_no_secret_in_the_logs() {
         .submit(&Submission::one(&second))
         .await
         .unwrap();
-    run(&[&["keys"], &a[..], &["revoke", &ingest_id]].concat());
-    let mut third = signal(source, json!({"price": 103, "asset": "ETH"}));
+    run(&[&["keys"], admin, &["revoke", ingest_id]].concat());
+    let mut third = signal(SOURCE, json!({"price": 103, "asset": "ETH"}));
     signer.sign_record(&mut third).unwrap();
     let revoked = signed_client
         .submit(&Submission::one(&third))
@@ -188,6 +157,39 @@ async fn keys_sources_signed_receipts_and_no_secret_in_the_logs() {
         revoked.kind().unwrap().slug().ends_with("key-revoked"),
         "{revoked}"
     );
+    successor
+}
+
+#[tokio::test]
+async fn keys_sources_signed_receipts_and_no_secret_in_the_logs() {
+    let fx = Fixture::new("example.com/provlog/e2e-trust");
+    let db = TestDb::create("trust").await;
+    let server = Server::start(
+        &fx,
+        &db.url,
+        &[
+            ("PROVLOG_LOG", "debug"),
+            ("PROVLOG_CHECKPOINT_INTERVAL_MS", "100"),
+        ],
+    );
+    let url = server.url();
+    let admin_key = fx.path("admin.key").to_str().unwrap().to_string();
+    let bootstrap = fx.token_file.to_str().unwrap();
+    let boot = [
+        "keys",
+        "--url",
+        url.as_str(),
+        "--token-file",
+        bootstrap,
+        "bootstrap",
+    ];
+    run(&[&boot[..], &["--token-out", admin_key.as_str()]].concat());
+    let again = provlog(&boot);
+    assert!(!again.status.success());
+    let a = ["--url", url.as_str(), "--token-file", admin_key.as_str()];
+    let ingest_id = provision(&fx, &a);
+    let (signer, signed_client) = submit_signed(&fx, &url).await;
+    let successor = rotate_and_revoke(&a, &ingest_id, &signer, &signed_client).await;
 
     let listed = run(&[&["keys"], &a[..], &["list"]].concat());
     let audit: Value = serde_json::from_str(&run(&[&["audit"], &a[..]].concat())).unwrap();
