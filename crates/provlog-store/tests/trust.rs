@@ -62,6 +62,38 @@ async fn nonces_are_used_once_and_purged_after_their_window(store: Store) {
 }
 
 async fn keys_rotate_and_revoke_with_their_audit_events(store: Store) {
+    bootstrap_then_an_ingest_key(&store).await;
+    rotate_then_revoke(&store).await;
+    let events = store.audit_events(None, 100).await.unwrap();
+    let trail: Vec<(&str, &str, &str)> = events
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str(), e.target.as_str()))
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            ("bootstrap", "key.created", "aaaaaaaaaaaa"),
+            ("aaaaaaaaaaaa", "source.created", "acme"),
+            ("aaaaaaaaaaaa", "key.created", "cccccccccccc"),
+            ("aaaaaaaaaaaa", "key.rotated", "cccccccccccc"),
+            ("aaaaaaaaaaaa", "key.rotated", "cccccccccccc"),
+            ("aaaaaaaaaaaa", "key.revoked", "cccccccccccc"),
+        ]
+    );
+    let page = store.audit_events(Some(events[1].id), 2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [events[2].id, events[3].id]
+    );
+    // The schema comes back as the same JSON (each backend formats its text its own way).
+    let source = store.source("acme").await.unwrap().unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(source.schema.as_deref().unwrap()).unwrap();
+    assert_eq!(schema, serde_json::json!({"type": "object"}));
+}
+
+/// The admin key (once), the source `acme` and its ingest key `cccccccccccc`.
+async fn bootstrap_then_an_ingest_key(store: &Store) {
     assert!(!store.has_admin_key().await.unwrap());
     assert_eq!(
         store
@@ -113,6 +145,10 @@ async fn keys_rotate_and_revoke_with_their_audit_events(store: Store) {
             .unwrap(),
         Change::Done(())
     );
+}
+
+/// Rotates `cccccccccccc` (twice), then revokes it.
+async fn rotate_then_revoke(store: &Store) {
     let Change::Done(old) = store
         .rotate_api_key(
             "cccccccccccc",
@@ -192,33 +228,6 @@ async fn keys_rotate_and_revoke_with_their_audit_events(store: Store) {
             .unwrap(),
         Change::NotFound
     );
-
-    let events = store.audit_events(None, 100).await.unwrap();
-    let trail: Vec<(&str, &str, &str)> = events
-        .iter()
-        .map(|e| (e.actor.as_str(), e.action.as_str(), e.target.as_str()))
-        .collect();
-    assert_eq!(
-        trail,
-        [
-            ("bootstrap", "key.created", "aaaaaaaaaaaa"),
-            ("aaaaaaaaaaaa", "source.created", "acme"),
-            ("aaaaaaaaaaaa", "key.created", "cccccccccccc"),
-            ("aaaaaaaaaaaa", "key.rotated", "cccccccccccc"),
-            ("aaaaaaaaaaaa", "key.rotated", "cccccccccccc"),
-            ("aaaaaaaaaaaa", "key.revoked", "cccccccccccc"),
-        ]
-    );
-    let page = store.audit_events(Some(events[1].id), 2).await.unwrap();
-    assert_eq!(
-        page.iter().map(|e| e.id).collect::<Vec<_>>(),
-        [events[2].id, events[3].id]
-    );
-    // The schema comes back as the same JSON (each backend formats its text its own way).
-    let source = store.source("acme").await.unwrap().unwrap();
-    let schema: serde_json::Value =
-        serde_json::from_str(source.schema.as_deref().unwrap()).unwrap();
-    assert_eq!(schema, serde_json::json!({"type": "object"}));
 }
 
 async fn sources_keep_their_settings_and_keys(store: Store) {

@@ -2,17 +2,22 @@
 //! ordered by the `log_state` row lock, the leader by a lease row (see
 //! `migrations/postgres/`); arrays travel as one parameter (`= ANY($1)`, `UNNEST`).
 
-mod anchors;
+mod dialect;
 mod integrate;
-mod read;
 mod sequence;
-mod trust;
+/// The SQL both backends share, compiled here with this backend's `dialect`.
+#[allow(
+    clippy::duplicate_mod,
+    reason = "compiled once per backend, each with its dialect"
+)]
+#[path = "../sql/mod.rs"]
+mod sql;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::{Coordination, Result, StoreError};
 
@@ -41,6 +46,11 @@ pub(crate) async fn connect(
 impl PgBackend {
     pub fn new(pool: PgPool) -> Self {
         PgBackend { pool }
+    }
+
+    /// A write transaction; rows it must keep from changing it locks `FOR UPDATE`.
+    async fn write(&self) -> Result<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
     }
 }
 

@@ -6,7 +6,8 @@ use provlog_core::log;
 use provlog_core::Hash;
 use sqlx::SqliteConnection;
 
-use super::{now_ms, SqliteBackend};
+use super::dialect::now;
+use super::SqliteBackend;
 use crate::convert::{from_db, to_db};
 use crate::integrate::{in_order, new_nodes, node_rows};
 use crate::{Integration, Result, Sizes, StoreError, LEADER_LEASE};
@@ -129,7 +130,7 @@ impl Integration for SqliteBackend {
 async fn check_leader(conn: &mut SqliteConnection, holder: &str) -> Result<()> {
     let held: Option<String> = sqlx::query_scalar(concat!(
         "SELECT holder FROM leases WHERE name = $1 AND holder = $2 AND expires_at > ",
-        now_ms!()
+        now!()
     ))
     .bind(LEADER_LEASE)
     .bind(holder)

@@ -13,11 +13,16 @@
 //! Several processes on one file are refused when they open it: `<database>.lock` beside the
 //! database stays locked (an OS lock) while a process has it open.
 
-mod anchors;
+mod dialect;
 mod integrate;
-mod read;
 mod sequence;
-mod trust;
+/// The SQL both backends share, compiled here with this backend's `dialect`.
+#[allow(
+    clippy::duplicate_mod,
+    reason = "compiled once per backend, each with its dialect"
+)]
+#[path = "../sql/mod.rs"]
+mod sql;
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -34,6 +39,7 @@ use sqlx::sqlite::{
 use sqlx::Transaction;
 
 use crate::{Coordination, Result, StoreError};
+use dialect::now;
 
 /// The SQLite schema, from the workspace's `migrations/sqlite/`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -41,15 +47,6 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/
 /// How long a writer waits for another one to commit. Write transactions last milliseconds;
 /// past this the database is stuck, and the caller gets an unavailable error (503).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// "Now" in Unix milliseconds, as SQL (PostgreSQL's `now()`): the clock the lease, key expiry
-/// and nonce comparisons read, on the database's side as in PostgreSQL.
-macro_rules! now_ms {
-    () => {
-        "CAST(ROUND(unixepoch('subsec') * 1000) AS INTEGER)"
-    };
-}
-pub(crate) use now_ms;
 
 /// Storage on SQLite.
 #[derive(Debug, Clone)]
@@ -253,12 +250,12 @@ impl Coordination for SqliteBackend {
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let got: Option<String> = sqlx::query_scalar(concat!(
             "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, ",
-            now_ms!(),
+            now!(),
             " + $3)
              ON CONFLICT (name) DO UPDATE
                 SET holder = excluded.holder, expires_at = excluded.expires_at
                 WHERE leases.holder = excluded.holder OR leases.expires_at < ",
-            now_ms!(),
+            now!(),
             "
              RETURNING holder"
         ))
@@ -282,7 +279,7 @@ impl Coordination for SqliteBackend {
     async fn lease_holder(&self, name: &str) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(concat!(
             "SELECT holder FROM leases WHERE name = $1 AND expires_at > ",
-            now_ms!()
+            now!()
         ))
         .bind(name)
         .fetch_optional(&self.pool)

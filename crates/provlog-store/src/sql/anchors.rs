@@ -1,18 +1,21 @@
-//! Anchoring transactions on PostgreSQL.
+//! Anchoring transactions, written once and compiled into each backend with its `dialect`: the
+//! partial unique indexes enforce one pending transaction per target and one confirmation
+//! per size, and multi-statement changes run in a write transaction.
 
 use async_trait::async_trait;
+use sqlx::QueryBuilder;
 
-use super::PgBackend;
+use super::dialect::{for_update, Backend, Db};
 use crate::anchors::{check_new, rows, Row, COLUMNS};
 use crate::convert::to_db;
 use crate::{AnchorFilter, AnchorRow, AnchorStatus, AnchorTarget, Anchoring, NewAnchor, Result};
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
 #[async_trait]
-impl Anchoring for PgBackend {
+impl Anchoring for Backend {
     async fn insert_pending_anchor(
         &self,
         target: &AnchorTarget,
@@ -35,7 +38,7 @@ impl Anchoring for PgBackend {
         now_ms: i64,
     ) -> Result<Option<i64>> {
         check_new(target, tx)?;
-        let mut db = self.pool.begin().await?;
+        let mut db = self.write().await?;
         let changed = sqlx::query(
             "UPDATE anchors SET status = 'replaced', updated_ms = $2
              WHERE id = $1 AND status = 'pending'",
@@ -115,11 +118,12 @@ impl Anchoring for PgBackend {
         block_hash: &[u8; 32],
         now_ms: i64,
     ) -> Result<bool> {
-        let mut db = self.pool.begin().await?;
-        let target: Option<(i64, Vec<u8>, String)> = sqlx::query_as(
+        let mut db = self.write().await?;
+        let target: Option<(i64, Vec<u8>, String)> = sqlx::query_as(concat!(
             "SELECT chain_id, contract, origin FROM anchors
-             WHERE id = $1 AND status IN ('pending', 'replaced') FOR UPDATE",
-        )
+             WHERE id = $1 AND status IN ('pending', 'replaced')",
+            for_update!()
+        ))
         .bind(id)
         .fetch_optional(&mut *db)
         .await?;
@@ -181,7 +185,7 @@ impl Anchoring for PgBackend {
     }
 
     async fn reorg_anchor(&self, id: i64, now_ms: i64) -> Result<Option<i64>> {
-        let mut db = self.pool.begin().await?;
+        let mut db = self.write().await?;
         let row: Option<Row> = sqlx::query_as(&format!(
             "UPDATE anchors SET status = 'reorged', updated_ms = $2
              WHERE id = $1 AND status = 'confirmed' RETURNING {COLUMNS}"
@@ -259,23 +263,24 @@ impl Anchoring for PgBackend {
     }
 
     async fn anchors(&self, origin: &str, filter: &AnchorFilter) -> Result<Vec<AnchorRow>> {
-        let found: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM anchors
-             WHERE origin = $1 AND ($2::text IS NULL OR status = $2)
-               AND ($3::bigint IS NULL OR id < $3)
-             ORDER BY id DESC LIMIT $4"
-        ))
-        .bind(origin)
-        .bind(filter.status.map(|s| s.as_str()))
-        .bind(filter.before)
-        .bind(i64::from(filter.limit))
-        .fetch_all(&self.pool)
-        .await?;
+        // Only the criteria given go into the SQL, as in `find_records`.
+        let mut q =
+            QueryBuilder::<Db>::new(format!("SELECT {COLUMNS} FROM anchors WHERE origin = "));
+        q.push_bind(origin);
+        if let Some(status) = filter.status {
+            q.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(before) = filter.before {
+            q.push(" AND id < ").push_bind(before);
+        }
+        q.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(filter.limit));
+        let found: Vec<Row> = q.build_query_as().fetch_all(&self.pool).await?;
         rows(found)
     }
 }
 
-impl PgBackend {
+impl Backend {
     async fn insert_anchor<'e, E>(
         executor: E,
         target: &AnchorTarget,
@@ -283,7 +288,7 @@ impl PgBackend {
         now_ms: i64,
     ) -> std::result::Result<i64, sqlx::Error>
     where
-        E: sqlx::PgExecutor<'e>,
+        E: sqlx::Executor<'e, Database = Db>,
     {
         // Conversions were checked by the caller (`check_new`).
         sqlx::query_scalar(

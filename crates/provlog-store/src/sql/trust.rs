@@ -1,31 +1,43 @@
-//! Trust state on SQLite. Timestamps are stored as Unix milliseconds; JSON goes through
-//! `json()`, which refuses malformed text as PostgreSQL's `::jsonb` does. Ties in creation time
-//! (one millisecond) are broken by `rowid`, which grows with each insert: lists stay in creation
-//! order as they are in PostgreSQL.
+//! Trust state, written once and compiled into each backend with its `dialect`: timestamps go
+//! through `now!`, `ms!` and `from_ms!`, JSON through `json!` (which refuses malformed text) and
+//! `json_text!`.
 
 use async_trait::async_trait;
-use sqlx::SqliteConnection;
+use sqlx::QueryBuilder;
 
-use super::{now_ms, SqliteBackend};
+use super::dialect::{
+    for_update, from_ms, json, json_text, ms, now, now_plus_ms, tiebreak, Backend, Db,
+};
 use crate::convert::{from_db, to_db};
 use crate::trust::{
     key_detail, key_row, source_rows, AuditDbRow, KeyRow, SourceDbRow, SourceKeyDbRow,
 };
 use crate::{ApiKeyRow, AuditEvent, Change, NewApiKey, Result, SourceRow, SourceSettings, Trust};
 
-const KEY_COLUMNS: &str =
-    "id, key_hash, scope, source, label, created_at, expires_at, revoked_at, replaces";
+type Connection = <Db as sqlx::Database>::Connection;
+
+const KEY_COLUMNS: &str = concat!(
+    "id, key_hash, scope, source, label, ",
+    ms!("created_at"),
+    ", ",
+    ms!("expires_at"),
+    ", ",
+    ms!("revoked_at"),
+    ", replaces"
+);
 
 async fn audit(
-    conn: &mut SqliteConnection,
+    conn: &mut Connection,
     actor: &str,
     action: &str,
     target: &str,
     detail: &str,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (actor, action, target, detail) VALUES ($1, $2, $3, json($4))",
-    )
+    sqlx::query(concat!(
+        "INSERT INTO audit_events (actor, action, target, detail) VALUES ($1, $2, $3, ",
+        json!("$4"),
+        ")"
+    ))
     .bind(actor)
     .bind(action)
     .bind(target)
@@ -35,11 +47,27 @@ async fn audit(
     Ok(())
 }
 
-async fn insert_key(
-    conn: &mut SqliteConnection,
-    key: &NewApiKey,
-    replaces: Option<&str>,
+/// A change to one of a source's keys: the source's `updated_at`, and the audit event.
+async fn key_changed(
+    conn: &mut Connection,
+    source: &str,
+    key_id: &str,
+    actor: &str,
+    action: &str,
 ) -> Result<()> {
+    sqlx::query(concat!(
+        "UPDATE sources SET updated_at = ",
+        now!(),
+        " WHERE id = $1"
+    ))
+    .bind(source)
+    .execute(&mut *conn)
+    .await?;
+    let detail = serde_json::json!({ "key_id": key_id }).to_string();
+    audit(conn, actor, action, source, &detail).await
+}
+
+async fn insert_key(conn: &mut Connection, key: &NewApiKey, replaces: Option<&str>) -> Result<()> {
     sqlx::query(
         "INSERT INTO api_keys (id, key_hash, scope, source, label, replaces)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -55,7 +83,7 @@ async fn insert_key(
     Ok(())
 }
 
-async fn admin_key_exists(conn: &mut SqliteConnection) -> Result<bool> {
+async fn admin_key_exists(conn: &mut Connection) -> Result<bool> {
     Ok(
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_keys WHERE scope = 'admin')")
             .fetch_one(&mut *conn)
@@ -63,8 +91,20 @@ async fn admin_key_exists(conn: &mut SqliteConnection) -> Result<bool> {
     )
 }
 
+/// The key, locked until the transaction ends.
+async fn key_for_update(conn: &mut Connection, id: &str) -> Result<Option<ApiKeyRow>> {
+    let row: Option<KeyRow> = sqlx::query_as(&format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1{}",
+        for_update!()
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(key_row).transpose()
+}
+
 #[async_trait]
-impl Trust for SqliteBackend {
+impl Trust for Backend {
     async fn create_source(
         &self,
         id: &str,
@@ -73,10 +113,12 @@ impl Trust for SqliteBackend {
         detail: &str,
     ) -> Result<Change<()>> {
         let mut tx = self.write().await?;
-        let inserted = sqlx::query(
+        let inserted = sqlx::query(concat!(
             "INSERT INTO sources (id, display_name, schema, schema_policy, require_signature)
-             VALUES ($1, $2, json($3), $4, $5) ON CONFLICT (id) DO NOTHING",
-        )
+             VALUES ($1, $2, ",
+            json!("$3"),
+            ", $4, $5) ON CONFLICT (id) DO NOTHING"
+        ))
         .bind(id)
         .bind(&settings.display_name)
         .bind(&settings.schema)
@@ -102,9 +144,10 @@ impl Trust for SqliteBackend {
     ) -> Result<Change<()>> {
         let mut tx = self.write().await?;
         let updated = sqlx::query(concat!(
-            "UPDATE sources SET display_name = $2, schema = json($3), schema_policy = $4,
-                 require_signature = $5, updated_at = ",
-            now_ms!(),
+            "UPDATE sources SET display_name = $2, schema = ",
+            json!("$3"),
+            ", schema_policy = $4, require_signature = $5, updated_at = ",
+            now!(),
             " WHERE id = $1"
         ))
         .bind(id)
@@ -131,10 +174,13 @@ impl Trust for SqliteBackend {
         actor: &str,
     ) -> Result<Change<()>> {
         let mut tx = self.write().await?;
-        let exists: Option<bool> = sqlx::query_scalar("SELECT true FROM sources WHERE id = $1")
-            .bind(source)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let exists: Option<bool> = sqlx::query_scalar(concat!(
+            "SELECT true FROM sources WHERE id = $1",
+            for_update!()
+        ))
+        .bind(source)
+        .fetch_optional(&mut *tx)
+        .await?;
         if exists.is_none() {
             return Ok(Change::NotFound);
         }
@@ -153,22 +199,7 @@ impl Trust for SqliteBackend {
                 "source {source:?} already has a key {key_id:?}"
             )));
         }
-        sqlx::query(concat!(
-            "UPDATE sources SET updated_at = ",
-            now_ms!(),
-            " WHERE id = $1"
-        ))
-        .bind(source)
-        .execute(&mut *tx)
-        .await?;
-        audit(
-            &mut tx,
-            actor,
-            "source.key_added",
-            source,
-            &serde_json::json!({ "key_id": key_id }).to_string(),
-        )
-        .await?;
+        key_changed(&mut tx, source, key_id, actor, "source.key_added").await?;
         tx.commit().await?;
         Ok(Change::Done(()))
     }
@@ -182,7 +213,7 @@ impl Trust for SqliteBackend {
         let mut tx = self.write().await?;
         let updated = sqlx::query(concat!(
             "UPDATE source_keys SET revoked_at = ",
-            now_ms!(),
+            now!(),
             " WHERE source = $1 AND key_id = $2 AND revoked_at IS NULL"
         ))
         .bind(source)
@@ -193,22 +224,7 @@ impl Trust for SqliteBackend {
         if updated == 0 {
             return Ok(Change::NotFound);
         }
-        sqlx::query(concat!(
-            "UPDATE sources SET updated_at = ",
-            now_ms!(),
-            " WHERE id = $1"
-        ))
-        .bind(source)
-        .execute(&mut *tx)
-        .await?;
-        audit(
-            &mut tx,
-            actor,
-            "source.key_revoked",
-            source,
-            &serde_json::json!({ "key_id": key_id }).to_string(),
-        )
-        .await?;
+        key_changed(&mut tx, source, key_id, actor, "source.key_revoked").await?;
         tx.commit().await?;
         Ok(Change::Done(()))
     }
@@ -226,9 +242,15 @@ impl Trust for SqliteBackend {
     }
 
     async fn bootstrap_admin_key(&self, key: &NewApiKey) -> Result<Change<()>> {
-        // The write lock serialises this with every other writer, as the log_state row lock
-        // does in PostgreSQL: two bootstraps cannot both find no admin key.
         let mut tx = self.write().await?;
+        // Two bootstraps must not both find no admin key: on PostgreSQL this row lock
+        // serialises them across replicas, on SQLite the write lock already has.
+        sqlx::query(concat!(
+            "SELECT id FROM log_state WHERE id = 1",
+            for_update!()
+        ))
+        .execute(&mut *tx)
+        .await?;
         if admin_key_exists(&mut tx).await? {
             return Ok(Change::Conflict("an admin key already exists".into()));
         }
@@ -273,7 +295,8 @@ impl Trust for SqliteBackend {
 
     async fn api_keys(&self) -> Result<Vec<ApiKeyRow>> {
         let rows: Vec<KeyRow> = sqlx::query_as(&format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, rowid"
+            "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, {}",
+            tiebreak!("id")
         ))
         .fetch_all(&self.pool)
         .await?;
@@ -282,12 +305,7 @@ impl Trust for SqliteBackend {
 
     async fn revoke_api_key(&self, id: &str, actor: &str) -> Result<Change<ApiKeyRow>> {
         let mut tx = self.write().await?;
-        let row: Option<KeyRow> =
-            sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(row) = row.map(key_row).transpose()? else {
+        let Some(row) = key_for_update(&mut tx, id).await? else {
             return Ok(Change::NotFound);
         };
         if row.revoked_ms.is_some() {
@@ -295,7 +313,7 @@ impl Trust for SqliteBackend {
         }
         sqlx::query(concat!(
             "UPDATE api_keys SET revoked_at = ",
-            now_ms!(),
+            now!(),
             " WHERE id = $1"
         ))
         .bind(id)
@@ -314,17 +332,12 @@ impl Trust for SqliteBackend {
         actor: &str,
     ) -> Result<Change<ApiKeyRow>> {
         let mut tx = self.write().await?;
-        let row: Option<KeyRow> =
-            sqlx::query_as(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"))
-                .bind(old_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(old) = row.map(key_row).transpose()? else {
+        let Some(old) = key_for_update(&mut tx, old_id).await? else {
             return Ok(Change::NotFound);
         };
         let expired: bool = sqlx::query_scalar(concat!(
             "SELECT revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= ",
-            now_ms!(),
+            now!(),
             ") FROM api_keys WHERE id = $1"
         ))
         .bind(old_id)
@@ -342,11 +355,11 @@ impl Trust for SqliteBackend {
         };
         // Never later than an expiry the key already has.
         sqlx::query(concat!(
-            "UPDATE api_keys SET expires_at = min(coalesce(expires_at, ",
-            now_ms!(),
-            " + $2), ",
-            now_ms!(),
-            " + $2) WHERE id = $1"
+            "UPDATE api_keys SET expires_at = ",
+            now_plus_ms!("$2"),
+            " WHERE id = $1 AND (expires_at IS NULL OR expires_at > ",
+            now_plus_ms!("$2"),
+            ")"
         ))
         .bind(old_id)
         .bind(overlap_ms)
@@ -373,11 +386,12 @@ impl Trust for SqliteBackend {
         nonce: &str,
         expires_ms: i64,
     ) -> Result<bool> {
-        let inserted = sqlx::query(
+        let inserted = sqlx::query(concat!(
             "INSERT INTO signature_nonces (source, key_id, nonce, expires_at)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING",
-        )
+             VALUES ($1, $2, $3, ",
+            from_ms!("$4"),
+            ") ON CONFLICT DO NOTHING"
+        ))
         .bind(source)
         .bind(key_id)
         .bind(nonce)
@@ -391,7 +405,7 @@ impl Trust for SqliteBackend {
     async fn purge_nonces(&self) -> Result<u64> {
         Ok(sqlx::query(concat!(
             "DELETE FROM signature_nonces WHERE expires_at < ",
-            now_ms!()
+            now!()
         ))
         .execute(&self.pool)
         .await?
@@ -399,10 +413,13 @@ impl Trust for SqliteBackend {
     }
 
     async fn audit_events(&self, after: Option<u64>, limit: u32) -> Result<Vec<AuditEvent>> {
-        let rows: Vec<AuditDbRow> = sqlx::query_as(
-            "SELECT id, at, actor, action, target, detail FROM audit_events
-             WHERE id > $1 ORDER BY id LIMIT $2",
-        )
+        let rows: Vec<AuditDbRow> = sqlx::query_as(concat!(
+            "SELECT id, ",
+            ms!("at"),
+            ", actor, action, target, ",
+            json_text!("detail"),
+            " FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
         .bind(to_db(after.unwrap_or(0))?)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -422,23 +439,37 @@ impl Trust for SqliteBackend {
     }
 }
 
-impl SqliteBackend {
+impl Backend {
     async fn sources_where(&self, id: Option<&str>) -> Result<Vec<SourceRow>> {
-        let rows: Vec<SourceDbRow> = sqlx::query_as(
-            "SELECT id, display_name, schema, schema_policy, require_signature, created_at,
-                    updated_at
-             FROM sources WHERE $1 IS NULL OR id = $1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        let keys: Vec<SourceKeyDbRow> = sqlx::query_as(
-            "SELECT source, key_id, public_key, created_at, revoked_at
-             FROM source_keys WHERE $1 IS NULL OR source = $1 ORDER BY source, created_at, rowid",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
+        let mut q = QueryBuilder::<Db>::new(concat!(
+            "SELECT id, display_name, ",
+            json_text!("schema"),
+            ", schema_policy, require_signature, ",
+            ms!("created_at"),
+            ", ",
+            ms!("updated_at"),
+            " FROM sources"
+        ));
+        if let Some(id) = id {
+            q.push(" WHERE id = ").push_bind(id);
+        }
+        q.push(" ORDER BY id");
+        let rows: Vec<SourceDbRow> = q.build_query_as().fetch_all(&self.pool).await?;
+        let mut q = QueryBuilder::<Db>::new(concat!(
+            "SELECT source, key_id, public_key, ",
+            ms!("created_at"),
+            ", ",
+            ms!("revoked_at"),
+            " FROM source_keys"
+        ));
+        if let Some(id) = id {
+            q.push(" WHERE source = ").push_bind(id);
+        }
+        q.push(concat!(
+            " ORDER BY source, created_at, ",
+            tiebreak!("key_id")
+        ));
+        let keys: Vec<SourceKeyDbRow> = q.build_query_as().fetch_all(&self.pool).await?;
         source_rows(rows, &keys)
     }
 }

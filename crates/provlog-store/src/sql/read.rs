@@ -1,19 +1,19 @@
-//! Reads on SQLite.
+//! Reads, written once and compiled into each backend with its `dialect`.
 
 use async_trait::async_trait;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
-use super::SqliteBackend;
+use super::dialect::{ms, Backend, Db};
 use crate::convert::{from_db, to_db};
 use crate::read::{
     checkpoint, edges, lineage_walk, record, CheckpointRow, RecordRow, RECORD_COLUMNS,
 };
 use crate::{Lineage, Reads, RecordFilter, Result, StoredCheckpoint, StoredRecord};
 
-const CHECKPOINT_COLUMNS: &str = "size, root, note, created_at";
+const CHECKPOINT_COLUMNS: &str = concat!("size, root, note, ", ms!("created_at"));
 
 #[async_trait]
-impl Reads for SqliteBackend {
+impl Reads for Backend {
     async fn record(&self, index: u64) -> Result<Option<StoredRecord>> {
         let row: Option<RecordRow> = sqlx::query_as(&format!(
             "SELECT {RECORD_COLUMNS} FROM records WHERE idx = $1"
@@ -25,9 +25,9 @@ impl Reads for SqliteBackend {
     }
 
     async fn find_records(&self, f: &RecordFilter) -> Result<Vec<StoredRecord>> {
-        // Only the given criteria go into the SQL: SQLite plans `($1 IS NULL OR col = $1)`
-        // once, without the index, while a plain `col = ?` uses it.
-        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {RECORD_COLUMNS} FROM records"));
+        // Only the criteria given go into the SQL: a plan for `($1 IS NULL OR col = $1)` has to
+        // serve both cases, and SQLite's does without the index a plain `col = $1` uses.
+        let mut q = QueryBuilder::<Db>::new(format!("SELECT {RECORD_COLUMNS} FROM records"));
         q.push(" WHERE idx > ")
             .push_bind(f.after.map(to_db).transpose()?.unwrap_or(-1));
         if let Some(root) = f.content_root {
@@ -39,7 +39,7 @@ impl Reads for SqliteBackend {
                 .push_bind(leaf.as_bytes().to_vec());
         }
         if let Some(source) = &f.source {
-            q.push(" AND source = ").push_bind(source.clone());
+            q.push(" AND source = ").push_bind(source.as_str());
         }
         if let Some(since) = f.since_ms {
             q.push(" AND received_ms >= ").push_bind(since);
@@ -121,14 +121,14 @@ impl Reads for SqliteBackend {
     }
 
     async fn checkpoints(&self, before: Option<u64>, limit: u32) -> Result<Vec<StoredCheckpoint>> {
-        let rows: Vec<CheckpointRow> = sqlx::query_as(&format!(
-            "SELECT {CHECKPOINT_COLUMNS} FROM checkpoints
-             WHERE ($1 IS NULL OR size < $1) ORDER BY size DESC LIMIT $2"
-        ))
-        .bind(before.map(to_db).transpose()?)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let mut q =
+            QueryBuilder::<Db>::new(format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints"));
+        if let Some(before) = before {
+            q.push(" WHERE size < ").push_bind(to_db(before)?);
+        }
+        q.push(" ORDER BY size DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows: Vec<CheckpointRow> = q.build_query_as().fetch_all(&self.pool).await?;
         rows.into_iter().map(checkpoint).collect()
     }
 }
