@@ -28,8 +28,9 @@ pub async fn sqlite() -> TempSqlite {
 
 /// `on_both_backends!(a, b)` turns each `async fn a(store: Store)` of the calling module into
 /// the tests `postgres::a`, on a fresh PostgreSQL database (`#[sqlx::test]`; `DATABASE_URL`
-/// names the server), and `sqlite::a`, on a fresh [`sqlite`] file. The calling crate needs
-/// `sqlx` (with `migrate`) and `tokio` (with `macros`) among its dependencies.
+/// names the server), and `sqlite::a`, on a fresh [`sqlite`](crate::testing::sqlite) file. The
+/// calling crate needs `sqlx` (with `migrate`) and `tokio` (with `macros`) among its
+/// dependencies.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
