@@ -1,72 +1,64 @@
-//! The anchoring worker against a real anvil node and a fresh PostgreSQL database per test:
-//! anchors land and go into receipts, and the worker survives an RPC outage, a reorg that drops
-//! its transaction, and a stuck transaction — without ever anchoring a size twice.
+//! The anchoring worker against a real anvil node, on both backends (see `common`): anchors
+//! land and go into receipts, and the worker survives an RPC outage, a reorg that drops its
+//! transaction, and a stuck transaction — without ever anchoring a size twice.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
+use common::{config, get, on_both_backends, Api, ORIGIN};
 use provlog_chain::anvil::{dev_key, Anvil, AnvilOptions, CHAIN_ID};
 use provlog_chain::primitives::{Address, B256};
 use provlog_chain::{deploy, log_id, Reader};
-use provlog_core::checkpoint::NoteSigner;
 use provlog_core::receipt::{verify_receipt, Receipt};
 use provlog_server::config::Secret;
-use provlog_server::{app, AppState, Config};
+use provlog_server::{AppState, Config};
 use provlog_store::Store;
 use serde_json::{json, Value};
-use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tower::ServiceExt;
 
-const ORIGIN: &str = "example.com/provlog/anchor-test";
-const TOKEN: &str = "test-admin-token-0123456789";
+on_both_backends!(
+    anchors_go_into_receipts_and_survive_a_chain_outage,
+    a_reorg_that_drops_the_anchor_is_anchored_again,
+    a_stuck_transaction_is_replaced_with_higher_fees,
+    the_anchor_list_refuses_unknown_statuses,
+);
 
 struct Harness {
-    app: Router,
-    state: Arc<AppState>,
+    api: Api,
     node: Anvil,
     contract: Address,
     stop: watch::Sender<bool>,
     workers: Vec<JoinHandle<()>>,
 }
 
-async fn start(pool: PgPool, node: Anvil, tweak: impl FnOnce(&mut Config)) -> Harness {
+async fn start(store: Store, node: Anvil, tweak: impl FnOnce(&mut Config)) -> Harness {
     // Development account 0 owns the contract; account 1 anchors.
     let d = deploy(&node.url(), CHAIN_ID, &dev_key(0), &[dev_key(1).address()])
         .await
         .unwrap();
-    let store = Store::postgres(pool);
     store.init_log(ORIGIN).await.unwrap();
-    let signer = NoteSigner::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&[9; 32])).unwrap();
-    let mut config = Config {
-        origin: ORIGIN.into(),
-        signing_key: Secret::new(signer.to_secret_text().to_string()),
-        admin_token: Secret::new(TOKEN),
-        checkpoint_interval_ms: 200,
-        lease_ttl_ms: 2_000,
-        anchor_rpc_url: Secret::new(node.url()),
-        anchor_chain_id: CHAIN_ID,
-        anchor_contract: d.contract.to_string(),
-        anchor_key: Secret::new(dev_key(1).to_hex().to_string()),
-        anchor_confirmations: 1,
-        anchor_every_ms: 0,
-        anchor_poll_ms: 100,
-        ..Config::default()
-    };
-    tweak(&mut config);
+    let config = config(|c| {
+        c.checkpoint_interval_ms = 200;
+        c.lease_ttl_ms = 2_000;
+        c.anchor_rpc_url = Secret::new(node.url());
+        c.anchor_chain_id = CHAIN_ID;
+        c.anchor_contract = d.contract.to_string();
+        c.anchor_key = Secret::new(dev_key(1).to_hex().to_string());
+        c.anchor_confirmations = 1;
+        c.anchor_every_ms = 0;
+        c.anchor_poll_ms = 100;
+        tweak(c);
+    });
     config.validate().unwrap();
     let state = AppState::new(store, config, "anchor-test".into()).unwrap();
     let (stop, rx) = watch::channel(false);
     let workers = provlog_server::workers::spawn(state.clone(), rx);
     Harness {
-        app: app(state.clone()),
-        state,
+        api: Api::new(state),
         node,
         contract: d.contract,
         stop,
@@ -75,18 +67,8 @@ async fn start(pool: PgPool, node: Anvil, tweak: impl FnOnce(&mut Config)) -> Ha
 }
 
 impl Harness {
-    async fn call(&self, req: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let (status, headers) = (resp.status(), resp.headers().clone());
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, value, headers)
-    }
-
     async fn get(&self, uri: &str) -> (StatusCode, Value, axum::http::HeaderMap) {
-        self.call(Request::get(uri).body(Body::empty()).unwrap())
-            .await
+        self.api.call(get(uri)).await
     }
 
     /// Submits `n` signals; returns their indexes.
@@ -97,12 +79,10 @@ impl Harness {
                 "payload": {"token": format!("{tag}-{i}"), "signal": 1}})
             })
             .collect();
-        let req = Request::post("/v1/records")
-            .header("content-type", "application/json")
-            .header("authorization", format!("Bearer {TOKEN}"))
-            .body(Body::from(json!({ "records": records }).to_string()))
-            .unwrap();
-        let (status, v, _) = self.call(req).await;
+        let (status, v) = self
+            .api
+            .post("/v1/records", &json!({ "records": records }))
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{v}");
         v["records"]
             .as_array()
@@ -122,7 +102,7 @@ impl Harness {
     async fn wait_anchored(&self, size: u64, timeout: Duration) -> Value {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let checkpoint = self.state.store.latest_checkpoint().await.unwrap();
+            let checkpoint = self.api.state.store.latest_checkpoint().await.unwrap();
             if let Some(cp) = checkpoint.filter(|c| c.size >= size) {
                 if let Some(a) = self.anchors().await.into_iter().find(|a| {
                     a["status"] == "confirmed" && a["tree_size"].as_u64() == Some(cp.size)
@@ -188,7 +168,7 @@ impl Harness {
     async fn assert_receipt_anchored_on_chain(&self, index: u64) -> Receipt {
         let (receipt, anchored) = self.receipt(index).await;
         assert!(anchored, "receipt of {index} not anchored");
-        let verified = verify_receipt(&receipt, &self.state.trusted).unwrap();
+        let verified = verify_receipt(&receipt, &self.api.state.trusted).unwrap();
         let anchor = receipt.anchor.clone().unwrap();
         let cp = &verified.checkpoint.checkpoint;
         assert_eq!(anchor.tree_size, cp.size);
@@ -238,11 +218,10 @@ fn outage() -> Duration {
     )
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn anchors_go_into_receipts_and_survive_a_chain_outage(pool: PgPool) {
+async fn anchors_go_into_receipts_and_survive_a_chain_outage(store: Store) {
     let dir = tempfile::tempdir().unwrap();
     let h = start(
-        pool,
+        store,
         anvil(Some(dir.path().join("anvil.json"))).await,
         |_| {},
     )
@@ -287,9 +266,8 @@ async fn anchors_go_into_receipts_and_survive_a_chain_outage(pool: PgPool) {
     h.shutdown().await;
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn a_reorg_that_drops_the_anchor_is_anchored_again(pool: PgPool) {
-    let h = start(pool, anvil(None).await, |_| {}).await;
+async fn a_reorg_that_drops_the_anchor_is_anchored_again(store: Store) {
+    let h = start(store, anvil(None).await, |_| {}).await;
     let indexes = h.submit(4, "r").await;
     let anchor = h.wait_anchored(4, Duration::from_secs(30)).await;
     let size = anchor["tree_size"].as_u64().unwrap();
@@ -344,10 +322,9 @@ async fn a_reorg_that_drops_the_anchor_is_anchored_again(pool: PgPool) {
     h.shutdown().await;
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn a_stuck_transaction_is_replaced_with_higher_fees(pool: PgPool) {
+async fn a_stuck_transaction_is_replaced_with_higher_fees(store: Store) {
     let node = anvil(None).await;
-    let h = start(pool, node, |c| c.anchor_stuck_after_ms = 1_500).await;
+    let h = start(store, node, |c| c.anchor_stuck_after_ms = 1_500).await;
     // Nothing gets mined from now on until we say so.
     h.node.rpc("evm_setAutomine", json!([false])).await.unwrap();
     let indexes = h.submit(3, "s").await;
@@ -393,9 +370,8 @@ async fn a_stuck_transaction_is_replaced_with_higher_fees(pool: PgPool) {
     h.shutdown().await;
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn the_anchor_list_refuses_unknown_statuses(pool: PgPool) {
-    let h = start(pool, anvil(None).await, |_| {}).await;
+async fn the_anchor_list_refuses_unknown_statuses(store: Store) {
+    let h = start(store, anvil(None).await, |_| {}).await;
     let (status, v, _) = h.get("/v1/anchors?status=lost").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(

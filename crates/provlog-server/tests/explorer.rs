@@ -1,51 +1,22 @@
-//! `/explorer` through the router (no socket): every embedded file is served with its content
-//! type and the strict headers, the scripts' imports all resolve to served files, the page's
-//! configuration follows the server's, and the page stays reachable when reads need a key.
+//! `/explorer` through the router (no socket) on both backends: every embedded file is served
+//! with its content type and the strict headers, the scripts' imports all resolve to served
+//! files, the page's configuration follows the server's, and the page stays reachable when
+//! reads need a key.
 #![allow(clippy::unwrap_used)]
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
-use provlog_core::checkpoint::NoteSigner;
+mod common;
+
+use axum::http::{header, HeaderMap, StatusCode};
+use common::{content_type, on_both_backends, setup};
 use provlog_server::explorer::{ASSETS, CONTENT_SECURITY_POLICY};
-use provlog_server::{app, AppState, Config};
 use provlog_store::Store;
 use serde_json::Value;
-use sqlx::PgPool;
-use tower::ServiceExt;
 
-const ORIGIN: &str = "example.com/provlog/explorer-test";
-
-async fn setup(pool: PgPool, config: Config) -> Router {
-    let store = Store::postgres(pool);
-    store.init_log(ORIGIN).await.unwrap();
-    let signer = NoteSigner::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&[5; 32])).unwrap();
-    let config = Config {
-        origin: ORIGIN.into(),
-        signing_key: provlog_server::config::Secret::new(signer.to_secret_text().to_string()),
-        checkpoint_interval_ms: 0,
-        ..config
-    };
-    app(AppState::new(store, config, "test-replica".into()).unwrap())
-}
-
-async fn get(app: &Router, uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
-    let resp = app
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let (status, headers) = (resp.status(), resp.headers().clone());
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    (status, headers, body)
-}
+on_both_backends!(
+    every_explorer_file_is_served_with_its_type_and_a_strict_policy,
+    every_script_import_resolves_to_a_served_file,
+    the_page_learns_the_block_explorer_link_and_read_policy,
+);
 
 fn assert_strict_headers(uri: &str, headers: &HeaderMap) {
     assert_eq!(
@@ -72,13 +43,12 @@ fn inline_handlers_are_recognised() {
     assert!(!has_inline_handler("sent only to this server"));
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn every_explorer_file_is_served_with_its_type_and_a_strict_policy(pool: PgPool) {
-    let app = setup(pool, Config::default()).await;
+async fn every_explorer_file_is_served_with_its_type_and_a_strict_policy(store: Store) {
+    let api = setup(store, |_| {}).await;
     let on_disk = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("explorer");
     for &(name, content_type, _) in ASSETS {
         let uri = format!("/explorer/{name}");
-        let (status, headers, body) = get(&app, &uri).await;
+        let (status, headers, body) = api.get_raw(&uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
         assert_eq!(headers[header::CONTENT_TYPE], content_type, "{uri}");
         assert_strict_headers(&uri, &headers);
@@ -100,12 +70,9 @@ async fn every_explorer_file_is_served_with_its_type_and_a_strict_policy(pool: P
     assert!(types.iter().any(|t| t.starts_with("text/javascript")));
 
     for uri in ["/explorer", "/explorer/"] {
-        let (status, headers, body) = get(&app, uri).await;
+        let (status, headers, body) = api.get_raw(uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
-        assert!(headers[header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html"));
+        assert!(content_type(&headers).starts_with("text/html"));
         assert_strict_headers(uri, &headers);
         let html = String::from_utf8(body).unwrap();
         assert!(html.contains(r#"<script type="module" src="/explorer/app.js">"#));
@@ -113,18 +80,14 @@ async fn every_explorer_file_is_served_with_its_type_and_a_strict_policy(pool: P
         assert!(!html.contains("<script>") && !html.contains("<style") && !html.contains("style="));
         assert!(!has_inline_handler(&html), "an on…= attribute in the page");
     }
-    let (status, headers, _) = get(&app, "/explorer/nope.js").await;
+    let (status, headers, _) = api.get_raw("/explorer/nope.js").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(headers[header::CONTENT_TYPE]
-        .to_str()
-        .unwrap()
-        .starts_with("application/problem+json"));
+    assert!(content_type(&headers).starts_with("application/problem+json"));
 }
 
 /// Each module the page loads imports only files the server has, so no script 404s at run time.
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn every_script_import_resolves_to_a_served_file(pool: PgPool) {
-    let app = setup(pool, Config::default()).await;
+async fn every_script_import_resolves_to_a_served_file(store: Store) {
+    let api = setup(store, |_| {}).await;
     let mut imports = 0;
     for &(name, _, body) in ASSETS.iter().filter(|a| a.0.ends_with(".js")) {
         let text = std::str::from_utf8(body).unwrap();
@@ -136,7 +99,7 @@ async fn every_script_import_resolves_to_a_served_file(pool: PgPool) {
             let file = target
                 .strip_prefix("./")
                 .unwrap_or_else(|| panic!("{name} imports {target}"));
-            let (status, _, _) = get(&app, &format!("/explorer/{file}")).await;
+            let (status, _, _) = api.get_raw(&format!("/explorer/{file}")).await;
             assert_eq!(status, StatusCode::OK, "{name} imports {target}");
             imports += 1;
         }
@@ -144,10 +107,9 @@ async fn every_script_import_resolves_to_a_served_file(pool: PgPool) {
     assert!(imports >= 3, "{imports}");
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn the_page_learns_the_block_explorer_link_and_read_policy(pool: PgPool) {
-    let app = setup(pool.clone(), Config::default()).await;
-    let (status, headers, body) = get(&app, "/explorer/config.json").await;
+async fn the_page_learns_the_block_explorer_link_and_read_policy(store: Store) {
+    let api = setup(store.clone(), |_| {}).await;
+    let (status, headers, body) = api.get_raw("/explorer/config.json").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "application/json");
     let v: Value = serde_json::from_slice(&body).unwrap();
@@ -156,21 +118,20 @@ async fn the_page_learns_the_block_explorer_link_and_read_policy(pool: PgPool) {
         serde_json::json!({"explorer_tx_url": null, "public_reads": true})
     );
 
-    let config = Config {
-        explorer_tx_url: Some("https://etherscan.io/tx/{tx}".into()),
-        public_reads: false,
-        ..Config::default()
-    };
-    let app = setup(pool, config).await;
-    let (_, _, body) = get(&app, "/explorer/config.json").await;
+    let api = setup(store, |c| {
+        c.explorer_tx_url = Some("https://etherscan.io/tx/{tx}".into());
+        c.public_reads = false;
+    })
+    .await;
+    let (_, _, body) = api.get_raw("/explorer/config.json").await;
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["explorer_tx_url"], "https://etherscan.io/tx/{tx}");
     assert_eq!(v["public_reads"], false);
     // Reads need a key, but the page itself loads (and then asks for one).
-    let (status, _, _) = get(&app, "/v1/log").await;
+    let (status, _, _) = api.get_raw("/v1/log").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     for uri in ["/explorer", "/explorer/", "/explorer/app.js"] {
-        let (status, _, _) = get(&app, uri).await;
+        let (status, _, _) = api.get_raw(uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
     }
 }

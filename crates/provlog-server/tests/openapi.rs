@@ -1,66 +1,30 @@
-//! The OpenAPI document and Swagger UI, through the router (no socket): every route the router
-//! serves is documented with its methods, write routes (found by asking them without a token)
-//! declare the bearer scheme, errors are problem+json, and the hand-written schemas match what
-//! the server and the core really send.
+//! The OpenAPI document and Swagger UI, through the router (no socket) on both backends: every
+//! route the router serves is documented with its methods, write routes (found by asking them
+//! without a token) declare the bearer scheme, errors are problem+json, and the hand-written
+//! schemas match what the server and the core really send.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Instant;
+mod common;
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
-use provlog_core::checkpoint::NoteSigner;
+use axum::http::{header, Method, Request, StatusCode};
+use common::{content_type, on_both_backends, setup, Api, TOKEN};
 use provlog_server::api::openapi::{self, PROBLEM_JSON};
 use provlog_server::api::ROUTES;
-use provlog_server::{app, AppState, Config};
 use provlog_store::Store;
 use serde_json::{json, Value};
-use sqlx::PgPool;
-use tower::ServiceExt;
 
-const ORIGIN: &str = "example.com/provlog/openapi-test";
-const TOKEN: &str = "test-admin-token-0123456789";
+on_both_backends!(
+    every_route_is_documented_with_its_methods,
+    routes_that_want_a_token_declare_the_bearer_scheme,
+    swagger_ui_is_served_from_the_binary,
+    hand_written_schemas_match_real_bodies,
+);
 
-async fn setup(pool: PgPool) -> (Router, std::sync::Arc<AppState>) {
-    let store = Store::postgres(pool);
-    store.init_log(ORIGIN).await.unwrap();
-    let signer = NoteSigner::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&[5; 32])).unwrap();
-    let config = Config {
-        origin: ORIGIN.into(),
-        signing_key: provlog_server::config::Secret::new(signer.to_secret_text().to_string()),
-        admin_token: provlog_server::config::Secret::new(TOKEN),
-        checkpoint_interval_ms: 0,
-        ..Config::default()
-    };
-    let state = AppState::new(store, config, "test-replica".into()).unwrap();
-    (app(state.clone()), state)
-}
-
-async fn call(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let (status, headers) = (resp.status(), resp.headers().clone());
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    (status, headers, body)
-}
-
-async fn get(app: &Router, uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
-    call(app, Request::get(uri).body(Body::empty()).unwrap()).await
-}
-
-async fn document(app: &Router) -> Value {
-    let (status, headers, body) = get(app, "/openapi.json").await;
+async fn document(api: &Api) -> Value {
+    let (status, headers, body) = api.get_raw("/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers[header::CONTENT_TYPE]
-        .to_str()
-        .unwrap()
-        .starts_with("application/json"));
+    assert!(content_type(&headers).starts_with("application/json"));
     serde_json::from_slice(&body).unwrap()
 }
 
@@ -99,10 +63,9 @@ fn collect_refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     }
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn every_route_is_documented_with_its_methods(pool: PgPool) {
-    let (app, _) = setup(pool).await;
-    let doc = document(&app).await;
+async fn every_route_is_documented_with_its_methods(store: Store) {
+    let api = setup(store, |_| {}).await;
+    let doc = document(&api).await;
     assert!(
         doc["openapi"].as_str().unwrap().starts_with("3.1"),
         "{}",
@@ -114,7 +77,7 @@ async fn every_route_is_documented_with_its_methods(pool: PgPool) {
     let paths = doc["paths"].as_object().unwrap();
     for &(method, path) in ROUTES {
         // The router really serves it: neither the fallback's 404 nor a 405.
-        let (status, _, body) = call(&app, anonymous(method, path)).await;
+        let (status, _, body) = api.call_raw(anonymous(method, path)).await;
         let fallback = status == StatusCode::NOT_FOUND
             && serde_json::from_slice::<Value>(&body).unwrap()["detail"] == "no such route";
         assert!(
@@ -190,10 +153,9 @@ async fn every_route_is_documented_with_its_methods(pool: PgPool) {
     }
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn routes_that_want_a_token_declare_the_bearer_scheme(pool: PgPool) {
-    let (app, _) = setup(pool).await;
-    let doc = document(&app).await;
+async fn routes_that_want_a_token_declare_the_bearer_scheme(store: Store) {
+    let api = setup(store, |_| {}).await;
+    let doc = document(&api).await;
     let scheme = &doc["components"]["securitySchemes"][openapi::BEARER];
     assert_eq!(
         (&scheme["type"], &scheme["scheme"]),
@@ -202,7 +164,7 @@ async fn routes_that_want_a_token_declare_the_bearer_scheme(pool: PgPool) {
 
     let mut guarded = vec![];
     for &(method, path) in ROUTES {
-        let (status, _, _) = call(&app, anonymous(method, path)).await;
+        let (status, _, _) = api.call_raw(anonymous(method, path)).await;
         let op = &doc["paths"][documented_path(path)][method];
         // Every operation says who may call it: `{}` (anyone) and/or the bearer scheme with the
         // role it needs (`ingest`, `admin`, `bootstrap`, or `read` when reads are not public).
@@ -254,37 +216,29 @@ async fn routes_that_want_a_token_declare_the_bearer_scheme(pool: PgPool) {
     assert!(ndjson["application/x-ndjson"].is_object(), "{ndjson}");
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn swagger_ui_is_served_from_the_binary(pool: PgPool) {
-    let (app, _) = setup(pool).await;
-    let (status, headers, _) = get(&app, "/docs").await;
+async fn swagger_ui_is_served_from_the_binary(store: Store) {
+    let api = setup(store, |_| {}).await;
+    let (status, headers, _) = api.get_raw("/docs").await;
     assert!(status.is_redirection(), "{status}");
     assert_eq!(headers[header::LOCATION], "/docs/");
     for uri in ["/docs/", "/docs/index.html"] {
-        let (status, headers, body) = get(&app, uri).await;
+        let (status, headers, body) = api.get_raw(uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
-        assert!(
-            headers[header::CONTENT_TYPE]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html"),
-            "{uri}"
-        );
+        assert!(content_type(&headers).starts_with("text/html"), "{uri}");
         assert!(String::from_utf8(body).unwrap().contains("swagger-ui"));
     }
-    let (status, _, body) = get(&app, "/docs/swagger-initializer.js").await;
+    let (status, _, body) = api.get_raw("/docs/swagger-initializer.js").await;
     assert_eq!(status, StatusCode::OK);
     assert!(String::from_utf8(body).unwrap().contains("/openapi.json"));
-    let (status, _, body) = get(&app, "/docs/swagger-ui-bundle.js").await;
+    let (status, _, body) = api.get_raw("/docs/swagger-ui-bundle.js").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.len() > 100_000, "{} bytes", body.len());
 }
 
 /// The schemas written by hand (shapes owned by the core and by `error.rs`) refuse unknown
 /// members: real bodies parse into them, so neither side can change unnoticed.
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn hand_written_schemas_match_real_bodies(pool: PgPool) {
-    let (app, state) = setup(pool).await;
+async fn hand_written_schemas_match_real_bodies(store: Store) {
+    let api = setup(store, |_| {}).await;
     let snapshot =
         json!({"kind": "snapshot", "source": "acme-grades", "items": [{"t": "BTC"}, {"t": "ETH"}]});
     let req = Request::post("/v1/records")
@@ -292,22 +246,10 @@ async fn hand_written_schemas_match_real_bodies(pool: PgPool) {
         .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
         .body(Body::from(snapshot.to_string()))
         .unwrap();
-    assert_eq!(call(&app, req).await.0, StatusCode::CREATED);
-    assert!(state
-        .store
-        .acquire_lease(
-            provlog_store::LEADER_LEASE,
-            "test-replica",
-            std::time::Duration::from_secs(30)
-        )
-        .await
-        .unwrap());
-    let mut last = Instant::now() - std::time::Duration::from_secs(10);
-    provlog_server::workers::leader_step(&state, &mut last)
-        .await
-        .unwrap();
+    assert_eq!(api.call_raw(req).await.0, StatusCode::CREATED);
+    api.settle().await;
 
-    let (status, _, body) = get(&app, "/v1/records/0/receipt?item=1").await;
+    let (status, _, body) = api.get_raw("/v1/records/0/receipt?item=1").await;
     assert_eq!(status, StatusCode::OK);
     let mut receipt: provlog_core::receipt::Receipt = serde_json::from_slice(&body).unwrap();
     let _: openapi::Receipt = serde_json::from_slice(&body).unwrap();
@@ -342,7 +284,7 @@ async fn hand_written_schemas_match_real_bodies(pool: PgPool) {
     assert_eq!(serde_json::to_value(mirrored).unwrap(), signature);
 
     for uri in ["/v1/records/9", "/v1/proofs/consistency?from=2&to=1"] {
-        let (status, headers, body) = get(&app, uri).await;
+        let (status, headers, body) = api.get_raw(uri).await;
         assert_eq!(headers[header::CONTENT_TYPE], PROBLEM_JSON);
         let problem: openapi::Problem = serde_json::from_slice(&body).unwrap();
         assert_eq!(problem.status, status.as_u16());

@@ -1,67 +1,34 @@
-//! Trust and policy through the router, against a fresh PostgreSQL database per test: the
-//! bootstrap, scoped API keys on every write and admin route, signed submissions (RFC 9421) with
-//! replay protection, schema policies, rate limits and the audit trail.
+//! Trust and policy through the router, on both backends (see `common`): the bootstrap, scoped
+//! API keys on every write and admin route, signed submissions (RFC 9421) with replay
+//! protection, schema policies, rate limits and the audit trail.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+mod common;
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
-use axum::Router;
+use axum::http::{Request, StatusCode};
+use common::{expect_problem, on_both_backends, problem, setup, HOST, TOKEN as BOOTSTRAP};
 use ed25519_dalek::SigningKey;
-use http_body_util::BodyExt;
 use provlog_client::SourceSigner;
-use provlog_core::checkpoint::NoteSigner;
 use provlog_core::httpsig::SignatureParams;
 use provlog_core::receipt::{verify_receipt, Receipt};
 use provlog_server::api::ROUTES;
 use provlog_server::config::Secret;
-use provlog_server::{app, AppState, Config};
 use provlog_store::Store;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tower::ServiceExt;
 
-const ORIGIN: &str = "example.com/provlog/trust-test";
-const BOOTSTRAP: &str = "test-bootstrap-token-0123456789";
-const HOST: &str = "log.test";
-
-struct Api {
-    app: Router,
-    state: Arc<AppState>,
-}
-
-fn config(tweak: impl FnOnce(&mut Config)) -> Config {
-    let signer = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[5; 32])).unwrap();
-    let mut config = Config {
-        origin: ORIGIN.into(),
-        signing_key: Secret::new(signer.to_secret_text().to_string()),
-        admin_token: Secret::new(BOOTSTRAP),
-        checkpoint_interval_ms: 0,
-        ..Config::default()
-    };
-    tweak(&mut config);
-    config
-}
-
-async fn setup(pool: PgPool, tweak: impl FnOnce(&mut Config)) -> Api {
-    let store = Store::postgres(pool);
-    store.init_log(ORIGIN).await.unwrap();
-    let state = AppState::new(store, config(tweak), "test-replica".into()).unwrap();
-    Api {
-        app: app(state.clone()),
-        state,
-    }
-}
-
-fn problem(v: &Value) -> &str {
-    v["type"]
-        .as_str()
-        .unwrap_or_default()
-        .strip_prefix("urn:provlog:problem:")
-        .unwrap_or_default()
-}
+on_both_backends!(
+    the_bootstrap_token_makes_one_admin_key_then_is_spent,
+    every_write_and_admin_route_refuses_bad_keys,
+    reads_can_be_made_private,
+    signed_submissions_accept_the_valid_and_refuse_the_rest,
+    signed_snapshots_over_ndjson,
+    schema_policies_reject_or_flag,
+    limits_answer_problems_with_retry_after,
+);
 
 fn unix_now() -> u64 {
     SystemTime::now()
@@ -70,160 +37,54 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
-impl Api {
-    async fn call(&self, req: Request<Body>) -> (StatusCode, Value, HeaderMap) {
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let (status, headers) = (resp.status(), resp.headers().clone());
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, value, headers)
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        uri: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("host", HOST);
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        let req = match body {
-            Some(b) => req
-                .header("content-type", "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        }
-        .unwrap();
-        let (s, v, _) = self.call(req).await;
-        (s, v)
-    }
-
-    /// Bootstraps and returns the first admin key's token.
-    async fn admin(&self) -> String {
-        let (s, v) = self
-            .send("POST", "/v1/admin/bootstrap", Some(BOOTSTRAP), None)
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        v["token"].as_str().unwrap().to_string()
-    }
-
-    async fn source(&self, admin: &str, body: Value) {
-        let (s, v) = self
-            .send("POST", "/v1/admin/sources", Some(admin), Some(&body))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-    }
-
-    async fn key(&self, admin: &str, scope: &str, source: Option<&str>) -> (String, String) {
-        let mut body = json!({"scope": scope});
-        if let Some(source) = source {
-            body["source"] = json!(source);
-        }
-        let (s, v) = self
-            .send("POST", "/v1/admin/keys", Some(admin), Some(&body))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        (
-            v["key"]["id"].as_str().unwrap().to_string(),
-            v["token"].as_str().unwrap().to_string(),
-        )
-    }
-
-    async fn records(&self) -> u64 {
-        let (s, v) = self.send("GET", "/v1/log", None, None).await;
-        assert_eq!(s, StatusCode::OK);
-        v["size"].as_u64().unwrap_or_else(|| panic!("{v}"))
-    }
-
-    async fn settle(&self) {
-        let store = &self.state.store;
-        assert!(store
-            .acquire_lease(
-                provlog_store::LEADER_LEASE,
-                "test-replica",
-                std::time::Duration::from_secs(30)
-            )
-            .await
-            .unwrap());
-        let mut last = Instant::now() - std::time::Duration::from_secs(10);
-        provlog_server::workers::leader_step(&self.state, &mut last)
-            .await
-            .unwrap();
-        provlog_server::workers::refresh(&self.state).await.unwrap();
-    }
-}
-
 fn signal(source: &str, payload: Value) -> Value {
     json!({"kind": "signal", "source": source, "payload": payload})
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn the_bootstrap_token_makes_one_admin_key_then_is_spent(pool: PgPool) {
-    let api = setup(pool.clone(), |_| {}).await;
+async fn the_bootstrap_token_makes_one_admin_key_then_is_spent(store: Store) {
+    let api = setup(store.clone(), |_| {}).await;
     // A fresh deployment: the bootstrap token writes for any source.
-    let (s, v) = api
-        .send(
-            "POST",
-            "/v1/records",
-            Some(BOOTSTRAP),
-            Some(&signal("fresh", json!(1))),
-        )
-        .await;
+    let (s, v) = api.write(BOOTSTRAP, &signal("fresh", json!(1))).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     // It is not an admin key.
-    let (s, v) = api
-        .send("GET", "/v1/admin/keys", Some(BOOTSTRAP), None)
-        .await;
-    assert_eq!((s, problem(&v)), (StatusCode::FORBIDDEN, "wrong-scope"));
+    expect_problem(
+        api.send("GET", "/v1/admin/keys", Some(BOOTSTRAP), None)
+            .await,
+        StatusCode::FORBIDDEN,
+        "wrong-scope",
+    );
 
-    let (s, v) = api
-        .send(
+    expect_problem(
+        api.send(
             "POST",
             "/v1/admin/bootstrap",
             Some("not-the-bootstrap-token"),
             None,
         )
-        .await;
-    assert_eq!((s, problem(&v)), (StatusCode::UNAUTHORIZED, "unknown-key"));
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "unknown-key",
+    );
     let admin = api.admin().await;
     assert!(admin.starts_with("plk_"), "{admin}");
-    let (s, v) = api
-        .send("POST", "/v1/admin/bootstrap", Some(BOOTSTRAP), None)
-        .await;
-    assert_eq!((s, problem(&v)), (StatusCode::CONFLICT, "conflict"));
-    let (s, v) = api
-        .send(
-            "POST",
-            "/v1/records",
-            Some(BOOTSTRAP),
-            Some(&signal("fresh", json!(2))),
-        )
-        .await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::UNAUTHORIZED, "bootstrap-spent")
+    expect_problem(
+        api.send("POST", "/v1/admin/bootstrap", Some(BOOTSTRAP), None)
+            .await,
+        StatusCode::CONFLICT,
+        "conflict",
+    );
+    expect_problem(
+        api.write(BOOTSTRAP, &signal("fresh", json!(2))).await,
+        StatusCode::UNAUTHORIZED,
+        "bootstrap-spent",
     );
 
     // Another replica (a new state on the same database) agrees.
-    let other = setup(pool, |_| {}).await;
-    let (s, v) = other
-        .send(
-            "POST",
-            "/v1/records",
-            Some(BOOTSTRAP),
-            Some(&signal("fresh", json!(3))),
-        )
-        .await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::UNAUTHORIZED, "bootstrap-spent")
+    let other = setup(store, |_| {}).await;
+    expect_problem(
+        other.write(BOOTSTRAP, &signal("fresh", json!(3))).await,
+        StatusCode::UNAUTHORIZED,
+        "bootstrap-spent",
     );
 
     let (s, v) = api.send("GET", "/v1/admin/audit", Some(&admin), None).await;
@@ -271,45 +132,32 @@ fn guarded_requests(source: &str) -> Vec<(&'static str, String, Option<Value>)> 
     out
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn every_write_and_admin_route_refuses_bad_keys(pool: PgPool) {
-    let api = setup(pool, |_| {}).await;
+async fn every_write_and_admin_route_refuses_bad_keys(store: Store) {
+    let api = setup(store, |_| {}).await;
     let admin = api.admin().await;
     api.source(&admin, json!({"id": "acme", "display_name": "ACME"}))
         .await;
     api.source(&admin, json!({"id": "other", "display_name": "Other"}))
         .await;
-    let (_, ingest) = api.key(&admin, "ingest", Some("acme")).await;
-    let (_, other_ingest) = api.key(&admin, "ingest", Some("other")).await;
-    let (_, read) = api.key(&admin, "read", None).await;
-    let (revoked_id, revoked) = api.key(&admin, "admin", None).await;
-    let (s, v) = api
-        .send(
-            "POST",
-            &format!("/v1/admin/keys/{revoked_id}/revoke"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (_, ingest) = api.create_key(&admin, "ingest", Some("acme")).await;
+    let (_, other_ingest) = api.create_key(&admin, "ingest", Some("other")).await;
+    let (_, read) = api.create_key(&admin, "read", None).await;
+    let (revoked_id, revoked) = api.create_key(&admin, "admin", None).await;
+    let (s, v) = api.key_action(&admin, &revoked_id, "revoke", None).await;
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("revoked")));
     // Rotated with no overlap: refused at once. Rotated with an hour's overlap: still works.
-    let (gone_id, gone) = api.key(&admin, "admin", None).await;
+    let (gone_id, gone) = api.create_key(&admin, "admin", None).await;
     let (s, v) = api
-        .send(
-            "POST",
-            &format!("/v1/admin/keys/{gone_id}/rotate"),
-            Some(&admin),
-            Some(&json!({"overlap_ms": 0})),
-        )
+        .key_action(&admin, &gone_id, "rotate", Some(&json!({"overlap_ms": 0})))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["key"]["replaces"], gone_id.as_str());
-    let (overlap_id, overlapping) = api.key(&admin, "ingest", Some("acme")).await;
+    let (overlap_id, overlapping) = api.create_key(&admin, "ingest", Some("acme")).await;
     let (s, v) = api
-        .send(
-            "POST",
-            &format!("/v1/admin/keys/{overlap_id}/rotate"),
-            Some(&admin),
+        .key_action(
+            &admin,
+            &overlap_id,
+            "rotate",
             Some(&json!({"overlap_ms": 3_600_000})),
         )
         .await;
@@ -357,54 +205,35 @@ async fn every_write_and_admin_route_refuses_bad_keys(pool: PgPool) {
     assert_eq!(api.records().await, 0);
     // The keys that should work, work: the ingest key and both keys of the overlapping pair.
     for token in [&ingest, &overlapping, &successor] {
-        let (s, v) = api
-            .send(
-                "POST",
-                "/v1/records",
-                Some(token),
-                Some(&signal("acme", json!({"x": 1}))),
-            )
-            .await;
+        let (s, v) = api.write(token, &signal("acme", json!({"x": 1}))).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
-    let (s, v) = api
-        .send(
-            "POST",
-            "/v1/records",
-            Some(&ingest),
-            Some(&signal("unregistered", json!(1))),
-        )
-        .await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::FORBIDDEN, "wrong-source"),
-        "{v}"
+    expect_problem(
+        api.write(&ingest, &signal("unregistered", json!(1))).await,
+        StatusCode::FORBIDDEN,
+        "wrong-source",
     );
-    let (s, v) = api
-        .send(
+    expect_problem(
+        api.send(
             "POST",
             "/v1/admin/keys",
             Some(&admin),
             Some(&json!({"scope": "ingest", "source": "nobody"})),
         )
-        .await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::UNPROCESSABLE_ENTITY, "unknown-source"),
-        "{v}"
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown-source",
     );
-    let (s, v) = api
-        .send(
+    expect_problem(
+        api.send(
             "POST",
             "/v1/admin/keys",
             Some(&admin),
             Some(&json!({"scope": "read", "source": "acme"})),
         )
-        .await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::BAD_REQUEST, "bad-request"),
-        "{v}"
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad-request",
     );
 
     let (s, v) = api.send("GET", "/v1/admin/keys", Some(&admin), None).await;
@@ -428,11 +257,10 @@ async fn every_write_and_admin_route_refuses_bad_keys(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn reads_can_be_made_private(pool: PgPool) {
-    let api = setup(pool, |c| c.public_reads = false).await;
+async fn reads_can_be_made_private(store: Store) {
+    let api = setup(store, |c| c.public_reads = false).await;
     let admin = api.admin().await;
-    let (_, read) = api.key(&admin, "read", None).await;
+    let (_, read) = api.create_key(&admin, "read", None).await;
     for uri in [
         "/v1/log",
         "/v1/checkpoint",
@@ -495,18 +323,42 @@ fn signed_request(token: &str, body: &[u8], digest: &str, input: &str, sig: &str
 }
 
 fn send_signed(token: &str, s: &Signed) -> Request<Body> {
+    request_signed_with(token, &s.body, &s.headers)
+}
+
+fn request_signed_with(
+    token: &str,
+    body: &[u8],
+    h: &provlog_core::httpsig::SignedHeaders,
+) -> Request<Body> {
     signed_request(
         token,
-        &s.body,
-        &s.headers.content_digest,
-        &s.headers.signature_input,
-        &s.headers.signature,
+        body,
+        &h.content_digest,
+        &h.signature_input,
+        &h.signature,
     )
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn signed_submissions_accept_the_valid_and_refuse_the_rest(pool: PgPool) {
-    let api = setup(pool.clone(), |_| {}).await;
+/// The request signature alone (no record signature) of `POST target` with `body`.
+fn request_signature(
+    signer: &SourceSigner,
+    target: &str,
+    body: &[u8],
+    now: u64,
+) -> provlog_core::httpsig::SignedHeaders {
+    signer
+        .sign_request_with(
+            "POST",
+            &format!("http://{HOST}{target}"),
+            body,
+            &params("oracle-1", now),
+        )
+        .unwrap()
+}
+
+async fn signed_submissions_accept_the_valid_and_refuse_the_rest(store: Store) {
+    let api = setup(store.clone(), |_| {}).await;
     let admin = api.admin().await;
     api.source(
         &admin,
@@ -514,21 +366,12 @@ async fn signed_submissions_accept_the_valid_and_refuse_the_rest(pool: PgPool) {
     )
     .await;
     let signer = SourceSigner::new(SigningKey::from_bytes(&[21; 32]), "oracle-1").unwrap();
-    let (s, v) = api
-        .send(
-            "POST",
-            "/v1/admin/sources/oracle/keys",
-            Some(&admin),
-            Some(&json!({"key_id": "oracle-1", "public_key": signer.public_key_base64()})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (_, ingest) = api.key(&admin, "ingest", Some("oracle")).await;
+    api.add_source_key(&admin, "oracle", &signer).await;
+    let (_, ingest) = api.create_key(&admin, "ingest", Some("oracle")).await;
     let now = unix_now();
-    let record = || signal("oracle", json!({"price": 42}));
 
     // Valid: accepted, with the record signature in the record.
-    let ok = signed(&signer, &mut record(), &params("oracle-1", now));
+    let ok = signed(&signer, &mut oracle_record(), &params("oracle-1", now));
     let (s, v, _) = api.call(send_signed(&ingest, &ok)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let (s, view) = api.send("GET", "/v1/records/0", None, None).await;
@@ -539,167 +382,8 @@ async fn signed_submissions_accept_the_valid_and_refuse_the_rest(pool: PgPool) {
     assert_eq!(view["provenance"]["key_status"], "active");
     assert_eq!(view["record"]["signature"]["key_id"], "oracle-1");
 
-    let mut refused: Vec<(&str, Request<Body>, StatusCode, &str)> = vec![];
-    refused.push((
-        "replayed nonce",
-        send_signed(&ingest, &ok),
-        StatusCode::UNAUTHORIZED,
-        "replayed-nonce",
-    ));
-    let old = signed(&signer, &mut record(), &params("oracle-1", now - 3_600));
-    refused.push((
-        "expired",
-        send_signed(&ingest, &old),
-        StatusCode::UNAUTHORIZED,
-        "signature-expired",
-    ));
-    let mut past_expiry = params("oracle-1", now - 120);
-    past_expiry.expires = now - 60;
-    let lapsed = signed(&signer, &mut record(), &past_expiry);
-    refused.push((
-        "past its expires",
-        send_signed(&ingest, &lapsed),
-        StatusCode::UNAUTHORIZED,
-        "signature-expired",
-    ));
-    let future = signed(&signer, &mut record(), &params("oracle-1", now + 3_600));
-    refused.push((
-        "future-dated",
-        send_signed(&ingest, &future),
-        StatusCode::UNAUTHORIZED,
-        "signature-from-future",
-    ));
-    let unknown = signed(&signer, &mut record(), &params("oracle-9", now));
-    refused.push((
-        "wrong key id",
-        send_signed(&ingest, &unknown),
-        StatusCode::UNAUTHORIZED,
-        "unknown-signing-key",
-    ));
-    let impostor = SourceSigner::new(SigningKey::from_bytes(&[22; 32]), "oracle-1").unwrap();
-    let forged = signed(&impostor, &mut record(), &params("oracle-1", now));
-    refused.push((
-        "another key under the id",
-        send_signed(&ingest, &forged),
-        StatusCode::UNAUTHORIZED,
-        "bad-signature",
-    ));
-    // The body changed after signing, its Content-Digest recomputed: the signature covers the
-    // old digest.
-    let s1 = signed(&signer, &mut record(), &params("oracle-1", now));
-    let mut tampered = serde_json::from_slice::<Value>(&s1.body).unwrap();
-    tampered["metadata"] = json!({"note": "added later"});
-    let tampered = tampered.to_string().into_bytes();
-    refused.push((
-        "body changed after signing",
-        signed_request(
-            &ingest,
-            &tampered,
-            &provlog_core::httpsig::content_digest(&tampered),
-            &s1.headers.signature_input,
-            &s1.headers.signature,
-        ),
-        StatusCode::UNAUTHORIZED,
-        "bad-signature",
-    ));
-    // The body changed, the digest header left as signed.
-    let s2 = signed(&signer, &mut record(), &params("oracle-1", now));
-    refused.push((
-        "digest mismatch",
-        signed_request(
-            &ingest,
-            &tampered,
-            &s2.headers.content_digest,
-            &s2.headers.signature_input,
-            &s2.headers.signature,
-        ),
-        StatusCode::BAD_REQUEST,
-        "digest-mismatch",
-    ));
-    // Unsigned, with only an API key: a key alone cannot write for a source that signs.
-    let mut plain = record();
-    signer.sign_record(&mut plain).unwrap();
-    refused.push((
-        "unsigned request",
-        Request::post("/v1/records")
-            .header("host", HOST)
-            .header("content-type", "application/json")
-            .header("authorization", format!("Bearer {ingest}"))
-            .body(Body::from(plain.to_string()))
-            .unwrap(),
-        StatusCode::UNAUTHORIZED,
-        "signature-required",
-    ));
-    // A signed request whose record carries no source signature.
-    let body = record().to_string().into_bytes();
-    let h = signer
-        .sign_request_with(
-            "POST",
-            &format!("http://{HOST}/v1/records"),
-            &body,
-            &params("oracle-1", now),
-        )
-        .unwrap();
-    refused.push((
-        "unsigned record",
-        signed_request(
-            &ingest,
-            &body,
-            &h.content_digest,
-            &h.signature_input,
-            &h.signature,
-        ),
-        StatusCode::UNAUTHORIZED,
-        "signature-required",
-    ));
-    // A valid request signature with a record signed long ago.
-    let mut stale = record();
-    signer
-        .sign_record_at(&mut stale, now - 3_600, &provlog_client::random_nonce())
-        .unwrap();
-    let body = stale.to_string().into_bytes();
-    let h = signer
-        .sign_request_with(
-            "POST",
-            &format!("http://{HOST}/v1/records"),
-            &body,
-            &params("oracle-1", now),
-        )
-        .unwrap();
-    refused.push((
-        "stale record signature",
-        signed_request(
-            &ingest,
-            &body,
-            &h.content_digest,
-            &h.signature_input,
-            &h.signature,
-        ),
-        StatusCode::UNAUTHORIZED,
-        "signature-expired",
-    ));
-    // Signed for another URI.
-    let elsewhere = signer
-        .sign_request_with(
-            "POST",
-            &format!("http://{HOST}/v1/records?wait=receipt"),
-            &ok.body,
-            &params("oracle-1", now),
-        )
-        .unwrap();
-    refused.push((
-        "another target URI",
-        signed_request(
-            &ingest,
-            &ok.body,
-            &elsewhere.content_digest,
-            &elsewhere.signature_input,
-            &elsewhere.signature,
-        ),
-        StatusCode::UNAUTHORIZED,
-        "bad-signature",
-    ));
-
+    let mut refused = refused_for_time_or_key(&signer, &ingest, &ok, now);
+    refused.extend(refused_for_content(&signer, &ingest, &ok, now));
     for (what, req, status, slug) in refused {
         let (s, v, _) = api.call(req).await;
         assert_eq!((s, problem(&v)), (status, slug), "{what}: {v}");
@@ -708,12 +392,11 @@ async fn signed_submissions_accept_the_valid_and_refuse_the_rest(pool: PgPool) {
     assert_eq!(api.records().await, 1);
 
     // The nonce store survives a restart: a new server on the same database refuses the replay.
-    let restarted = setup(pool, |_| {}).await;
-    let (s, v, _) = restarted.call(send_signed(&ingest, &ok)).await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::UNAUTHORIZED, "replayed-nonce"),
-        "{v}"
+    let restarted = setup(store, |_| {}).await;
+    expect_problem(
+        restarted.call(send_signed(&ingest, &ok)).await,
+        StatusCode::UNAUTHORIZED,
+        "replayed-nonce",
     );
 
     // A retired key signs no more.
@@ -726,12 +409,11 @@ async fn signed_submissions_accept_the_valid_and_refuse_the_rest(pool: PgPool) {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let late = signed(&signer, &mut record(), &params("oracle-1", now));
-    let (s, v, _) = api.call(send_signed(&ingest, &late)).await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::UNAUTHORIZED, "unknown-signing-key"),
-        "{v}"
+    let late = signed(&signer, &mut oracle_record(), &params("oracle-1", now));
+    expect_problem(
+        api.call(send_signed(&ingest, &late)).await,
+        StatusCode::UNAUTHORIZED,
+        "unknown-signing-key",
     );
     // The record it signed before stays verifiable, and says the key is retired now.
     let (_, view) = api.send("GET", "/v1/records/0", None, None).await;
@@ -754,9 +436,160 @@ async fn signed_submissions_accept_the_valid_and_refuse_the_rest(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn signed_snapshots_over_ndjson(pool: PgPool) {
-    let api = setup(pool, |_| {}).await;
+/// What a refused submission is, the request, and the status and problem it gets.
+type Refusal = (&'static str, Request<Body>, StatusCode, &'static str);
+
+fn oracle_record() -> Value {
+    signal("oracle", json!({"price": 42}))
+}
+
+/// Submissions refused for when they were signed, or by whom; `ok` was accepted.
+fn refused_for_time_or_key(
+    signer: &SourceSigner,
+    ingest: &str,
+    ok: &Signed,
+    now: u64,
+) -> Vec<Refusal> {
+    let mut refused: Vec<Refusal> = vec![];
+    refused.push((
+        "replayed nonce",
+        send_signed(ingest, ok),
+        StatusCode::UNAUTHORIZED,
+        "replayed-nonce",
+    ));
+    let old = signed(
+        signer,
+        &mut oracle_record(),
+        &params("oracle-1", now - 3_600),
+    );
+    refused.push((
+        "expired",
+        send_signed(ingest, &old),
+        StatusCode::UNAUTHORIZED,
+        "signature-expired",
+    ));
+    let mut past_expiry = params("oracle-1", now - 120);
+    past_expiry.expires = now - 60;
+    let lapsed = signed(signer, &mut oracle_record(), &past_expiry);
+    refused.push((
+        "past its expires",
+        send_signed(ingest, &lapsed),
+        StatusCode::UNAUTHORIZED,
+        "signature-expired",
+    ));
+    let future = signed(
+        signer,
+        &mut oracle_record(),
+        &params("oracle-1", now + 3_600),
+    );
+    refused.push((
+        "future-dated",
+        send_signed(ingest, &future),
+        StatusCode::UNAUTHORIZED,
+        "signature-from-future",
+    ));
+    let unknown = signed(signer, &mut oracle_record(), &params("oracle-9", now));
+    refused.push((
+        "wrong key id",
+        send_signed(ingest, &unknown),
+        StatusCode::UNAUTHORIZED,
+        "unknown-signing-key",
+    ));
+    let impostor = SourceSigner::new(SigningKey::from_bytes(&[22; 32]), "oracle-1").unwrap();
+    let forged = signed(&impostor, &mut oracle_record(), &params("oracle-1", now));
+    refused.push((
+        "another key under the id",
+        send_signed(ingest, &forged),
+        StatusCode::UNAUTHORIZED,
+        "bad-signature",
+    ));
+    refused
+}
+
+/// Submissions refused for what was signed; `ok` was accepted.
+fn refused_for_content(signer: &SourceSigner, ingest: &str, ok: &Signed, now: u64) -> Vec<Refusal> {
+    let mut refused: Vec<Refusal> = vec![];
+    // The body changed after signing, its Content-Digest recomputed: the signature covers the
+    // old digest.
+    let s1 = signed(signer, &mut oracle_record(), &params("oracle-1", now));
+    let mut tampered = serde_json::from_slice::<Value>(&s1.body).unwrap();
+    tampered["metadata"] = json!({"note": "added later"});
+    let tampered = tampered.to_string().into_bytes();
+    refused.push((
+        "body changed after signing",
+        signed_request(
+            ingest,
+            &tampered,
+            &provlog_core::httpsig::content_digest(&tampered),
+            &s1.headers.signature_input,
+            &s1.headers.signature,
+        ),
+        StatusCode::UNAUTHORIZED,
+        "bad-signature",
+    ));
+    // The body changed, the digest header left as signed.
+    let s2 = signed(signer, &mut oracle_record(), &params("oracle-1", now));
+    refused.push((
+        "digest mismatch",
+        signed_request(
+            ingest,
+            &tampered,
+            &s2.headers.content_digest,
+            &s2.headers.signature_input,
+            &s2.headers.signature,
+        ),
+        StatusCode::BAD_REQUEST,
+        "digest-mismatch",
+    ));
+    // Unsigned, with only an API key: a key alone cannot write for a source that signs.
+    let mut plain = oracle_record();
+    signer.sign_record(&mut plain).unwrap();
+    refused.push((
+        "unsigned request",
+        Request::post("/v1/records")
+            .header("host", HOST)
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {ingest}"))
+            .body(Body::from(plain.to_string()))
+            .unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "signature-required",
+    ));
+    // A signed request whose record carries no source signature.
+    let body = oracle_record().to_string().into_bytes();
+    let h = request_signature(signer, "/v1/records", &body, now);
+    refused.push((
+        "unsigned record",
+        request_signed_with(ingest, &body, &h),
+        StatusCode::UNAUTHORIZED,
+        "signature-required",
+    ));
+    // A valid request signature with a record signed long ago.
+    let mut stale = oracle_record();
+    signer
+        .sign_record_at(&mut stale, now - 3_600, &provlog_client::random_nonce())
+        .unwrap();
+    let body = stale.to_string().into_bytes();
+    let h = request_signature(signer, "/v1/records", &body, now);
+    refused.push((
+        "stale record signature",
+        request_signed_with(ingest, &body, &h),
+        StatusCode::UNAUTHORIZED,
+        "signature-expired",
+    ));
+    // Signed for another URI.
+    let elsewhere = request_signature(signer, "/v1/records?wait=receipt", &ok.body, now);
+    refused.push((
+        "another target URI",
+        request_signed_with(ingest, &ok.body, &elsewhere),
+        StatusCode::UNAUTHORIZED,
+        "bad-signature",
+    ));
+    refused
+}
+
+async fn signed_snapshots_over_ndjson(store: Store) {
+    let api = setup(store, |_| {}).await;
     let admin = api.admin().await;
     api.source(
         &admin,
@@ -764,14 +597,8 @@ async fn signed_snapshots_over_ndjson(pool: PgPool) {
     )
     .await;
     let signer = SourceSigner::new(SigningKey::from_bytes(&[23; 32]), "g1").unwrap();
-    api.send(
-        "POST",
-        "/v1/admin/sources/grades/keys",
-        Some(&admin),
-        Some(&json!({"key_id": "g1", "public_key": signer.public_key_base64()})),
-    )
-    .await;
-    let (_, ingest) = api.key(&admin, "ingest", Some("grades")).await;
+    api.add_source_key(&admin, "grades", &signer).await;
+    let (_, ingest) = api.create_key(&admin, "ingest", Some("grades")).await;
     let items = vec![json!({"t": "BTC"}), json!({"t": "ETH"})];
     let mut record = json!({"kind": "snapshot", "source": "grades", "items": items});
     signer.sign_record(&mut record).unwrap();
@@ -794,11 +621,10 @@ async fn signed_snapshots_over_ndjson(pool: PgPool) {
         }
         r.body(Body::from(ndjson)).unwrap()
     };
-    let (s, v, _) = api.call(req(false)).await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::UNAUTHORIZED, "signature-required"),
-        "{v}"
+    expect_problem(
+        api.call(req(false)).await,
+        StatusCode::UNAUTHORIZED,
+        "signature-required",
     );
     let (s, v, _) = api.call(req(true)).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -806,9 +632,8 @@ async fn signed_snapshots_over_ndjson(pool: PgPool) {
     assert_eq!(view["provenance"]["signature"], "verified");
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn schema_policies_reject_or_flag(pool: PgPool) {
-    let api = setup(pool, |_| {}).await;
+async fn schema_policies_reject_or_flag(store: Store) {
+    let api = setup(store, |_| {}).await;
     let admin = api.admin().await;
     let schema = json!({"type": "object", "required": ["token"],
         "properties": {"token": {"type": "string"}, "grade": {"type": "integer", "minimum": 0}}});
@@ -822,18 +647,15 @@ async fn schema_policies_reject_or_flag(pool: PgPool) {
         json!({"id": "lenient", "display_name": "L", "schema": schema, "schema_policy": "flag"}),
     )
     .await;
-    let (_, strict) = api.key(&admin, "ingest", Some("strict")).await;
-    let (_, lenient) = api.key(&admin, "ingest", Some("lenient")).await;
+    let (_, strict) = api.create_key(&admin, "ingest", Some("strict")).await;
+    let (_, lenient) = api.create_key(&admin, "ingest", Some("lenient")).await;
 
     // reject: 400 with the errors, nothing stored.
     let bad = signal("strict", json!({"grade": -1}));
-    let (s, v) = api
-        .send("POST", "/v1/records", Some(&strict), Some(&bad))
-        .await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::BAD_REQUEST, "schema-violation"),
-        "{v}"
+    let v = expect_problem(
+        api.write(&strict, &bad).await,
+        StatusCode::BAD_REQUEST,
+        "schema-violation",
     );
     let errors: Vec<&str> = v["errors"]
         .as_array()
@@ -848,13 +670,10 @@ async fn schema_policies_reject_or_flag(pool: PgPool) {
     );
     let snap = json!({"records": [signal("strict", json!({"token": "A"})),
         {"kind": "snapshot", "source": "strict", "items": [{"token": "A"}, {"token": 7}]}]});
-    let (s, v) = api
-        .send("POST", "/v1/records", Some(&strict), Some(&snap))
-        .await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::BAD_REQUEST, "schema-violation"),
-        "{v}"
+    let v = expect_problem(
+        api.write(&strict, &snap).await,
+        StatusCode::BAD_REQUEST,
+        "schema-violation",
     );
     assert!(
         v["errors"][0]
@@ -865,32 +684,20 @@ async fn schema_policies_reject_or_flag(pool: PgPool) {
     );
     assert_eq!(api.records().await, 0);
     let (s, v) = api
-        .send(
-            "POST",
-            "/v1/records",
-            Some(&strict),
-            Some(&signal("strict", json!({"token": "A"}))),
-        )
+        .write(&strict, &signal("strict", json!({"token": "A"})))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
 
     // flag: stored, the failed check in the record (and so in its receipt).
     let (s, v) = api
-        .send(
-            "POST",
-            "/v1/records",
-            Some(&lenient),
-            Some(&signal("lenient", json!({"grade": "high"}))),
-        )
+        .write(&lenient, &signal("lenient", json!({"grade": "high"})))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let flagged = v["records"][0]["id"].as_str().unwrap().to_string();
     let (s, v) = api
-        .send(
-            "POST",
-            "/v1/records",
-            Some(&lenient),
-            Some(&signal("lenient", json!({"token": "B", "grade": 3}))),
+        .write(
+            &lenient,
+            &signal("lenient", json!({"token": "B", "grade": 3})),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -931,18 +738,16 @@ async fn schema_policies_reject_or_flag(pool: PgPool) {
     assert!(!record.quality[0].passed);
 
     // A schema that does not compile is refused when the source is registered.
-    let (s, v) = api
-        .send(
+    expect_problem(
+        api.send(
             "POST",
             "/v1/admin/sources",
             Some(&admin),
             Some(&json!({"id": "broken", "display_name": "B", "schema": {"type": "no-such-type"}})),
         )
-        .await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::BAD_REQUEST, "bad-request"),
-        "{v}"
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad-request",
     );
     // Changing the policy takes effect at once on this replica.
     let (s, _) = api
@@ -954,24 +759,16 @@ async fn schema_policies_reject_or_flag(pool: PgPool) {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, v) = api
-        .send(
-            "POST",
-            "/v1/records",
-            Some(&lenient),
-            Some(&signal("lenient", json!({"grade": "high"}))),
-        )
-        .await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::BAD_REQUEST, "schema-violation"),
-        "{v}"
+    expect_problem(
+        api.write(&lenient, &signal("lenient", json!({"grade": "high"})))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "schema-violation",
     );
 }
 
-#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
-async fn limits_answer_problems_with_retry_after(pool: PgPool) {
-    let api = setup(pool, |c| {
+async fn limits_answer_problems_with_retry_after(store: Store) {
+    let api = setup(store, |c| {
         c.rate_limit_per_second = 1;
         c.rate_limit_burst = 3;
         c.max_metadata_depth = 2;
@@ -981,30 +778,24 @@ async fn limits_answer_problems_with_retry_after(pool: PgPool) {
     let admin = api.admin().await;
     api.source(&admin, json!({"id": "acme", "display_name": "A"}))
         .await;
-    let (_, ingest) = api.key(&admin, "ingest", Some("acme")).await;
+    let (_, ingest) = api.create_key(&admin, "ingest", Some("acme")).await;
     let deep_meta = json!({"kind": "signal", "source": "acme", "payload": 1, "metadata": {"a": {"b": {"c": 1}}}});
-    let (s, v) = api
-        .send("POST", "/v1/records", Some(&ingest), Some(&deep_meta))
-        .await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::BAD_REQUEST, "invalid-record"),
-        "{v}"
+    expect_problem(
+        api.write(&ingest, &deep_meta).await,
+        StatusCode::BAD_REQUEST,
+        "invalid-record",
     );
     let deep_payload = signal("acme", json!({"a": {"b": {"c": {"d": 1}}}}));
-    let (s, v) = api
-        .send("POST", "/v1/records", Some(&ingest), Some(&deep_payload))
-        .await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::BAD_REQUEST, "invalid-record"),
-        "{v}"
+    let v = expect_problem(
+        api.write(&ingest, &deep_payload).await,
+        StatusCode::BAD_REQUEST,
+        "invalid-record",
     );
     assert!(v["detail"].as_str().unwrap().contains("limit is 3"), "{v}");
 
     // The admin key's bucket is spent (burst 3, one token a second): ten more requests cannot
     // all pass unless seven seconds go by.
-    let (_, fresh) = api.key(&admin, "ingest", Some("acme")).await;
+    let (_, fresh) = api.create_key(&admin, "ingest", Some("acme")).await;
     let mut limited = None;
     for _ in 0..10 {
         let req = Request::get("/v1/admin/keys")
@@ -1022,20 +813,16 @@ async fn limits_answer_problems_with_retry_after(pool: PgPool) {
     let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry >= 1, "{retry}");
     // Buckets are per key: another key still has tokens.
-    let (s, v) = api
-        .send(
-            "POST",
-            "/v1/records",
-            Some(&fresh),
-            Some(&signal("acme", json!(1))),
-        )
-        .await;
+    let (s, v) = api.write(&fresh, &signal("acme", json!(1))).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
 }
 
+// PostgreSQL only: it reads the tables with PostgreSQL's SQL (`TRUNCATE`); the store's
+// tests/sqlite.rs checks SQLite's audit trail refuses UPDATE and DELETE.
 #[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn the_audit_trail_records_admin_actions_and_is_append_only(pool: PgPool) {
-    let api = setup(pool.clone(), |_| {}).await;
+    let store = Store::postgres(pool.clone());
+    let api = setup(store.clone(), |_| {}).await;
     let admin = api.admin().await;
     api.source(&admin, json!({"id": "acme", "display_name": "A"}))
         .await;
@@ -1047,28 +834,10 @@ async fn the_audit_trail_records_admin_actions_and_is_append_only(pool: PgPool) 
     )
     .await;
     let signer = SourceSigner::new(SigningKey::from_bytes(&[4; 32]), "a1").unwrap();
-    api.send(
-        "POST",
-        "/v1/admin/sources/acme/keys",
-        Some(&admin),
-        Some(&json!({"key_id": "a1", "public_key": signer.public_key_base64()})),
-    )
-    .await;
-    let (id, _) = api.key(&admin, "ingest", Some("acme")).await;
-    api.send(
-        "POST",
-        &format!("/v1/admin/keys/{id}/rotate"),
-        Some(&admin),
-        None,
-    )
-    .await;
-    api.send(
-        "POST",
-        &format!("/v1/admin/keys/{id}/revoke"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    api.add_source_key(&admin, "acme", &signer).await;
+    let (id, _) = api.create_key(&admin, "ingest", Some("acme")).await;
+    api.key_action(&admin, &id, "rotate", None).await;
+    api.key_action(&admin, &id, "revoke", None).await;
     let (s, v) = api
         .send("GET", "/v1/admin/audit?limit=3", Some(&admin), None)
         .await;
@@ -1137,16 +906,18 @@ async fn the_audit_trail_records_admin_actions_and_is_append_only(pool: PgPool) 
     );
 }
 
+// PostgreSQL only: it dumps the tables with PostgreSQL's SQL (`t::text`).
 #[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
 async fn keys_are_not_recoverable_from_a_database_dump(pool: PgPool) {
-    let api = setup(pool.clone(), |c| {
+    let store = Store::postgres(pool.clone());
+    let api = setup(store.clone(), |c| {
         c.api_key_pepper = Secret::new("a-pepper-of-at-least-thirty-two-characters");
     })
     .await;
     let admin = api.admin().await;
     api.source(&admin, json!({"id": "acme", "display_name": "A"}))
         .await;
-    let (id, ingest) = api.key(&admin, "ingest", Some("acme")).await;
+    let (id, ingest) = api.create_key(&admin, "ingest", Some("acme")).await;
     // plk_<12 hex digits>_<secret>; the secret's base64url may itself hold `_`.
     let secret = ingest[17..].to_string();
     assert_eq!(secret.len(), 43, "256 bits, base64url");
@@ -1190,21 +961,13 @@ async fn keys_are_not_recoverable_from_a_database_dump(pool: PgPool) {
             .to_vec()
     );
     // Another pepper: the same token is an unknown key.
-    let other = setup(pool, |c| {
+    let other = setup(store, |c| {
         c.api_key_pepper = Secret::new("another-pepper-of-at-least-32-characters");
     })
     .await;
-    let (s, v) = other
-        .send(
-            "POST",
-            "/v1/records",
-            Some(&ingest),
-            Some(&signal("acme", json!(1))),
-        )
-        .await;
-    assert_eq!(
-        (s, problem(&v)),
-        (StatusCode::UNAUTHORIZED, "unknown-key"),
-        "{v}"
+    expect_problem(
+        other.write(&ingest, &signal("acme", json!(1))).await,
+        StatusCode::UNAUTHORIZED,
+        "unknown-key",
     );
 }

@@ -30,6 +30,8 @@ pub mod postgres;
 mod read;
 mod sequence;
 pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod trust;
 
 use std::fmt;
