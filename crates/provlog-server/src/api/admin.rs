@@ -16,11 +16,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::openapi::{
-    Forbidden, Internal, Problem, RateLimited, Unauthorized, Unavailable, PROBLEM_JSON,
-};
 use super::{State, Q};
 use crate::auth::{self, Principal, Scope};
+use crate::error::{
+    Forbidden, Internal, Problem, RateLimited, Unauthorized, Unavailable, PROBLEM_JSON,
+};
 use crate::policy::compile_schema;
 use crate::{now_ms, ApiError, AppState};
 

@@ -7,9 +7,10 @@ use provlog_store::{AnchorFilter, AnchorRow, AnchorStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::openapi::{self, Internal, Problem, Unavailable, PROBLEM_JSON};
+use super::openapi;
 use super::read::time;
 use super::{State, Q};
+use crate::error::{Internal, Problem, Unavailable, PROBLEM_JSON};
 use crate::ApiError;
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -14,8 +14,9 @@ use provlog_core::Hash;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::openapi::{self, Internal, Problem, Unavailable, PROBLEM_JSON};
+use super::openapi;
 use super::{parse_id, State, Q};
+use crate::error::{Internal, Problem, Unavailable, PROBLEM_JSON};
 use crate::{ApiError, AppState};
 
 /// Fetches the planned stored hashes in one query.

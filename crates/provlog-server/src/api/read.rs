@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::openapi::{self, Internal, Problem, Unavailable, PROBLEM_JSON};
+use super::openapi;
 use super::{parse_id, State, Q};
+use crate::error::{Internal, Problem, Unavailable, PROBLEM_JSON};
 use crate::ApiError;
 
 pub(crate) const MAX_PAGE: u32 = 1000;

@@ -8,8 +8,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use provlog_core::log::stored_index;
 
-use super::openapi::{Internal, Problem, Unavailable, PROBLEM_JSON};
 use super::State;
+use crate::error::{Internal, Problem, Unavailable, PROBLEM_JSON};
 use crate::ApiError;
 
 /// Tile height fixed by C2SP tlog-tiles: 256 hashes or entries per full tile.

@@ -22,11 +22,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use super::openapi::{
-    self, Internal, Problem, RateLimited, Unauthorized, WritesDisabled, PROBLEM_JSON,
-};
+use super::openapi;
 use super::{proofs, State, Q};
 use crate::auth::{self, Scope};
+use crate::error::{Internal, Problem, RateLimited, Unauthorized, WritesDisabled, PROBLEM_JSON};
 use crate::policy::{self, SourcePolicy};
 use crate::sequencer::GROUPED_MAX_RECORDS;
 use crate::{now_ms, ApiError, AppState};
