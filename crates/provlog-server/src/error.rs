@@ -2,11 +2,14 @@
 //! `application/problem+json` with a stable `type`. A 500 never carries internal text: the full
 //! error is logged with the request id, the client gets the id.
 
+use std::collections::BTreeMap;
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use provlog_store::StoreError;
 use serde::{Deserialize, Serialize};
-use utoipa::{ToResponse, ToSchema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{IntoResponses, ToResponse, ToSchema};
 
 /// Media type of every error body (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -444,3 +447,50 @@ pub struct Forbidden(pub Problem);
     headers(("Retry-After" = u32, description = "Seconds until the key's bucket has a token again")),
 )]
 pub struct RateLimited(pub Problem);
+
+/// Declares the error responses a class of routes shares, as `IntoResponses` types a
+/// handler's `responses(...)` names next to its own: references to the components above.
+macro_rules! shared_errors {
+    ($($(#[$doc:meta])* $name:ident { $($status:literal => $response:ty),* $(,)? })*) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+                BTreeMap::from([$((
+                    $status.to_string(),
+                    RefOr::Ref(Ref::from_response_name(<$response as ToResponse>::response().0)),
+                )),*])
+            }
+        }
+    )*};
+}
+
+shared_errors! {
+    /// What any route that reads the store may answer besides its own: 500 and 503.
+    ReadErrors { "500" => Internal, "503" => Unavailable }
+    /// The write routes' 401, 403, 429 and 500 (their 503 also names backpressure).
+    WriteErrors {
+        "401" => Unauthorized,
+        "403" => WritesDisabled,
+        "429" => RateLimited,
+        "500" => Internal,
+    }
+    /// The admin routes' 401, 403, 429, 500 and 503.
+    AdminErrors {
+        "401" => Unauthorized,
+        "403" => Forbidden,
+        "429" => RateLimited,
+        "500" => Internal,
+        "503" => Unavailable,
+    }
+    /// The bootstrap route's: the admin routes' but 429, as the rate limit is per API key and
+    /// bootstrap takes the bootstrap token.
+    BootstrapErrors {
+        "401" => Unauthorized,
+        "403" => Forbidden,
+        "500" => Internal,
+        "503" => Unavailable,
+    }
+}

@@ -18,9 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{State, Q};
 use crate::auth::{self, Principal, Scope};
-use crate::error::{
-    Forbidden, Internal, Problem, RateLimited, Unauthorized, Unavailable, PROBLEM_JSON,
-};
+use crate::error::{AdminErrors, BootstrapErrors, Problem, PROBLEM_JSON};
 use crate::policy::compile_schema;
 use crate::{now_ms, ApiError, AppState};
 
@@ -241,11 +239,8 @@ impl SchemaPolicy {
     security(("bearer" = ["bootstrap"])),
     responses(
         (status = 201, description = "The first admin key; its token is shown only here", body = IssuedKey),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 409, description = "An admin key already exists (`conflict`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        BootstrapErrors,
     )
 )]
 pub(crate) async fn bootstrap(state: State, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -383,12 +378,8 @@ async fn source_view(state: &AppState, id: &str) -> Result<SourceView, ApiError>
         (status = 201, description = "Registered", body = SourceView),
         (status = 400, description = "A malformed body or schema (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 409, description = "The id is taken (`conflict`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, response = RateLimited),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        AdminErrors,
     )
 )]
 pub(crate) async fn create_source(
@@ -433,11 +424,7 @@ pub(crate) async fn create_source(
     security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The sources, by id", body = Vec<SourceView>),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 429, response = RateLimited),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        AdminErrors,
     )
 )]
 pub(crate) async fn sources(
@@ -458,12 +445,8 @@ pub(crate) async fn sources(
     params(("id" = String, Path, description = "The source id")),
     responses(
         (status = 200, description = "The source", body = SourceView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "No such source (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, response = RateLimited),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        AdminErrors,
     )
 )]
 pub(crate) async fn source(
@@ -488,12 +471,8 @@ pub(crate) async fn source(
         (status = 200, description = "The changed source", body = SourceView),
         (status = 400, description = "A malformed body or schema (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "No such source (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, response = RateLimited),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        AdminErrors,
     )
 )]
 pub(crate) async fn change_source(
@@ -565,13 +544,9 @@ pub(crate) struct NewSourceKey {
         (status = 201, description = "The source with its new key", body = SourceView),
         (status = 400, description = "A malformed body or key (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "No such source (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 409, description = "The source has a key with this id (`conflict`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, response = RateLimited),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        AdminErrors,
     )
 )]
 pub(crate) async fn add_source_key(
@@ -617,12 +592,8 @@ pub(crate) async fn add_source_key(
     ),
     responses(
         (status = 200, description = "The source", body = SourceView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "No such source, or no active key of that id (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, response = RateLimited),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        AdminErrors,
     )
 )]
 pub(crate) async fn retire_source_key(
@@ -679,12 +650,8 @@ pub(crate) struct NewKey {
         (status = 400, description = "A malformed body, or a source given for a scope other than `ingest` \
             (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 422, description = "The ingest key's source is not registered (`unknown-source`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, response = RateLimited),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        AdminErrors,
     )
 )]
 pub(crate) async fn create_key(
@@ -732,11 +699,7 @@ pub(crate) async fn create_key(
     security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The keys, oldest first", body = Vec<KeyView>),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 429, response = RateLimited),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        AdminErrors,
     )
 )]
 pub(crate) async fn keys(state: State, headers: HeaderMap) -> Result<Json<Vec<KeyView>>, ApiError> {
@@ -770,13 +733,9 @@ pub(crate) struct Rotation {
         (status = 201, description = "The new key and its token (shown once)", body = IssuedKey),
         (status = 400, description = "A malformed body (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "No such key (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 409, description = "The key is revoked or expired (`conflict`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, response = RateLimited),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        AdminErrors,
     )
 )]
 pub(crate) async fn rotate_key(
@@ -831,13 +790,9 @@ pub(crate) async fn rotate_key(
     params(("id" = String, Path, description = "The key's public id")),
     responses(
         (status = 200, description = "The revoked key", body = KeyView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
         (status = 404, description = "No such key (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 409, description = "Already revoked (`conflict`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, response = RateLimited),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        AdminErrors,
     )
 )]
 pub(crate) async fn revoke_key(
@@ -924,11 +879,7 @@ pub(crate) struct AuditPage {
     responses(
         (status = 200, description = "A page of events", body = AuditPage),
         (status = 400, description = "A malformed query (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 429, response = RateLimited),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        AdminErrors,
     )
 )]
 pub(crate) async fn audit(

@@ -25,7 +25,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::openapi;
 use super::{proofs, State, Q};
 use crate::auth::{self, Scope};
-use crate::error::{Internal, Problem, RateLimited, Unauthorized, WritesDisabled, PROBLEM_JSON};
+use crate::error::{Problem, WriteErrors, PROBLEM_JSON};
 use crate::policy::{self, SourcePolicy};
 use crate::sequencer::GROUPED_MAX_RECORDS;
 use crate::{now_ms, ApiError, AppState};
@@ -461,9 +461,6 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
             that is not valid (`invalid-record`, naming `records[i]` in a batch), a payload or item that fails its \
             source's schema under policy `reject` (`schema-violation`, with `errors`), or a `Content-Digest` that does \
             not match the body (`digest-mismatch`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = WritesDisabled),
-        (status = 429, response = RateLimited),
         (status = 409, description = "The `Idempotency-Key` was used with a different body (`idempotency-conflict`)",
             body = Problem, content_type = PROBLEM_JSON),
         (status = 413, description = "The body is larger than the server's limit (`body-too-large`), or the batch has more \
@@ -472,10 +469,10 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
             body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "A parent is not a record of this log (`unknown-parent`), or the source is \
             not registered (`unknown-source`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 500, response = Internal),
         (status = 503, description = "Too many records wait to be integrated (`backpressure`), or the database is \
             unavailable (`unavailable`); retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM_JSON,
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        WriteErrors,
     )
 )]
 pub(crate) async fn submit(
@@ -598,9 +595,6 @@ pub(crate) struct SnapshotQuery {
         (status = 400, description = "A malformed query parameter or `Idempotency-Key` (`bad-request`), or a line that is \
             not valid JSON, too many items, or another reason the record is not valid (`invalid-record`)",
             body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = WritesDisabled),
-        (status = 429, response = RateLimited),
         (status = 409, description = "The `Idempotency-Key` was used with a different body (`idempotency-conflict`)",
             body = Problem, content_type = PROBLEM_JSON),
         (status = 413, description = "The body is larger than the server's limit (`body-too-large`)",
@@ -609,10 +603,10 @@ pub(crate) struct SnapshotQuery {
             body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "A parent is not a record of this log (`unknown-parent`), or the source is \
             not registered (`unknown-source`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 500, response = Internal),
         (status = 503, description = "Too many records wait to be integrated (`backpressure`), or the database is \
             unavailable (`unavailable`); retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM_JSON,
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
+        WriteErrors,
     )
 )]
 pub(crate) async fn submit_ndjson(
