@@ -28,18 +28,25 @@ pub use proofs::build_receipt;
 
 pub(crate) type State = axum::extract::State<Arc<AppState>>;
 
-/// Declares every route once: [`ROUTES`] lists them and `routes()` builds them, from the same
-/// lines. `tests/openapi.rs` checks that `/openapi.json` documents each of [`ROUTES`], so a
-/// route added here without a `#[utoipa::path]` in [`openapi::ApiDoc`] fails the tests.
+/// Declares every route once: [`ROUTES`] lists them, `routes()` builds them and [`Paths`]
+/// documents them, from the same lines; a handler without a `#[utoipa::path]` does not compile.
+/// `tests/openapi.rs` checks that `/openapi.json` documents each of [`ROUTES`] under its own
+/// method and path.
 macro_rules! routes {
-    ($($method:ident $path:literal => $handler:path,)*) => {
+    ($($method:ident $path:literal => $($handler:ident)::+,)*) => {
         /// `(method, axum path)` of every route the API serves (Swagger UI's `/docs` and the
         /// explorer's `/explorer` pages aside: they are not API).
         pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path),)*];
 
         fn routes() -> Router<Arc<AppState>> {
-            Router::new()$(.route($path, axum::routing::$method($handler)))*
+            Router::new()$(.route($path, axum::routing::$method($($handler)::+)))*
         }
+
+        /// The paths of the OpenAPI document: every route's `#[utoipa::path]`, merged into
+        /// [`openapi::ApiDoc`] by [`openapi::document`].
+        #[derive(Debug, utoipa::OpenApi)]
+        #[openapi(paths($($($handler)::+),*))]
+        pub struct Paths;
     };
 }
 

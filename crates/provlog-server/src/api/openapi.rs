@@ -16,7 +16,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{admin, anchors, ops, proofs, read, tiles, write};
 use crate::error::{Forbidden, Internal, RateLimited, Unauthorized, Unavailable, WritesDisabled};
 // Where the tests (and older code) look for them.
 pub use crate::error::{Problem, PROBLEM_JSON};
@@ -24,6 +23,8 @@ pub use crate::error::{Problem, PROBLEM_JSON};
 /// The document's name for the bearer-token security scheme of the write routes.
 pub const BEARER: &str = "bearer";
 
+/// The document but its paths, which [`super::Paths`] holds: info, the shared components, the
+/// security scheme and the tags.
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
@@ -33,38 +34,6 @@ pub const BEARER: &str = "bearer";
             tree; signed checkpoints (C2SP signed notes) commit to it, receipts prove a record is \
             in it, and the C2SP tlog-tiles routes let any tlog client audit the whole log. \
             Every error is `application/problem+json` (RFC 9457) with a stable `type`."
-    ),
-    paths(
-        write::submit,
-        write::submit_ndjson,
-        read::find,
-        read::record,
-        read::lineage,
-        proofs::receipt,
-        read::latest_checkpoint,
-        read::checkpoints,
-        anchors::anchors,
-        proofs::consistency,
-        read::log_info,
-        proofs::verify,
-        read::c2sp_checkpoint,
-        tiles::tile,
-        ops::healthz,
-        ops::readyz,
-        ops::metrics,
-        openapi_json,
-        admin::bootstrap,
-        admin::sources,
-        admin::create_source,
-        admin::source,
-        admin::change_source,
-        admin::add_source_key,
-        admin::retire_source_key,
-        admin::keys,
-        admin::create_key,
-        admin::rotate_key,
-        admin::revoke_key,
-        admin::audit,
     ),
     components(
         schemas(Wait),
@@ -107,10 +76,10 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The document, built once.
+/// The document, built once: [`ApiDoc`] with the routes' [`super::Paths`].
 pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOC.get_or_init(ApiDoc::openapi)
+    DOC.get_or_init(|| ApiDoc::openapi().merge_from(super::Paths::openapi()))
 }
 
 /// This document.
