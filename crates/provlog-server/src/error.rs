@@ -2,11 +2,17 @@
 //! `application/problem+json` with a stable `type`. A 500 never carries internal text: the full
 //! error is logged with the request id, the client gets the id.
 
+use std::collections::BTreeMap;
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use provlog_store::StoreError;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{IntoResponses, ToResponse, ToSchema};
 
-use crate::api::openapi::Problem;
+/// Media type of every error body (RFC 9457).
+pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Prefix of every problem `type`.
 pub const PROBLEM_BASE: &str = "urn:provlog:problem:";
@@ -294,10 +300,7 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_string(&body).unwrap_or_default();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
@@ -364,4 +367,130 @@ pub async fn problem_for_every_error(response: Response) -> Response {
         }
     }
     problem
+}
+
+/// An error (RFC 9457 problem details).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "type": "urn:provlog:problem:not-found",
+    "title": "Not found",
+    "status": 404,
+    "detail": "no record 7"
+}))]
+pub struct Problem {
+    /// `urn:provlog:problem:` followed by one of `bad-request`, `invalid-record`,
+    /// `unknown-parent`, `body-too-large`, `batch-too-large`, `unsupported-media-type`,
+    /// `unauthorized`, `writes-disabled`, `not-found`, `idempotency-conflict`,
+    /// `not-yet-included`, `backpressure`, `unavailable`, `internal`; and of trust and policy:
+    /// `unknown-key`, `key-revoked`, `key-expired`, `wrong-scope`, `wrong-source`,
+    /// `bootstrap-spent`, `unknown-source`, `conflict`, `signature-required`, `bad-signature`,
+    /// `unknown-signing-key`, `signature-expired`, `signature-from-future`, `replayed-nonce`,
+    /// `digest-mismatch`, `schema-violation`, `rate-limited`; and for requests no route takes:
+    /// `method-not-allowed`, `uri-too-long`, `headers-too-large`.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^urn:provlog:problem:[a-z-]+$")]
+    pub problem_type: String,
+    /// A short summary of the `type`; the same for every occurrence.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this request. For `internal`, only a pointer to the server's log
+    /// (found by the `x-request-id` response header).
+    pub detail: String,
+    /// `schema-violation`: each failed check (`records[i]`, the item, the JSON pointer, why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<String>>,
+}
+
+/// The database is unavailable (`unavailable`); retry after `Retry-After` seconds.
+#[derive(Debug, ToResponse)]
+#[response(
+    content_type = PROBLEM_JSON,
+    headers(("Retry-After" = u32, description = "Seconds to wait before retrying")),
+)]
+pub struct Unavailable(pub Problem);
+
+/// Internal error (`internal`): logged in full under the response's `x-request-id`.
+#[derive(Debug, ToResponse)]
+#[response(content_type = PROBLEM_JSON)]
+pub struct Internal(pub Problem);
+
+/// No bearer token (`unauthorized`); an unknown, revoked or expired API key (`unknown-key`,
+/// `key-revoked`, `key-expired`) or a spent bootstrap token (`bootstrap-spent`); on writes, a
+/// refused signature (`signature-required`, `bad-signature`, `unknown-signing-key`,
+/// `signature-expired`, `signature-from-future`, `replayed-nonce`).
+#[derive(Debug, ToResponse)]
+#[response(
+    content_type = PROBLEM_JSON,
+    headers(("WWW-Authenticate" = String, description = "`Bearer`")),
+)]
+pub struct Unauthorized(pub Problem);
+
+/// The key's scope does not allow this route (`wrong-scope`), or an ingest key writes for
+/// another source (`wrong-source`); the bootstrap route without a configured bootstrap token
+/// (`writes-disabled`).
+#[derive(Debug, ToResponse)]
+#[response(content_type = PROBLEM_JSON)]
+pub struct WritesDisabled(pub Problem);
+
+/// The key's scope does not allow this route (`wrong-scope`); the bootstrap route without a
+/// configured bootstrap token (`writes-disabled`).
+#[derive(Debug, ToResponse)]
+#[response(content_type = PROBLEM_JSON)]
+pub struct Forbidden(pub Problem);
+
+/// The API key's rate limit is exhausted (`rate-limited`); retry after `Retry-After` seconds.
+#[derive(Debug, ToResponse)]
+#[response(
+    content_type = PROBLEM_JSON,
+    headers(("Retry-After" = u32, description = "Seconds until the key's bucket has a token again")),
+)]
+pub struct RateLimited(pub Problem);
+
+/// Declares the error responses a class of routes shares, as `IntoResponses` types a
+/// handler's `responses(...)` names next to its own: references to the components above.
+macro_rules! shared_errors {
+    ($($(#[$doc:meta])* $name:ident { $($status:literal => $response:ty),* $(,)? })*) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+                BTreeMap::from([$((
+                    $status.to_string(),
+                    RefOr::Ref(Ref::from_response_name(<$response as ToResponse>::response().0)),
+                )),*])
+            }
+        }
+    )*};
+}
+
+shared_errors! {
+    /// What any route that reads the store may answer besides its own: 500 and 503.
+    ReadErrors { "500" => Internal, "503" => Unavailable }
+    /// The write routes' 401, 403, 429 and 500 (their 503 also names backpressure).
+    WriteErrors {
+        "401" => Unauthorized,
+        "403" => WritesDisabled,
+        "429" => RateLimited,
+        "500" => Internal,
+    }
+    /// The admin routes' 401, 403, 429, 500 and 503.
+    AdminErrors {
+        "401" => Unauthorized,
+        "403" => Forbidden,
+        "429" => RateLimited,
+        "500" => Internal,
+        "503" => Unavailable,
+    }
+    /// The bootstrap route's: the admin routes' but 429, as the rate limit is per API key and
+    /// bootstrap takes the bootstrap token.
+    BootstrapErrors {
+        "401" => Unauthorized,
+        "403" => Forbidden,
+        "500" => Internal,
+        "503" => Unavailable,
+    }
 }

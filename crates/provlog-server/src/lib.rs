@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod explorer;
+mod ingest;
 pub mod policy;
 pub mod sequencer;
 pub mod workers;

@@ -7,9 +7,10 @@ use provlog_store::{AnchorFilter, AnchorRow, AnchorStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::openapi::{self, Internal, Problem, Unavailable, PROBLEM_JSON};
+use super::openapi;
 use super::read::time;
 use super::{State, Q};
+use crate::error::{Problem, ReadErrors, PROBLEM_JSON};
 use crate::ApiError;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -110,8 +111,7 @@ pub(crate) struct AnchorPage {
         (status = 200, description = "A page of anchoring transactions", body = AnchorPage),
         (status = 400, description = "A malformed query parameter or unknown status (`bad-request`)",
             body = Problem, content_type = PROBLEM_JSON),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     )
 )]
 pub(crate) async fn anchors(

@@ -28,18 +28,25 @@ pub use proofs::build_receipt;
 
 pub(crate) type State = axum::extract::State<Arc<AppState>>;
 
-/// Declares every route once: [`ROUTES`] lists them and `routes()` builds them, from the same
-/// lines. `tests/openapi.rs` checks that `/openapi.json` documents each of [`ROUTES`], so a
-/// route added here without a `#[utoipa::path]` in [`openapi::ApiDoc`] fails the tests.
+/// Declares every route once: [`ROUTES`] lists them, `routes()` builds them and [`Paths`]
+/// documents them, from the same lines; a handler without a `#[utoipa::path]` does not compile.
+/// `tests/openapi.rs` checks that `/openapi.json` documents each of [`ROUTES`] under its own
+/// method and path.
 macro_rules! routes {
-    ($($method:ident $path:literal => $handler:path,)*) => {
+    ($($method:ident $path:literal => $($handler:ident)::+,)*) => {
         /// `(method, axum path)` of every route the API serves (Swagger UI's `/docs` and the
         /// explorer's `/explorer` pages aside: they are not API).
         pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path),)*];
 
         fn routes() -> Router<Arc<AppState>> {
-            Router::new()$(.route($path, axum::routing::$method($handler)))*
+            Router::new()$(.route($path, axum::routing::$method($($handler)::+)))*
         }
+
+        /// The paths of the OpenAPI document: every route's `#[utoipa::path]`, merged into
+        /// [`openapi::ApiDoc`] by [`openapi::document`].
+        #[derive(Debug, utoipa::OpenApi)]
+        #[openapi(paths($($($handler)::+),*))]
+        pub struct Paths;
     };
 }
 
@@ -62,18 +69,18 @@ routes! {
     get "/readyz" => ops::readyz,
     get "/metrics" => ops::metrics,
     get "/openapi.json" => openapi::openapi_json,
-    post "/v1/admin/bootstrap" => admin::bootstrap,
-    get "/v1/admin/sources" => admin::sources,
-    post "/v1/admin/sources" => admin::create_source,
-    get "/v1/admin/sources/{id}" => admin::source,
-    patch "/v1/admin/sources/{id}" => admin::change_source,
-    post "/v1/admin/sources/{id}/keys" => admin::add_source_key,
-    delete "/v1/admin/sources/{id}/keys/{key_id}" => admin::retire_source_key,
-    get "/v1/admin/keys" => admin::keys,
-    post "/v1/admin/keys" => admin::create_key,
-    post "/v1/admin/keys/{id}/rotate" => admin::rotate_key,
-    post "/v1/admin/keys/{id}/revoke" => admin::revoke_key,
-    get "/v1/admin/audit" => admin::audit,
+    post "/v1/admin/bootstrap" => admin::bootstrap::bootstrap,
+    get "/v1/admin/sources" => admin::sources::sources,
+    post "/v1/admin/sources" => admin::sources::create_source,
+    get "/v1/admin/sources/{id}" => admin::sources::source,
+    patch "/v1/admin/sources/{id}" => admin::sources::change_source,
+    post "/v1/admin/sources/{id}/keys" => admin::sources::add_source_key,
+    delete "/v1/admin/sources/{id}/keys/{key_id}" => admin::sources::retire_source_key,
+    get "/v1/admin/keys" => admin::keys::keys,
+    post "/v1/admin/keys" => admin::keys::create_key,
+    post "/v1/admin/keys/{id}/rotate" => admin::keys::rotate_key,
+    post "/v1/admin/keys/{id}/revoke" => admin::keys::revoke_key,
+    get "/v1/admin/audit" => admin::audit::audit,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {

@@ -3,8 +3,9 @@
 //! compiled into the binary (`utoipa-swagger-ui`'s `vendored` feature: no download at build time).
 //!
 //! Also here: schemas of shapes that other code owns — receipts and source signatures
-//! (`provlog_core`), problems (`crate::error`) — described by hand. `tests/openapi.rs` parses real
-//! responses into them (unknown members refused), so they cannot drift unnoticed.
+//! (`provlog_core`) — described by hand. `tests/openapi.rs` parses real responses into them and
+//! into [`Problem`] (unknown members refused), so they cannot drift unnoticed. The problem schema
+//! and the shared error responses live with the errors, in [`crate::error`].
 
 use std::sync::OnceLock;
 
@@ -12,17 +13,18 @@ use axum::Json;
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoParams, Modify, OpenApi, ToResponse, ToSchema};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{admin, anchors, ops, proofs, read, tiles, write};
-
-/// Media type of every error body (RFC 9457).
-pub const PROBLEM_JSON: &str = "application/problem+json";
+use crate::error::{Forbidden, Internal, RateLimited, Unauthorized, Unavailable, WritesDisabled};
+// Where the tests (and older code) look for them.
+pub use crate::error::{Problem, PROBLEM_JSON};
 
 /// The document's name for the bearer-token security scheme of the write routes.
 pub const BEARER: &str = "bearer";
 
+/// The document but its paths, which [`super::Paths`] holds: info, the shared components, the
+/// security scheme and the tags.
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(
@@ -32,38 +34,6 @@ pub const BEARER: &str = "bearer";
             tree; signed checkpoints (C2SP signed notes) commit to it, receipts prove a record is \
             in it, and the C2SP tlog-tiles routes let any tlog client audit the whole log. \
             Every error is `application/problem+json` (RFC 9457) with a stable `type`."
-    ),
-    paths(
-        write::submit,
-        write::submit_ndjson,
-        read::find,
-        read::record,
-        read::lineage,
-        proofs::receipt,
-        read::latest_checkpoint,
-        read::checkpoints,
-        anchors::anchors,
-        proofs::consistency,
-        read::log_info,
-        proofs::verify,
-        read::c2sp_checkpoint,
-        tiles::tile,
-        ops::healthz,
-        ops::readyz,
-        ops::metrics,
-        openapi_json,
-        admin::bootstrap,
-        admin::sources,
-        admin::create_source,
-        admin::source,
-        admin::change_source,
-        admin::add_source_key,
-        admin::retire_source_key,
-        admin::keys,
-        admin::create_key,
-        admin::rotate_key,
-        admin::revoke_key,
-        admin::audit,
     ),
     components(
         schemas(Wait),
@@ -106,10 +76,10 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The document, built once.
+/// The document, built once: [`ApiDoc`] with the routes' [`super::Paths`].
 pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOC.get_or_init(ApiDoc::openapi)
+    DOC.get_or_init(|| ApiDoc::openapi().merge_from(super::Paths::openapi()))
 }
 
 /// This document.
@@ -130,85 +100,6 @@ pub(crate) fn swagger_ui<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let config = utoipa_swagger_ui::Config::from("/openapi.json").validator_url("none");
     SwaggerUi::new("/docs").config(config).into()
 }
-
-/// An error (RFC 9457 problem details).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "type": "urn:provlog:problem:not-found",
-    "title": "Not found",
-    "status": 404,
-    "detail": "no record 7"
-}))]
-pub struct Problem {
-    /// `urn:provlog:problem:` followed by one of `bad-request`, `invalid-record`,
-    /// `unknown-parent`, `body-too-large`, `batch-too-large`, `unsupported-media-type`,
-    /// `unauthorized`, `writes-disabled`, `not-found`, `idempotency-conflict`,
-    /// `not-yet-included`, `backpressure`, `unavailable`, `internal`; and of trust and policy:
-    /// `unknown-key`, `key-revoked`, `key-expired`, `wrong-scope`, `wrong-source`,
-    /// `bootstrap-spent`, `unknown-source`, `conflict`, `signature-required`, `bad-signature`,
-    /// `unknown-signing-key`, `signature-expired`, `signature-from-future`, `replayed-nonce`,
-    /// `digest-mismatch`, `schema-violation`, `rate-limited`; and for requests no route takes:
-    /// `method-not-allowed`, `uri-too-long`, `headers-too-large`.
-    #[serde(rename = "type")]
-    #[schema(pattern = "^urn:provlog:problem:[a-z-]+$")]
-    pub problem_type: String,
-    /// A short summary of the `type`; the same for every occurrence.
-    pub title: String,
-    /// The HTTP status code.
-    pub status: u16,
-    /// What went wrong in this request. For `internal`, only a pointer to the server's log
-    /// (found by the `x-request-id` response header).
-    pub detail: String,
-    /// `schema-violation`: each failed check (`records[i]`, the item, the JSON pointer, why).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<String>>,
-}
-
-/// The database is unavailable (`unavailable`); retry after `Retry-After` seconds.
-#[derive(Debug, ToResponse)]
-#[response(
-    content_type = PROBLEM_JSON,
-    headers(("Retry-After" = u32, description = "Seconds to wait before retrying")),
-)]
-pub struct Unavailable(pub Problem);
-
-/// Internal error (`internal`): logged in full under the response's `x-request-id`.
-#[derive(Debug, ToResponse)]
-#[response(content_type = PROBLEM_JSON)]
-pub struct Internal(pub Problem);
-
-/// No bearer token (`unauthorized`); an unknown, revoked or expired API key (`unknown-key`,
-/// `key-revoked`, `key-expired`) or a spent bootstrap token (`bootstrap-spent`); on writes, a
-/// refused signature (`signature-required`, `bad-signature`, `unknown-signing-key`,
-/// `signature-expired`, `signature-from-future`, `replayed-nonce`).
-#[derive(Debug, ToResponse)]
-#[response(
-    content_type = PROBLEM_JSON,
-    headers(("WWW-Authenticate" = String, description = "`Bearer`")),
-)]
-pub struct Unauthorized(pub Problem);
-
-/// The key's scope does not allow this route (`wrong-scope`), or an ingest key writes for
-/// another source (`wrong-source`); the bootstrap route without a configured bootstrap token
-/// (`writes-disabled`).
-#[derive(Debug, ToResponse)]
-#[response(content_type = PROBLEM_JSON)]
-pub struct WritesDisabled(pub Problem);
-
-/// The key's scope does not allow this route (`wrong-scope`); the bootstrap route without a
-/// configured bootstrap token (`writes-disabled`).
-#[derive(Debug, ToResponse)]
-#[response(content_type = PROBLEM_JSON)]
-pub struct Forbidden(pub Problem);
-
-/// The API key's rate limit is exhausted (`rate-limited`); retry after `Retry-After` seconds.
-#[derive(Debug, ToResponse)]
-#[response(
-    content_type = PROBLEM_JSON,
-    headers(("Retry-After" = u32, description = "Seconds until the key's bucket has a token again")),
-)]
-pub struct RateLimited(pub Problem);
 
 /// A SHA-256 hash: standard base64 with padding (44 characters). Query parameters also take
 /// 64 hex digits.

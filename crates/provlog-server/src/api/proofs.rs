@@ -14,8 +14,9 @@ use provlog_core::Hash;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::openapi::{self, Internal, Problem, Unavailable, PROBLEM_JSON};
+use super::openapi;
 use super::{parse_id, State, Q};
+use crate::error::{Problem, ReadErrors, PROBLEM_JSON};
 use crate::{ApiError, AppState};
 
 /// Fetches the planned stored hashes in one query.
@@ -170,8 +171,7 @@ pub const ANCHORED_HEADER: &str = "provlog-anchored";
         (status = 404, description = "No such record, item or checkpoint size (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 409, description = "No signed checkpoint covers the record yet; retry shortly (`not-yet-included`)",
             body = Problem, content_type = PROBLEM_JSON),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     )
 )]
 pub(crate) async fn receipt(
@@ -224,8 +224,7 @@ pub(crate) struct ConsistencyProof {
         (status = 400, description = "Missing or malformed `from` or `to`, or `from` > `to` (`bad-request`)",
             body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "No signed checkpoint of one of the sizes (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     )
 )]
 pub(crate) async fn consistency(

@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::openapi::{self, Internal, Problem, Unavailable, PROBLEM_JSON};
+use super::openapi;
 use super::{parse_id, State, Q};
+use crate::error::{Problem, ReadErrors, PROBLEM_JSON};
 use crate::ApiError;
 
 pub(crate) const MAX_PAGE: u32 = 1000;
@@ -168,8 +169,7 @@ async fn provenance(state: &crate::AppState, leaf: &[u8]) -> Result<Provenance, 
     responses(
         (status = 200, description = "The record", body = RecordView),
         (status = 404, description = "No such record (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     )
 )]
 pub(crate) async fn record(
@@ -243,8 +243,7 @@ pub(crate) struct RecordPage {
     responses(
         (status = 200, description = "A page of matching records", body = RecordPage),
         (status = 400, description = "A malformed query parameter (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     )
 )]
 pub(crate) async fn find(state: State, Q(q): Q<FindQuery>) -> Result<Json<RecordPage>, ApiError> {
@@ -322,8 +321,7 @@ impl From<&LineageEdge> for Edge {
         (status = 200, description = "The record's ancestors and descendants", body = Lineage),
         (status = 400, description = "A malformed query parameter (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "No such record (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     )
 )]
 pub(crate) async fn lineage(
@@ -355,8 +353,7 @@ pub(crate) async fn lineage(
         (status = 200, description = "The latest checkpoint: a C2SP signed note (`Cache-Control: no-cache`)",
             body = String, content_type = "text/plain; charset=utf-8"),
         (status = 404, description = "No checkpoint has been signed yet (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     )
 )]
 pub(crate) async fn latest_checkpoint(state: State) -> Result<Response, ApiError> {
@@ -385,8 +382,7 @@ pub(crate) async fn latest_checkpoint(state: State) -> Result<Response, ApiError
         (status = 200, description = "The latest checkpoint: a C2SP signed note (`Cache-Control: no-cache`)",
             body = String, content_type = "text/plain; charset=utf-8"),
         (status = 404, description = "No checkpoint has been signed yet (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     )
 )]
 pub(crate) async fn c2sp_checkpoint(state: State) -> Result<Response, ApiError> {
@@ -445,8 +441,7 @@ impl From<&StoredCheckpoint> for CheckpointEntry {
     responses(
         (status = 200, description = "A page of checkpoints", body = CheckpointPage),
         (status = 400, description = "A malformed query parameter (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     )
 )]
 pub(crate) async fn checkpoints(
@@ -496,8 +491,7 @@ pub(crate) struct LogInfo {
     security((), ("bearer" = ["read"])),
     responses(
         (status = 200, description = "The log's origin, key and sizes", body = LogInfo),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     )
 )]
 pub(crate) async fn log_info(state: State) -> Result<Json<LogInfo>, ApiError> {

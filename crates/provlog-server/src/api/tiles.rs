@@ -8,8 +8,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use provlog_core::log::stored_index;
 
-use super::openapi::{Internal, Problem, Unavailable, PROBLEM_JSON};
 use super::State;
+use crate::error::{Problem, ReadErrors, PROBLEM_JSON};
 use crate::ApiError;
 
 /// Tile height fixed by C2SP tlog-tiles: 256 hashes or entries per full tile.
@@ -40,8 +40,7 @@ fn not_found(path: &str) -> ApiError {
             body = [u8], content_type = "application/octet-stream"),
         (status = 404, description = "Not a tile path, or the tile is not in the latest checkpoint's tree (`not-found`)",
             body = Problem, content_type = PROBLEM_JSON),
-        (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        ReadErrors,
     )
 )]
 pub(crate) async fn tile(state: State, Path(path): Path<String>) -> Result<Response, ApiError> {

@@ -1,0 +1,439 @@
+//! Sources: registration, their schema and policy, and the Ed25519 keys that sign for them.
+
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::prelude::{Engine as _, BASE64_STANDARD};
+use provlog_core::record::{KeyId, SourceId};
+use provlog_store::{Change, SourceRow, SourceSettings};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{admin, audited, json_body, time};
+use crate::api::State;
+use crate::error::{AdminErrors, Problem, PROBLEM_JSON};
+use crate::policy::compile_schema;
+use crate::{ApiError, AppState};
+
+/// A source's Ed25519 public key.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SourceKeyView {
+    key_id: String,
+    /// Base64 of 32 bytes.
+    #[schema(format = Byte)]
+    public_key: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// A retired key verifies no new submission.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    revoked_at: Option<String>,
+}
+
+/// A registered source.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SourceView {
+    id: String,
+    display_name: String,
+    /// JSON Schema of signal payloads and JSON snapshot items.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    schema: Option<Value>,
+    #[schema(value_type = SchemaPolicy)]
+    schema_policy: String,
+    /// Submissions must be signed by one of `keys`.
+    require_signature: bool,
+    keys: Vec<SourceKeyView>,
+    #[schema(format = DateTime)]
+    created_at: String,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+impl From<&SourceRow> for SourceView {
+    fn from(s: &SourceRow) -> Self {
+        SourceView {
+            id: s.id.clone(),
+            display_name: s.display_name.clone(),
+            schema: s
+                .schema
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok()),
+            schema_policy: s.schema_policy.clone(),
+            require_signature: s.require_signature,
+            keys: s
+                .keys
+                .iter()
+                .map(|k| SourceKeyView {
+                    key_id: k.key_id.clone(),
+                    public_key: BASE64_STANDARD.encode(k.public_key),
+                    created_at: time(k.created_ms),
+                    revoked_at: k.revoked_ms.map(time),
+                })
+                .collect(),
+            created_at: time(s.created_ms),
+            updated_at: time(s.updated_ms),
+        }
+    }
+}
+
+/// What a payload or item failing the source's schema gets.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum SchemaPolicy {
+    /// Refused: 400 `schema-violation` with the errors.
+    Reject,
+    /// Stored, with the failed check in the record's `quality` (and so in its receipt).
+    Flag,
+}
+
+impl SchemaPolicy {
+    fn as_str(self) -> &'static str {
+        match self {
+            SchemaPolicy::Reject => "reject",
+            SchemaPolicy::Flag => "flag",
+        }
+    }
+}
+
+fn some<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// A source to register.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewSource {
+    #[schema(value_type = String, pattern = "^[a-z0-9][a-z0-9._-]{0,63}$", example = "acme-signals")]
+    id: SourceId,
+    #[schema(example = "ACME trading signals")]
+    display_name: String,
+    /// JSON Schema (any draft the `jsonschema` crate knows; no remote `$ref`) of signal
+    /// payloads and JSON snapshot items.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    schema: Option<Value>,
+    /// Default `reject`.
+    #[serde(default)]
+    schema_policy: Option<SchemaPolicy>,
+    /// Default false.
+    #[serde(default)]
+    require_signature: bool,
+}
+
+/// Changes to a source; absent members stay as they are, `"schema": null` removes the schema.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SourceChange {
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<Object>)]
+    schema: Option<Value>,
+    #[serde(default)]
+    schema_policy: Option<SchemaPolicy>,
+    #[serde(default)]
+    require_signature: Option<bool>,
+}
+
+fn check_display_name(name: &str) -> Result<(), ApiError> {
+    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(
+            "display_name must be 1 to 200 bytes without control characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The schema as stored (JSON text), after checking it compiles.
+fn schema_text(schema: &Option<Value>) -> Result<Option<String>, ApiError> {
+    match schema {
+        None | Some(Value::Null) => Ok(None),
+        // The documented type: a boolean schema (`true`, `false`) is JSON Schema too, but the
+        // API describes and returns schemas as objects.
+        Some(s) if !s.is_object() => Err(ApiError::BadRequest(
+            "schema: a JSON Schema object, or null to remove it".into(),
+        )),
+        Some(s) => {
+            compile_schema(s).map_err(|e| ApiError::BadRequest(format!("schema: {e}")))?;
+            Ok(Some(s.to_string()))
+        }
+    }
+}
+
+fn settings_detail(s: &SourceSettings) -> String {
+    serde_json::json!({
+        "display_name": s.display_name,
+        "schema": s.schema.is_some(),
+        "schema_policy": s.schema_policy,
+        "require_signature": s.require_signature,
+    })
+    .to_string()
+}
+
+async fn source_view(state: &AppState, id: &str) -> Result<SourceView, ApiError> {
+    let row = state
+        .store
+        .source(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no source {id:?}")))?;
+    Ok(SourceView::from(&row))
+}
+
+/// Registers a source.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/sources",
+    tag = "admin",
+    security(("bearer" = ["admin"])),
+    request_body(content = NewSource, content_type = "application/json",
+        example = json!({"id": "acme-signals", "display_name": "ACME signals", "schema_policy": "flag",
+            "schema": {"type": "object", "required": ["token"]}})),
+    responses(
+        (status = 201, description = "Registered", body = SourceView),
+        (status = 400, description = "A malformed body or schema (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "The id is taken (`conflict`)", body = Problem, content_type = PROBLEM_JSON),
+        AdminErrors,
+    )
+)]
+pub(crate) async fn create_source(
+    state: State,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let state = state.0;
+    let p = admin(&state, &headers).await?;
+    let new: NewSource = json_body(&headers, body).await?;
+    check_display_name(&new.display_name)?;
+    let settings = SourceSettings {
+        display_name: new.display_name,
+        schema: schema_text(&new.schema)?,
+        schema_policy: new
+            .schema_policy
+            .unwrap_or(SchemaPolicy::Reject)
+            .as_str()
+            .into(),
+        require_signature: new.require_signature,
+    };
+    let id = new.id.as_str();
+    match state
+        .store
+        .create_source(id, &settings, &p.key_id, &settings_detail(&settings))
+        .await?
+    {
+        Change::Done(()) => {}
+        Change::Conflict(m) => return Err(ApiError::Conflict(m)),
+        Change::NotFound => return Err(ApiError::Internal("create found nothing".into())),
+    }
+    audited("source.created");
+    state.trust.sources.forget(id);
+    Ok((StatusCode::CREATED, Json(source_view(&state, id).await?)).into_response())
+}
+
+/// Every registered source.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/sources",
+    tag = "admin",
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The sources, by id", body = Vec<SourceView>),
+        AdminErrors,
+    )
+)]
+pub(crate) async fn sources(
+    state: State,
+    headers: HeaderMap,
+) -> Result<Json<Vec<SourceView>>, ApiError> {
+    admin(&state.0, &headers).await?;
+    let rows = state.0.store.sources().await?;
+    Ok(Json(rows.iter().map(SourceView::from).collect()))
+}
+
+/// One source.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/sources/{id}",
+    tag = "admin",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "The source id")),
+    responses(
+        (status = 200, description = "The source", body = SourceView),
+        (status = 404, description = "No such source (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
+        AdminErrors,
+    )
+)]
+pub(crate) async fn source(
+    state: State,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<SourceView>, ApiError> {
+    admin(&state.0, &headers).await?;
+    Ok(Json(source_view(&state.0, &id).await?))
+}
+
+/// Changes a source's name, schema, schema policy or signing requirement.
+#[utoipa::path(
+    patch,
+    path = "/v1/admin/sources/{id}",
+    tag = "admin",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "The source id")),
+    request_body(content = SourceChange, content_type = "application/json",
+        example = json!({"require_signature": true})),
+    responses(
+        (status = 200, description = "The changed source", body = SourceView),
+        (status = 400, description = "A malformed body or schema (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No such source (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
+        AdminErrors,
+    )
+)]
+pub(crate) async fn change_source(
+    state: State,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<SourceView>, ApiError> {
+    let state = state.0;
+    let p = admin(&state, &headers).await?;
+    let change: SourceChange = json_body(&headers, body).await?;
+    let current = state
+        .store
+        .source(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no source {id:?}")))?;
+    if let Some(name) = &change.display_name {
+        check_display_name(name)?;
+    }
+    let settings = SourceSettings {
+        display_name: change.display_name.unwrap_or(current.display_name),
+        schema: match &change.schema {
+            Some(_) => schema_text(&change.schema)?,
+            None => current.schema,
+        },
+        schema_policy: change
+            .schema_policy
+            .map(|p| p.as_str().to_string())
+            .unwrap_or(current.schema_policy),
+        require_signature: change
+            .require_signature
+            .unwrap_or(current.require_signature),
+    };
+    match state
+        .store
+        .update_source(&id, &settings, &p.key_id, &settings_detail(&settings))
+        .await?
+    {
+        Change::Done(()) => {}
+        Change::NotFound => return Err(ApiError::NotFound(format!("no source {id:?}"))),
+        Change::Conflict(m) => return Err(ApiError::Conflict(m)),
+    }
+    audited("source.changed");
+    state.trust.sources.forget(&id);
+    Ok(Json(source_view(&state, &id).await?))
+}
+
+/// A public key to add to a source.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewSourceKey {
+    /// 1..=64 characters of `[A-Za-z0-9._:-]`; the `keyid` of its signatures.
+    #[schema(value_type = String, pattern = "^[A-Za-z0-9._:-]{1,64}$", example = "acme-2026-01")]
+    key_id: KeyId,
+    /// Ed25519 public key, base64 of 32 bytes.
+    #[schema(format = Byte)]
+    public_key: String,
+}
+
+/// Adds an Ed25519 public key to a source (several may be active, for rotation).
+#[utoipa::path(
+    post,
+    path = "/v1/admin/sources/{id}/keys",
+    tag = "admin",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "The source id")),
+    request_body(content = NewSourceKey, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The source with its new key", body = SourceView),
+        (status = 400, description = "A malformed body or key (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No such source (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "The source has a key with this id (`conflict`)", body = Problem, content_type = PROBLEM_JSON),
+        AdminErrors,
+    )
+)]
+pub(crate) async fn add_source_key(
+    state: State,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let state = state.0;
+    let p = admin(&state, &headers).await?;
+    let new: NewSourceKey = json_body(&headers, body).await?;
+    let bytes = BASE64_STANDARD
+        .decode(&new.public_key)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .filter(|b| ed25519_dalek::VerifyingKey::from_bytes(b).is_ok_and(|k| !k.is_weak()))
+        .ok_or_else(|| {
+            ApiError::BadRequest("public_key: base64 of a 32-byte Ed25519 public key".into())
+        })?;
+    match state
+        .store
+        .add_source_key(&id, new.key_id.as_str(), &bytes, &p.key_id)
+        .await?
+    {
+        Change::Done(()) => {}
+        Change::NotFound => return Err(ApiError::NotFound(format!("no source {id:?}"))),
+        Change::Conflict(m) => return Err(ApiError::Conflict(m)),
+    }
+    audited("source.key_added");
+    state.trust.sources.forget(&id);
+    Ok((StatusCode::CREATED, Json(source_view(&state, &id).await?)).into_response())
+}
+
+/// Retires a source key: it verifies no new submission (records it signed stay valid).
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/sources/{id}/keys/{key_id}",
+    tag = "admin",
+    security(("bearer" = ["admin"])),
+    params(
+        ("id" = String, Path, description = "The source id"),
+        ("key_id" = String, Path, description = "The key's id"),
+    ),
+    responses(
+        (status = 200, description = "The source", body = SourceView),
+        (status = 404, description = "No such source, or no active key of that id (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
+        AdminErrors,
+    )
+)]
+pub(crate) async fn retire_source_key(
+    state: State,
+    Path((id, key_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<SourceView>, ApiError> {
+    let state = state.0;
+    let p = admin(&state, &headers).await?;
+    match state
+        .store
+        .revoke_source_key(&id, &key_id, &p.key_id)
+        .await?
+    {
+        Change::Done(()) => {}
+        Change::NotFound | Change::Conflict(_) => {
+            return Err(ApiError::NotFound(format!(
+                "source {id:?} has no active key {key_id:?}"
+            )))
+        }
+    }
+    audited("source.key_revoked");
+    state.trust.sources.forget(&id);
+    Ok(Json(source_view(&state, &id).await?))
+}

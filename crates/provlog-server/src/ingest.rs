@@ -1,0 +1,434 @@
+//! Record building: what a client submits (the wire types), checked against its source's
+//! policy and the request's signature, made into the canonical records the sequencer takes;
+//! and the request's idempotency key. The write routes ([`crate::api`]) call it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, Method, Uri};
+use base64::prelude::{Engine as _, BASE64_STANDARD};
+use provlog_core::record::{
+    digest_content, nesting_depth, signal_content, snapshot_content_bytes, snapshot_content_json,
+    Content, ContentAlg, FormatVersion, Kind, Limits, LogOrigin, MediaType, Record, SourceId,
+    SourceSignature, Timestamp,
+};
+use provlog_core::Hash;
+use provlog_store::NewRecord;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::api::openapi;
+use crate::auth;
+use crate::policy::{self, SourcePolicy};
+use crate::{ApiError, AppState};
+
+/// One record as a client submits it; the log adds `origin` and `received_at` (see
+/// `docs/formats.md`, "Records").
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Submission {
+    #[schema(value_type = openapi::RecordKind)]
+    kind: Kind,
+    /// 1..=64 characters of `[a-z0-9._-]`, starting with a letter or digit.
+    #[schema(value_type = String, pattern = "^[a-z0-9][a-z0-9._-]{0,63}$", example = "acme-signals")]
+    pub(crate) source: SourceId,
+    /// `signal`: the JSON value.
+    #[serde(default)]
+    #[schema(value_type = Option<Value>)]
+    payload: Option<Value>,
+    /// `snapshot`: JSON items…
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Value>>)]
+    items: Option<Vec<Value>>,
+    /// …or byte items, base64, with `media_type` (default `application/octet-stream`).
+    #[serde(default)]
+    items_base64: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "text/csv")]
+    media_type: Option<MediaType>,
+    /// `digest`: the client-computed content (the data never leaves the client).
+    #[serde(default)]
+    content: Option<DigestContent>,
+    /// Leaf hashes of earlier records of this log that this one derives from.
+    #[serde(default)]
+    #[schema(value_type = Vec<openapi::Hash>)]
+    parents: Vec<Hash>,
+    /// Any JSON object (at most 4096 bytes canonical by default, nesting depth 8).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    metadata: Map<String, Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<openapi::SourceSignature>)]
+    signature: Option<SourceSignature>,
+}
+
+/// The `content` of a digest record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DigestContent {
+    /// `rfc9162-sha256` (a Merkle tree hash over items) or `sha256` (one file).
+    #[schema(value_type = String, pattern = "^(rfc9162-sha256|sha256)$")]
+    alg: ContentAlg,
+    #[schema(value_type = openapi::Hash)]
+    root: Hash,
+    /// Number of items (default 1).
+    #[serde(default = "one")]
+    #[schema(default = 1, minimum = 1)]
+    items: u64,
+    /// Media type of the data (default `application/octet-stream`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    media_type: Option<MediaType>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+impl Submission {
+    /// A snapshot of JSON items as the NDJSON route takes it, the rest from its query and
+    /// headers.
+    pub(crate) fn snapshot(
+        source: SourceId,
+        items: Vec<Value>,
+        parents: Vec<Hash>,
+        signature: Option<SourceSignature>,
+    ) -> Self {
+        Submission {
+            kind: Kind::Snapshot,
+            source,
+            payload: None,
+            items: Some(items),
+            items_base64: None,
+            media_type: None,
+            content: None,
+            parents,
+            metadata: Map::new(),
+            signature,
+        }
+    }
+}
+
+/// A record ready to sequence, with what the response needs.
+pub(crate) struct Built {
+    pub(crate) new: NewRecord,
+}
+
+pub(crate) fn limits(state: &AppState) -> Limits {
+    Limits {
+        max_metadata_bytes: state.config.max_metadata_bytes,
+        max_metadata_depth: state.config.max_metadata_depth,
+        max_payload_depth: state.config.max_payload_depth,
+    }
+}
+
+/// Refuses payloads and JSON items nested deeper than the configured limit.
+fn check_depth(state: &AppState, s: &Submission) -> Result<(), ApiError> {
+    let limit = state.config.max_payload_depth;
+    let deepest = s
+        .payload
+        .iter()
+        .chain(s.items.iter().flatten())
+        .map(nesting_depth)
+        .max()
+        .unwrap_or(0);
+    if deepest > limit {
+        return Err(invalid(format!(
+            "the payload or an item nests {deepest} levels deep; the limit is {limit}"
+        )));
+    }
+    Ok(())
+}
+
+/// Who may write what, for one request: the caller's source binding, the registered sources'
+/// policies, and the request signature.
+pub(crate) struct WriteContext {
+    policies: HashMap<String, Arc<SourcePolicy>>,
+}
+
+impl WriteContext {
+    pub(crate) fn policy(&self, source: &SourceId) -> Option<&SourcePolicy> {
+        self.policies.get(source.as_str()).map(Arc::as_ref)
+    }
+}
+
+/// Checks the caller against the sources a request writes for: an ingest key writes only for
+/// its own (registered) source; a signed request is verified (RFC 9421) against the source's
+/// keys; a source that requires signatures gets nothing unsigned.
+pub(crate) async fn write_context(
+    state: &AppState,
+    principal: &auth::Principal,
+    request: (&HeaderMap, &Method, &Uri, &[u8]),
+    sources: &[&SourceId],
+) -> Result<WriteContext, ApiError> {
+    let mut policies = HashMap::new();
+    for source in sources {
+        if policies.contains_key(source.as_str()) {
+            continue;
+        }
+        if let Some(bound) = &principal.source {
+            if bound != source.as_str() {
+                return Err(ApiError::WrongSource {
+                    bound: bound.clone(),
+                    requested: source.to_string(),
+                });
+            }
+        }
+        match state.trust.sources.get(state, source.as_str()).await? {
+            Some(p) => {
+                policies.insert(source.to_string(), p);
+            }
+            // The bootstrap token writes for unregistered sources (a fresh deployment); a
+            // key's source was registered when the key was made.
+            None if principal.is_bootstrap() => {}
+            None => {
+                return Err(ApiError::UnknownSource(format!(
+                    "source {source:?} is not registered"
+                )))
+            }
+        }
+    }
+    let (headers, method, uri, body) = request;
+    let signed = headers.contains_key("signature-input") || headers.contains_key("signature");
+    let verified = if signed {
+        let policy = match (policies.len(), policies.values().next()) {
+            (1, Some(p)) if sources.iter().all(|s| s.as_str() == p.id) => p.clone(),
+            _ => {
+                return Err(ApiError::BadSignature(
+                    "a signed request writes for exactly one registered source".into(),
+                ))
+            }
+        };
+        policy::verify_request(state, headers, method, uri, body, &policy).await?
+    } else {
+        None
+    };
+    if verified.is_none() {
+        if let Some(p) = policies.values().find(|p| p.require_signature) {
+            return Err(ApiError::SignatureRequired {
+                source_id: p.id.clone(),
+                reason: "sign the request (RFC 9421: Signature-Input, Signature, Content-Digest)"
+                    .into(),
+            });
+        }
+    }
+    Ok(WriteContext { policies })
+}
+
+pub(crate) fn invalid(e: impl std::fmt::Display) -> ApiError {
+    ApiError::InvalidRecord(e.to_string())
+}
+
+fn build_content(
+    state: &AppState,
+    s: &mut Submission,
+) -> Result<(Content, Vec<Vec<u8>>), ApiError> {
+    let max_items = state.config.max_snapshot_items;
+    match s.kind {
+        Kind::Signal => {
+            let payload = s
+                .payload
+                .take()
+                .ok_or_else(|| invalid("a signal needs a JSON `payload`"))?;
+            if s.items.is_some() || s.items_base64.is_some() || s.content.is_some() {
+                return Err(invalid("a signal has only a `payload`"));
+            }
+            let (content, _) = signal_content(&payload).map_err(invalid)?;
+            Ok((content, vec![]))
+        }
+        Kind::Snapshot => {
+            if s.payload.is_some() || s.content.is_some() {
+                return Err(invalid("a snapshot has `items` or `items_base64`"));
+            }
+            match (s.items.take(), s.items_base64.take()) {
+                (Some(items), None) => {
+                    if items.len() > max_items {
+                        return Err(invalid(format!(
+                            "a snapshot holds at most {max_items} items"
+                        )));
+                    }
+                    let (content, canonical) = snapshot_content_json(&items).map_err(invalid)?;
+                    check_item_sizes(state, &canonical)?;
+                    Ok((content, canonical))
+                }
+                (None, Some(encoded)) => {
+                    if encoded.len() > max_items {
+                        return Err(invalid(format!(
+                            "a snapshot holds at most {max_items} items"
+                        )));
+                    }
+                    let items = encoded
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| {
+                            BASE64_STANDARD
+                                .decode(e)
+                                .map_err(|err| invalid(format!("items_base64[{i}]: {err}")))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    check_item_sizes(state, &items)?;
+                    let media = s.media_type.take().unwrap_or_else(MediaType::octet_stream);
+                    let content = snapshot_content_bytes(&items, media).map_err(invalid)?;
+                    Ok((content, items))
+                }
+                _ => Err(invalid(
+                    "a snapshot needs exactly one of `items` and `items_base64`",
+                )),
+            }
+        }
+        Kind::Digest => {
+            if s.payload.is_some() || s.items.is_some() || s.items_base64.is_some() {
+                return Err(invalid(
+                    "a digest has only `content` (its data stays with you)",
+                ));
+            }
+            let c = s
+                .content
+                .take()
+                .ok_or_else(|| invalid("a digest needs `content`"))?;
+            let media = c.media_type.unwrap_or_else(MediaType::octet_stream);
+            Ok((
+                digest_content(c.alg, c.root, c.items, media).map_err(invalid)?,
+                vec![],
+            ))
+        }
+    }
+}
+
+fn check_item_sizes(state: &AppState, items: &[Vec<u8>]) -> Result<(), ApiError> {
+    let limit = state.config.max_item_bytes;
+    match items.iter().position(|i| i.len() > limit) {
+        Some(i) => Err(invalid(format!("item {i} is larger than {limit} bytes"))),
+        None => Ok(()),
+    }
+}
+
+/// Builds, validates and canonicalises one record.
+pub(crate) fn build(
+    state: &AppState,
+    mut s: Submission,
+    received_ms: i64,
+    parents: Vec<u64>,
+    policy: Option<&SourcePolicy>,
+) -> Result<Built, ApiError> {
+    check_depth(state, &s)?;
+    let mut quality = vec![];
+    if let Some(p) = policy {
+        match &s.signature {
+            None if p.require_signature => {
+                return Err(ApiError::SignatureRequired {
+                    source_id: p.id.clone(),
+                    reason: "every record carries a `signature` by one of its keys".into(),
+                })
+            }
+            Some(sig) if p.has_keys() => policy::check_record_signature(state, p, sig)?,
+            _ => {}
+        }
+        if p.has_schema() {
+            let errors = match (s.kind, &s.payload, &s.items) {
+                (Kind::Signal, Some(payload), _) => Some(p.schema_errors(&[payload], false)),
+                (Kind::Snapshot, _, Some(items)) => {
+                    Some(p.schema_errors(&items.iter().collect::<Vec<_>>(), true))
+                }
+                _ => None,
+            };
+            if let Some(errors) = errors {
+                if p.reject && !errors.is_empty() {
+                    return Err(ApiError::SchemaViolation(errors));
+                }
+                quality.push(policy::schema_quality(&errors));
+            }
+        }
+    }
+    let (content, items) = build_content(state, &mut s)?;
+    let origin = LogOrigin::new(state.config.origin.clone())
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let record = Record {
+        content,
+        kind: s.kind,
+        metadata: s.metadata,
+        origin,
+        parents: s.parents,
+        quality,
+        received_at: Timestamp::from_unix_millis(received_ms)
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        signature: s.signature,
+        source: s.source,
+        v: FormatVersion::V1,
+    };
+    record.validate(&limits(state)).map_err(invalid)?;
+    if record.signature.is_some() {
+        record
+            .verify_source_signature()
+            .map_err(|e| invalid(format!("source signature: {e}")))?;
+    }
+    let leaf = record.to_canonical_bytes().map_err(invalid)?;
+    Ok(Built {
+        new: NewRecord {
+            leaf_hash: provlog_core::leaf_hash(&leaf),
+            leaf,
+            source: record.source.as_str().to_string(),
+            kind: record.kind.as_str(),
+            content_root: record.content.root,
+            received_ms,
+            parents,
+            items,
+        },
+    })
+}
+
+/// Resolves every named parent to an index; any unknown parent refuses the whole request.
+pub(crate) async fn resolve_parents(
+    state: &AppState,
+    subs: &[Submission],
+) -> Result<Vec<Vec<u64>>, ApiError> {
+    let wanted: Vec<Hash> = subs
+        .iter()
+        .flat_map(|s| s.parents.iter().copied())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    if wanted.is_empty() {
+        // Most submissions name no parents: no query for them.
+        return Ok(subs.iter().map(|_| vec![]).collect());
+    }
+    let found = state.store.resolve_parents(&wanted).await?;
+    let map: HashMap<Hash, u64> = wanted
+        .iter()
+        .zip(found)
+        .filter_map(|(h, i)| i.map(|i| (*h, i)))
+        .collect();
+    subs.iter()
+        .map(|s| {
+            s.parents
+                .iter()
+                .map(|p| {
+                    map.get(p).copied().ok_or_else(|| {
+                        ApiError::UnknownParent(format!(
+                            "parent {} is not a record of this log",
+                            p.to_base64()
+                        ))
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+pub(crate) fn idempotency_key(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<(String, Hash)>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .ok_or_else(|| {
+            ApiError::BadRequest("Idempotency-Key must be 1 to 200 visible ASCII characters".into())
+        })?;
+    Ok(Some((key.to_string(), Hash::sha256(body))))
+}
