@@ -37,13 +37,18 @@ fn tx(size: u64, nonce: u64, fee: u128) -> NewAnchor {
     }
 }
 
-async fn one_pending_transaction_per_target(store: Store) {
-    let t = target(31337);
-    let first = store
-        .insert_pending_anchor(&t, &tx(10, 0, 1_000), 1)
+/// Stores `anchor` as `t`'s pending transaction (there must be none), at `at_ms`; its id.
+async fn insert_pending(store: &Store, t: &AnchorTarget, anchor: NewAnchor, at_ms: i64) -> i64 {
+    store
+        .insert_pending_anchor(t, &anchor, at_ms)
         .await
         .unwrap()
-        .unwrap();
+        .expect("no pending transaction for the target yet")
+}
+
+async fn one_pending_transaction_per_target(store: Store) {
+    let t = target(31337);
+    let first = insert_pending(&store, &t, tx(10, 0, 1_000), 1).await;
     // A second pending transaction for the same target is refused, and nothing is stored.
     assert_eq!(
         store
@@ -137,11 +142,7 @@ async fn one_pending_transaction_per_target(store: Store) {
 
 async fn each_size_is_confirmed_once(store: Store) {
     let t = target(31337);
-    let a = store
-        .insert_pending_anchor(&t, &tx(10, 0, 1_000), 1)
-        .await
-        .unwrap()
-        .unwrap();
+    let a = insert_pending(&store, &t, tx(10, 0, 1_000), 1).await;
     store
         .set_anchor_block(a, Some((7, [7; 32])), 2)
         .await
@@ -175,11 +176,7 @@ async fn each_size_is_confirmed_once(store: Store) {
     );
     // The same size once more (another transaction for it): its confirmation is refused and
     // changes nothing.
-    let c = store
-        .insert_pending_anchor(&t, &tx(10, 1, 1_000), 5)
-        .await
-        .unwrap()
-        .unwrap();
+    let c = insert_pending(&store, &t, tx(10, 1, 1_000), 5).await;
     assert!(!store.confirm_anchor(c, 9, &[9; 32], 6).await.unwrap());
     assert_eq!(
         store.pending_anchor(&t).await.unwrap().map(|r| r.id),
@@ -191,11 +188,7 @@ async fn each_size_is_confirmed_once(store: Store) {
         .set_anchor_status(c, AnchorStatus::Pending, AnchorStatus::Failed, 7)
         .await
         .unwrap();
-    let d = store
-        .insert_pending_anchor(&t, &tx(20, 2, 1_000), 8)
-        .await
-        .unwrap()
-        .unwrap();
+    let d = insert_pending(&store, &t, tx(20, 2, 1_000), 8).await;
     assert!(store.confirm_anchor(d, 12, &[12; 32], 9).await.unwrap());
     let confirmed = store.confirmed_anchors(&t, 10).await.unwrap();
     assert_eq!(
@@ -231,11 +224,7 @@ async fn each_size_is_confirmed_once(store: Store) {
 
 async fn a_reorged_anchor_is_pending_again(store: Store) {
     let t = target(31337);
-    let a = store
-        .insert_pending_anchor(&t, &tx(10, 0, 1_000), 1)
-        .await
-        .unwrap()
-        .unwrap();
+    let a = insert_pending(&store, &t, tx(10, 0, 1_000), 1).await;
     assert!(store.confirm_anchor(a, 8, &[8; 32], 2).await.unwrap());
     let again = store.reorg_anchor(a, 3).await.unwrap().unwrap();
     let pending = store.pending_anchor(&t).await.unwrap().unwrap();
@@ -252,11 +241,7 @@ async fn a_reorged_anchor_is_pending_again(store: Store) {
     assert_eq!(old[0].status, AnchorStatus::Reorged);
     // While another transaction is pending, a reorg of a confirmed row changes nothing.
     assert!(store.confirm_anchor(again, 9, &[9; 32], 5).await.unwrap());
-    let b = store
-        .insert_pending_anchor(&t, &tx(20, 1, 1_000), 6)
-        .await
-        .unwrap()
-        .unwrap();
+    let b = insert_pending(&store, &t, tx(20, 1, 1_000), 6).await;
     assert_eq!(store.reorg_anchor(again, 7).await.unwrap(), None);
     assert_eq!(
         store.pending_anchor(&t).await.unwrap().map(|r| r.id),

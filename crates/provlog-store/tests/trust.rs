@@ -4,7 +4,7 @@
 
 mod backends;
 
-use provlog_store::{Change, NewApiKey, SourceSettings, Store};
+use provlog_store::{Change, NewApiKey, SourceSettings, Store, StoreError};
 
 backends::on_both_backends!(
     nonces_are_used_once_and_purged_after_their_window,
@@ -92,31 +92,33 @@ async fn keys_rotate_and_revoke_with_their_audit_events(store: Store) {
     assert_eq!(schema, serde_json::json!({"type": "object"}));
 }
 
+/// What a change came to, without what it returned.
+fn outcome<T>(change: Result<Change<T>, StoreError>) -> &'static str {
+    match change.unwrap() {
+        Change::Done(_) => "done",
+        Change::NotFound => "not found",
+        Change::Conflict(_) => "conflict",
+    }
+}
+
+const ADMIN: &str = "aaaaaaaaaaaa";
+
 /// The admin key (once), the source `acme` and its ingest key `cccccccccccc`.
 async fn bootstrap_then_an_ingest_key(store: &Store) {
     assert!(!store.has_admin_key().await.unwrap());
-    assert_eq!(
-        store
-            .bootstrap_admin_key(&key("aaaaaaaaaaaa", "admin", None))
-            .await
-            .unwrap(),
-        Change::Done(())
-    );
+    let admin = key(ADMIN, "admin", None);
+    assert_eq!(outcome(store.bootstrap_admin_key(&admin).await), "done");
     assert!(store.has_admin_key().await.unwrap());
-    assert!(matches!(
-        store
-            .bootstrap_admin_key(&key("bbbbbbbbbbbb", "admin", None))
-            .await
-            .unwrap(),
-        Change::Conflict(_)
-    ));
-    // An ingest key needs a registered source.
+    let second = key("bbbbbbbbbbbb", "admin", None);
     assert_eq!(
-        store
-            .create_api_key(&key("cccccccccccc", "ingest", Some("acme")), "aaaaaaaaaaaa")
-            .await
-            .unwrap(),
-        Change::NotFound
+        outcome(store.bootstrap_admin_key(&second).await),
+        "conflict"
+    );
+    // An ingest key needs a registered source.
+    let ingest = key("cccccccccccc", "ingest", Some("acme"));
+    assert_eq!(
+        outcome(store.create_api_key(&ingest, ADMIN).await),
+        "not found"
     );
     let settings = SourceSettings {
         display_name: "ACME".into(),
@@ -124,27 +126,10 @@ async fn bootstrap_then_an_ingest_key(store: &Store) {
         schema_policy: "flag".into(),
         require_signature: false,
     };
-    assert_eq!(
-        store
-            .create_source("acme", &settings, "aaaaaaaaaaaa", "{}")
-            .await
-            .unwrap(),
-        Change::Done(())
-    );
-    assert!(matches!(
-        store
-            .create_source("acme", &settings, "aaaaaaaaaaaa", "{}")
-            .await
-            .unwrap(),
-        Change::Conflict(_)
-    ));
-    assert_eq!(
-        store
-            .create_api_key(&key("cccccccccccc", "ingest", Some("acme")), "aaaaaaaaaaaa")
-            .await
-            .unwrap(),
-        Change::Done(())
-    );
+    let create = || store.create_source("acme", &settings, ADMIN, "{}");
+    assert_eq!(outcome(create().await), "done");
+    assert_eq!(outcome(create().await), "conflict");
+    assert_eq!(outcome(store.create_api_key(&ingest, ADMIN).await), "done");
 }
 
 /// Rotates `cccccccccccc` (twice), then revokes it.
@@ -154,7 +139,7 @@ async fn rotate_then_revoke(store: &Store) {
             "cccccccccccc",
             &key("dddddddddddd", "admin", None),
             60_000,
-            "aaaaaaaaaaaa",
+            ADMIN,
         )
         .await
         .unwrap()
@@ -182,7 +167,7 @@ async fn rotate_then_revoke(store: &Store) {
             "cccccccccccc",
             &key("eeeeeeeeeeee", "ingest", None),
             3_600_000,
-            "aaaaaaaaaaaa",
+            ADMIN,
         )
         .await
         .unwrap();
@@ -195,39 +180,13 @@ async fn rotate_then_revoke(store: &Store) {
             .expires_ms,
         Some(expires)
     );
-    assert!(matches!(
-        store
-            .revoke_api_key("cccccccccccc", "aaaaaaaaaaaa")
-            .await
-            .unwrap(),
-        Change::Done(_)
-    ));
-    assert!(matches!(
-        store
-            .revoke_api_key("cccccccccccc", "aaaaaaaaaaaa")
-            .await
-            .unwrap(),
-        Change::Conflict(_)
-    ));
-    assert!(matches!(
-        store
-            .rotate_api_key(
-                "cccccccccccc",
-                &key("ffffffffffff", "ingest", None),
-                0,
-                "aaaaaaaaaaaa"
-            )
-            .await
-            .unwrap(),
-        Change::Conflict(_)
-    ));
-    assert_eq!(
-        store
-            .revoke_api_key("nonexistent0", "aaaaaaaaaaaa")
-            .await
-            .unwrap(),
-        Change::NotFound
-    );
+    let revoke = |id| store.revoke_api_key(id, ADMIN);
+    assert_eq!(outcome(revoke("cccccccccccc").await), "done");
+    assert_eq!(outcome(revoke("cccccccccccc").await), "conflict");
+    let late = key("ffffffffffff", "ingest", None);
+    let rotate_revoked = store.rotate_api_key("cccccccccccc", &late, 0, ADMIN).await;
+    assert_eq!(outcome(rotate_revoked), "conflict");
+    assert_eq!(outcome(revoke("nonexistent0").await), "not found");
 }
 
 async fn sources_keep_their_settings_and_keys(store: Store) {

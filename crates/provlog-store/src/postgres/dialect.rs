@@ -1,7 +1,14 @@
 //! What the shared SQL (`src/sql/`) needs to know of PostgreSQL: the types it is compiled with,
 //! and the SQL fragments written differently on SQLite (its `dialect` has the same names).
 
+use provlog_core::Hash;
+
+use crate::convert::all_to_db;
+use crate::Result;
+
 pub(crate) type Backend = super::PgBackend;
+pub(crate) use super::batch::{insert_nodes, insert_records};
+pub(crate) use super::MIGRATOR;
 pub(crate) type Db = sqlx::Postgres;
 
 /// Locks the rows a read inside a write transaction found until commit.
@@ -61,4 +68,32 @@ macro_rules! tiebreak {
     };
 }
 
-pub(crate) use {for_update, from_ms, json, json_text, ms, now, now_plus_ms, tiebreak};
+/// Locks the rows a read inside a write transaction found against change (not against other
+/// readers) until commit.
+macro_rules! for_share {
+    () => {
+        " FOR SHARE"
+    };
+}
+
+/// Tests a column against a list parameter: `in_list!("$1")` a [`list`] of indexes,
+/// `in_list!(hashes "$1")` a [`hash_list`]. Either is one array.
+macro_rules! in_list {
+    ($(hashes)? $param:literal) => {
+        concat!("= ANY(", $param, ")")
+    };
+}
+
+/// Indexes as one list parameter: a BIGINT array.
+pub(crate) fn list(values: &[u64]) -> Result<Vec<i64>> {
+    all_to_db(values)
+}
+
+/// Hashes as one list parameter: a BYTEA array.
+pub(crate) fn hash_list(hashes: &[Hash]) -> Vec<Vec<u8>> {
+    hashes.iter().map(|h| h.as_bytes().to_vec()).collect()
+}
+
+pub(crate) use {
+    for_share, for_update, from_ms, in_list, json, json_text, ms, now, now_plus_ms, tiebreak,
+};

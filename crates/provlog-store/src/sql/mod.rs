@@ -5,10 +5,14 @@
 //! write differently (`for_update!`, `now!`, casts of timestamps and JSON). The backend's
 //! `write()` begins a write transaction: `BEGIN IMMEDIATE` on SQLite, which takes the write
 //! lock that stands in for PostgreSQL's row locks. What the databases really do differently
-//! stays in the backend module: sequencing, and how lists travel.
+//! stays in the backend module: how lists travel (`dialect::list`) and how a batch of rows is
+//! written (`batch.rs`: `UNNEST` arrays on PostgreSQL, a prepared statement per row on SQLite).
 
 mod anchors;
+mod coordination;
+mod integrate;
 mod read;
+mod sequence;
 mod trust;
 
 use super::dialect;

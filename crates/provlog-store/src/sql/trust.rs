@@ -3,7 +3,7 @@
 //! `json_text!`.
 
 use async_trait::async_trait;
-use sqlx::QueryBuilder;
+use sqlx::{QueryBuilder, Transaction};
 
 use super::dialect::{
     for_update, from_ms, json, json_text, ms, now, now_plus_ms, tiebreak, Backend, Db,
@@ -26,8 +26,28 @@ const KEY_COLUMNS: &str = concat!(
     ", replaces"
 );
 
-async fn audit(
+/// Runs an INSERT or UPDATE of `sources` whose parameters are `$1` the id and `$2..$5` the
+/// settings; returns how many rows it touched.
+async fn write_source(
     conn: &mut Connection,
+    sql: &str,
+    id: &str,
+    settings: &SourceSettings,
+) -> Result<u64> {
+    Ok(sqlx::query(sql)
+        .bind(id)
+        .bind(&settings.display_name)
+        .bind(&settings.schema)
+        .bind(&settings.schema_policy)
+        .bind(settings.require_signature)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
+/// Ends a change that succeeded: its audit event in the same transaction, then the commit.
+async fn commit_audited(
+    mut tx: Transaction<'_, Db>,
     actor: &str,
     action: &str,
     target: &str,
@@ -42,19 +62,14 @@ async fn audit(
     .bind(action)
     .bind(target)
     .bind(detail)
-    .execute(&mut *conn)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
-/// A change to one of a source's keys: the source's `updated_at`, and the audit event.
-async fn key_changed(
-    conn: &mut Connection,
-    source: &str,
-    key_id: &str,
-    actor: &str,
-    action: &str,
-) -> Result<()> {
+/// Marks a source changed, with a change to one of its keys.
+async fn touch_source(conn: &mut Connection, source: &str) -> Result<()> {
     sqlx::query(concat!(
         "UPDATE sources SET updated_at = ",
         now!(),
@@ -63,8 +78,11 @@ async fn key_changed(
     .bind(source)
     .execute(&mut *conn)
     .await?;
-    let detail = serde_json::json!({ "key_id": key_id }).to_string();
-    audit(conn, actor, action, source, &detail).await
+    Ok(())
+}
+
+fn key_id_detail(key_id: &str) -> String {
+    serde_json::json!({ "key_id": key_id }).to_string()
 }
 
 async fn insert_key(conn: &mut Connection, key: &NewApiKey, replaces: Option<&str>) -> Result<()> {
@@ -113,25 +131,16 @@ impl Trust for Backend {
         detail: &str,
     ) -> Result<Change<()>> {
         let mut tx = self.write().await?;
-        let inserted = sqlx::query(concat!(
+        let sql = concat!(
             "INSERT INTO sources (id, display_name, schema, schema_policy, require_signature)
              VALUES ($1, $2, ",
             json!("$3"),
             ", $4, $5) ON CONFLICT (id) DO NOTHING"
-        ))
-        .bind(id)
-        .bind(&settings.display_name)
-        .bind(&settings.schema)
-        .bind(&settings.schema_policy)
-        .bind(settings.require_signature)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
+        );
+        if write_source(&mut tx, sql, id, settings).await? == 0 {
             return Ok(Change::Conflict(format!("source {id:?} already exists")));
         }
-        audit(&mut tx, actor, "source.created", id, detail).await?;
-        tx.commit().await?;
+        commit_audited(tx, actor, "source.created", id, detail).await?;
         Ok(Change::Done(()))
     }
 
@@ -143,26 +152,17 @@ impl Trust for Backend {
         detail: &str,
     ) -> Result<Change<()>> {
         let mut tx = self.write().await?;
-        let updated = sqlx::query(concat!(
+        let sql = concat!(
             "UPDATE sources SET display_name = $2, schema = ",
             json!("$3"),
             ", schema_policy = $4, require_signature = $5, updated_at = ",
             now!(),
             " WHERE id = $1"
-        ))
-        .bind(id)
-        .bind(&settings.display_name)
-        .bind(&settings.schema)
-        .bind(&settings.schema_policy)
-        .bind(settings.require_signature)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
+        );
+        if write_source(&mut tx, sql, id, settings).await? == 0 {
             return Ok(Change::NotFound);
         }
-        audit(&mut tx, actor, "source.changed", id, detail).await?;
-        tx.commit().await?;
+        commit_audited(tx, actor, "source.changed", id, detail).await?;
         Ok(Change::Done(()))
     }
 
@@ -199,8 +199,15 @@ impl Trust for Backend {
                 "source {source:?} already has a key {key_id:?}"
             )));
         }
-        key_changed(&mut tx, source, key_id, actor, "source.key_added").await?;
-        tx.commit().await?;
+        touch_source(&mut tx, source).await?;
+        commit_audited(
+            tx,
+            actor,
+            "source.key_added",
+            source,
+            &key_id_detail(key_id),
+        )
+        .await?;
         Ok(Change::Done(()))
     }
 
@@ -224,8 +231,15 @@ impl Trust for Backend {
         if updated == 0 {
             return Ok(Change::NotFound);
         }
-        key_changed(&mut tx, source, key_id, actor, "source.key_revoked").await?;
-        tx.commit().await?;
+        touch_source(&mut tx, source).await?;
+        commit_audited(
+            tx,
+            actor,
+            "source.key_revoked",
+            source,
+            &key_id_detail(key_id),
+        )
+        .await?;
         Ok(Change::Done(()))
     }
 
@@ -255,15 +269,7 @@ impl Trust for Backend {
             return Ok(Change::Conflict("an admin key already exists".into()));
         }
         insert_key(&mut tx, key, None).await?;
-        audit(
-            &mut tx,
-            "bootstrap",
-            "key.created",
-            &key.id,
-            &key_detail(key),
-        )
-        .await?;
-        tx.commit().await?;
+        commit_audited(tx, "bootstrap", "key.created", &key.id, &key_detail(key)).await?;
         Ok(Change::Done(()))
     }
 
@@ -279,8 +285,7 @@ impl Trust for Backend {
             }
         }
         insert_key(&mut tx, key, None).await?;
-        audit(&mut tx, actor, "key.created", &key.id, &key_detail(key)).await?;
-        tx.commit().await?;
+        commit_audited(tx, actor, "key.created", &key.id, &key_detail(key)).await?;
         Ok(Change::Done(()))
     }
 
@@ -319,8 +324,7 @@ impl Trust for Backend {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        audit(&mut tx, actor, "key.revoked", id, "{}").await?;
-        tx.commit().await?;
+        commit_audited(tx, actor, "key.revoked", id, "{}").await?;
         Ok(Change::Done(row))
     }
 
@@ -366,15 +370,8 @@ impl Trust for Backend {
         .execute(&mut *tx)
         .await?;
         insert_key(&mut tx, &new, Some(old_id)).await?;
-        audit(
-            &mut tx,
-            actor,
-            "key.rotated",
-            old_id,
-            &format!("{{\"new_key\":\"{}\",\"overlap_ms\":{overlap_ms}}}", new.id),
-        )
-        .await?;
-        tx.commit().await?;
+        let detail = serde_json::json!({ "new_key": new.id, "overlap_ms": overlap_ms });
+        commit_audited(tx, actor, "key.rotated", old_id, &detail.to_string()).await?;
         let updated = self.api_key(old_id).await?;
         Ok(updated.map_or(Change::NotFound, Change::Done))
     }

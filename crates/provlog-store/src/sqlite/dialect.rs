@@ -2,7 +2,14 @@
 //! the SQL fragments written differently on PostgreSQL (its `dialect` has the same names).
 //! Timestamps are INTEGER Unix milliseconds, JSON is TEXT stored through `json()`.
 
+use provlog_core::Hash;
+
+use crate::convert::all_to_db;
+use crate::Result;
+
 pub(crate) type Backend = super::SqliteBackend;
+pub(crate) use super::batch::{insert_nodes, insert_records};
+pub(crate) use super::MIGRATOR;
 pub(crate) type Db = sqlx::Sqlite;
 
 /// Nothing: a write transaction holds the database's write lock (`BEGIN IMMEDIATE`) already.
@@ -63,4 +70,35 @@ macro_rules! tiebreak {
     };
 }
 
-pub(crate) use {for_update, from_ms, json, json_text, ms, now, now_plus_ms, tiebreak};
+/// Nothing: a write transaction holds the database's write lock already.
+macro_rules! for_share {
+    () => {
+        ""
+    };
+}
+
+/// Tests a column against a list parameter: `in_list!("$1")` a [`list`] of indexes,
+/// `in_list!(hashes "$1")` a [`hash_list`] against a BLOB column. Either is a JSON array read
+/// with `json_each`.
+macro_rules! in_list {
+    ($param:literal) => {
+        concat!("IN (SELECT value FROM json_each(", $param, "))")
+    };
+    (hashes $param:literal) => {
+        concat!("IN (SELECT unhex(value) FROM json_each(", $param, "))")
+    };
+}
+
+/// Indexes as one list parameter: a JSON array.
+pub(crate) fn list(values: &[u64]) -> Result<String> {
+    Ok(serde_json::json!(all_to_db(values)?).to_string())
+}
+
+/// Hashes as one list parameter: a JSON array of hex strings.
+pub(crate) fn hash_list(hashes: &[Hash]) -> String {
+    serde_json::json!(hashes.iter().map(Hash::to_hex).collect::<Vec<_>>()).to_string()
+}
+
+pub(crate) use {
+    for_share, for_update, from_ms, in_list, json, json_text, ms, now, now_plus_ms, tiebreak,
+};

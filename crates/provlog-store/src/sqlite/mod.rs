@@ -13,9 +13,8 @@
 //! Several processes on one file are refused when they open it: `<database>.lock` beside the
 //! database stays locked (an OS lock) while a process has it open.
 
+mod batch;
 mod dialect;
-mod integrate;
-mod sequence;
 /// The SQL both backends share, compiled here with this backend's `dialect`.
 #[allow(
     clippy::duplicate_mod,
@@ -32,14 +31,12 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::Transaction;
 
-use crate::{Coordination, Result, StoreError};
-use dialect::now;
+use crate::{Result, StoreError};
 
 /// The SQLite schema, from the workspace's `migrations/sqlite/`.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -218,71 +215,4 @@ fn lock_path(database: &Path) -> std::io::Result<PathBuf> {
     let mut lock = name.to_os_string();
     lock.push(".lock");
     Ok(dir.join(lock))
-}
-
-#[async_trait]
-impl Coordination for SqliteBackend {
-    async fn migrate(&self) -> Result<()> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn init_log(&self, origin: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO log_state (id, origin) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(origin)
-        .execute(&self.pool)
-        .await?;
-        let found: String = sqlx::query_scalar("SELECT origin FROM log_state WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?;
-        if found != origin {
-            return Err(StoreError::WrongLog {
-                expected: origin.to_string(),
-                found,
-            });
-        }
-        Ok(())
-    }
-
-    async fn acquire_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool> {
-        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-        let got: Option<String> = sqlx::query_scalar(concat!(
-            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, ",
-            now!(),
-            " + $3)
-             ON CONFLICT (name) DO UPDATE
-                SET holder = excluded.holder, expires_at = excluded.expires_at
-                WHERE leases.holder = excluded.holder OR leases.expires_at < ",
-            now!(),
-            "
-             RETURNING holder"
-        ))
-        .bind(name)
-        .bind(holder)
-        .bind(ttl_ms)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(got.is_some())
-    }
-
-    async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
-        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
-            .bind(name)
-            .bind(holder)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn lease_holder(&self, name: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar(concat!(
-            "SELECT holder FROM leases WHERE name = $1 AND expires_at > ",
-            now!()
-        ))
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
 }

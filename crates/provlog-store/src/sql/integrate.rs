@@ -1,18 +1,22 @@
-//! Integration and checkpoints on PostgreSQL. The lease row is read `FOR SHARE` inside each
-//! write transaction, so a takeover waits for the old leader's write to finish.
+//! Integration and checkpoints on either backend. Each write transaction re-reads the lease:
+//! on PostgreSQL `FOR SHARE`, so a takeover waits for the old leader's write to finish; on
+//! SQLite under the write lock, so a takeover cannot interleave with it.
 
 use async_trait::async_trait;
 use provlog_core::log;
 use provlog_core::Hash;
-use sqlx::{Postgres, Transaction};
 
-use super::PgBackend;
-use crate::convert::{all_to_db, from_db, to_db};
+use super::dialect::{for_share, for_update, in_list, insert_nodes, list, now, Backend, Db};
+use crate::convert::{from_db, to_db};
 use crate::integrate::{in_order, new_nodes, node_rows};
 use crate::{Integration, Result, Sizes, StoreError, LEADER_LEASE};
 
+type Connection = <Db as sqlx::Database>::Connection;
+
+const NODES_IN: &str = concat!("SELECT idx, hash FROM nodes WHERE idx ", in_list!("$1"));
+
 #[async_trait]
-impl Integration for PgBackend {
+impl Integration for Backend {
     async fn sizes(&self) -> Result<Sizes> {
         let (sequenced, integrated): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT next_index FROM log_state WHERE id = 1),
@@ -27,11 +31,12 @@ impl Integration for PgBackend {
     }
 
     async fn integrate(&self, holder: &str, max: u64) -> Result<Option<u64>> {
-        let mut tx = self.pool.begin().await?;
-        Self::check_leader(&mut tx, holder).await?;
-        let integrated: i64 = sqlx::query_scalar(
-            "SELECT integrated_size FROM integration_state WHERE id = 1 FOR UPDATE",
-        )
+        let mut tx = self.write().await?;
+        check_leader(&mut tx, holder).await?;
+        let integrated: i64 = sqlx::query_scalar(concat!(
+            "SELECT integrated_size FROM integration_state WHERE id = 1",
+            for_update!()
+        ))
         .fetch_one(&mut *tx)
         .await?;
         let sequenced: i64 = sqlx::query_scalar("SELECT next_index FROM log_state WHERE id = 1")
@@ -43,7 +48,8 @@ impl Integration for PgBackend {
         }
         let to = sequenced.min(from.saturating_add(max.max(1)));
 
-        // Sequencers commit in index order (they serialise on one row), so [from, to) is there.
+        // Sequencers commit in index order (they serialise on one row or on the write lock), so
+        // [from, to) is there.
         let leaves: Vec<Vec<u8>> = sqlx::query_scalar(
             "SELECT leaf_hash FROM records WHERE idx >= $1 AND idx < $2 ORDER BY idx",
         )
@@ -51,20 +57,12 @@ impl Integration for PgBackend {
         .bind(to_db(to)?)
         .fetch_all(&mut *tx)
         .await?;
-        let plan = log::root_plan(from)?;
         // The stored frontier, then every hash computed here: all that appending reads.
-        let frontier = self.read_nodes_in(&mut tx, &plan).await?;
-        let (mut idx, mut hashes) = (vec![], vec![]);
-        for (at, h) in new_nodes(from, to, &leaves, frontier)? {
-            idx.push(to_db(at)?);
-            hashes.push(h.as_bytes().to_vec());
-        }
-        sqlx::query(
-            "INSERT INTO nodes (idx, hash) SELECT * FROM UNNEST($1::bigint[], $2::bytea[])",
+        let frontier = nodes_in(&mut tx, &log::root_plan(from)?).await?;
+        insert_nodes(
+            &mut tx,
+            &new_nodes(from, to, &leaves, node_rows(frontier)?)?,
         )
-        .bind(&idx)
-        .bind(&hashes)
-        .execute(&mut *tx)
         .await?;
         sqlx::query("UPDATE integration_state SET integrated_size = $1 WHERE id = 1")
             .bind(to_db(to)?)
@@ -75,14 +73,7 @@ impl Integration for PgBackend {
     }
 
     async fn read_nodes(&self, indexes: &[u64]) -> Result<Vec<Hash>> {
-        if indexes.is_empty() {
-            return Ok(vec![]);
-        }
-        let rows: Vec<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT idx, hash FROM nodes WHERE idx = ANY($1)")
-                .bind(all_to_db(indexes)?)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = nodes_in(&mut *self.pool.acquire().await?, indexes).await?;
         in_order(indexes, rows)
     }
 
@@ -93,8 +84,8 @@ impl Integration for PgBackend {
         root: &Hash,
         note: &str,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        Self::check_leader(&mut tx, holder).await?;
+        let mut tx = self.write().await?;
+        check_leader(&mut tx, holder).await?;
         let inserted = sqlx::query(
             "INSERT INTO checkpoints (size, root, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING",
         )
@@ -119,36 +110,31 @@ impl Integration for PgBackend {
     }
 }
 
-impl PgBackend {
-    async fn check_leader(tx: &mut Transaction<'_, Postgres>, holder: &str) -> Result<()> {
-        let held: Option<String> = sqlx::query_scalar(
-            "SELECT holder FROM leases WHERE name = $1 AND holder = $2 AND expires_at > now() FOR SHARE",
-        )
-        .bind(LEADER_LEASE)
-        .bind(holder)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if held.is_none() {
-            return Err(StoreError::NotLeader {
-                holder: holder.to_string(),
-            });
-        }
-        Ok(())
+async fn check_leader(conn: &mut Connection, holder: &str) -> Result<()> {
+    let held: Option<String> = sqlx::query_scalar(concat!(
+        "SELECT holder FROM leases WHERE name = $1 AND holder = $2 AND expires_at > ",
+        now!(),
+        for_share!()
+    ))
+    .bind(LEADER_LEASE)
+    .bind(holder)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if held.is_none() {
+        return Err(StoreError::NotLeader {
+            holder: holder.to_string(),
+        });
     }
+    Ok(())
+}
 
-    async fn read_nodes_in(
-        &self,
-        tx: &mut Transaction<'_, Postgres>,
-        indexes: &[u64],
-    ) -> Result<Vec<(u64, Hash)>> {
-        if indexes.is_empty() {
-            return Ok(vec![]);
-        }
-        let rows: Vec<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT idx, hash FROM nodes WHERE idx = ANY($1)")
-                .bind(all_to_db(indexes)?)
-                .fetch_all(&mut **tx)
-                .await?;
-        node_rows(rows)
+/// The stored node rows at `indexes`, in any order, in one query.
+async fn nodes_in(conn: &mut Connection, indexes: &[u64]) -> Result<Vec<(i64, Vec<u8>)>> {
+    if indexes.is_empty() {
+        return Ok(vec![]);
     }
+    Ok(sqlx::query_as(NODES_IN)
+        .bind(list(indexes)?)
+        .fetch_all(&mut *conn)
+        .await?)
 }

@@ -1,25 +1,74 @@
-//! Sequencing on SQLite: the write lock of `BEGIN IMMEDIATE` orders sequencers, and the
-//! idempotency key is looked up under it, so two requests with one key cannot both insert.
+//! Sequencing on either backend: one short write transaction per batch takes the next indexes
+//! from the `log_state` row. On PostgreSQL the row lock orders sequencers across replicas until
+//! commit; on SQLite the write lock of `BEGIN IMMEDIATE` does. Either way indexes are dense and a
+//! failed batch gives its indexes back. How the batch's rows travel is the backend's
+//! (`insert_records`).
 
 use async_trait::async_trait;
 use provlog_core::Hash;
-use sqlx::SqliteConnection;
 
-use super::SqliteBackend;
+use super::dialect::{hash_list, in_list, insert_records, Backend, Db};
 use crate::convert::{from_db, hash, to_db};
 use crate::{NewRecord, Result, SequenceOutcome, Sequenced, Sequencing, StoreError};
 
+type Connection = <Db as sqlx::Database>::Connection;
+
 #[async_trait]
-impl Sequencing for SqliteBackend {
+impl Sequencing for Backend {
     async fn sequence(
+        &self,
+        batch: &[NewRecord],
+        idempotency: Option<(&str, Hash)>,
+    ) -> Result<SequenceOutcome> {
+        match self.sequence_once(batch, idempotency).await {
+            // Two requests with the same key raced on PostgreSQL (on SQLite the write lock keeps
+            // them apart): the loser's transaction, and its indexes, rolled back; answer it like
+            // a retry.
+            Err(StoreError::Database(sqlx::Error::Database(e)))
+                if e.constraint() == Some("idempotency_keys_pkey") =>
+            {
+                let (key, request) = idempotency.ok_or_else(|| {
+                    StoreError::Corrupt("idempotency conflict without a key".into())
+                })?;
+                match replay(&mut *self.pool.acquire().await?, key, &request).await? {
+                    Some(done) => Ok(SequenceOutcome::Replayed(done)),
+                    None => Err(StoreError::Corrupt("idempotency key vanished".into())),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn resolve_parents(&self, leaf_hashes: &[Hash]) -> Result<Vec<Option<u64>>> {
+        let rows: Vec<(Vec<u8>, i64)> = sqlx::query_as(concat!(
+            "SELECT leaf_hash, min(idx) FROM records WHERE leaf_hash ",
+            in_list!(hashes "$1"),
+            " GROUP BY leaf_hash"
+        ))
+        .bind(hash_list(leaf_hashes))
+        .fetch_all(&self.pool)
+        .await?;
+        let found: std::collections::HashMap<Vec<u8>, i64> = rows.into_iter().collect();
+        leaf_hashes
+            .iter()
+            .map(|h| {
+                found
+                    .get(h.as_bytes().as_slice())
+                    .map(|&i| from_db(i))
+                    .transpose()
+            })
+            .collect()
+    }
+}
+
+impl Backend {
+    async fn sequence_once(
         &self,
         batch: &[NewRecord],
         idempotency: Option<(&str, Hash)>,
     ) -> Result<SequenceOutcome> {
         let n = u64::try_from(batch.len()).map_err(|_| StoreError::OutOfRange(u64::MAX))?;
         let mut tx = self.write().await?;
-        // Under the write lock a request with the same key has either committed (and is found
-        // here) or not started: the race PostgreSQL settles with the primary key cannot happen.
         if let Some((key, request)) = idempotency {
             if let Some(done) = replay(&mut tx, key, &request).await? {
                 return Ok(SequenceOutcome::Replayed(done));
@@ -32,42 +81,7 @@ impl Sequencing for SqliteBackend {
         .fetch_one(&mut *tx)
         .await?;
         let first = from_db(first)?;
-        // One prepared statement per table, run per row: SQLite runs in this process, so a
-        // statement costs microseconds, not a round trip.
-        for (i, r) in batch.iter().enumerate() {
-            let index = to_db(first + i as u64)?;
-            sqlx::query(
-                "INSERT INTO records (idx, leaf_hash, leaf, source, kind, content_root, received_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(index)
-            .bind(r.leaf_hash.as_bytes().as_slice())
-            .bind(r.leaf.as_slice())
-            .bind(r.source.as_str())
-            .bind(r.kind)
-            .bind(r.content_root.as_bytes().as_slice())
-            .bind(r.received_ms)
-            .execute(&mut *tx)
-            .await?;
-            for &p in &r.parents {
-                sqlx::query(
-                    "INSERT INTO record_parents (child, parent) VALUES ($1, $2)
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(index)
-                .bind(to_db(p)?)
-                .execute(&mut *tx)
-                .await?;
-            }
-            for (j, data) in r.items.iter().enumerate() {
-                sqlx::query("INSERT INTO snapshot_items (record, item, data) VALUES ($1, $2, $3)")
-                    .bind(index)
-                    .bind(to_db(j as u64)?)
-                    .bind(data.as_slice())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
+        insert_records(&mut tx, first, batch).await?;
         if let Some((key, request)) = idempotency {
             sqlx::query(
                 "INSERT INTO idempotency_keys (key, request_hash, first_index, count)
@@ -93,31 +107,12 @@ impl Sequencing for SqliteBackend {
                 .collect(),
         ))
     }
-
-    async fn resolve_parents(&self, leaf_hashes: &[Hash]) -> Result<Vec<Option<u64>>> {
-        let keys: Vec<String> = leaf_hashes.iter().map(|h| h.to_hex()).collect();
-        let rows: Vec<(Vec<u8>, i64)> = sqlx::query_as(
-            "SELECT leaf_hash, min(idx) FROM records
-             WHERE leaf_hash IN (SELECT unhex(value) FROM json_each($1)) GROUP BY leaf_hash",
-        )
-        .bind(serde_json::to_string(&keys).map_err(|e| StoreError::Corrupt(e.to_string()))?)
-        .fetch_all(&self.pool)
-        .await?;
-        let found: std::collections::HashMap<Vec<u8>, i64> = rows.into_iter().collect();
-        leaf_hashes
-            .iter()
-            .map(|k| {
-                found
-                    .get(k.as_bytes().as_slice())
-                    .map(|&i| from_db(i))
-                    .transpose()
-            })
-            .collect()
-    }
 }
 
+/// The result of the earlier request under `key`, if there was one; another request under the
+/// same key is refused.
 async fn replay(
-    conn: &mut SqliteConnection,
+    conn: &mut Connection,
     key: &str,
     request: &Hash,
 ) -> Result<Option<Vec<Sequenced>>> {
