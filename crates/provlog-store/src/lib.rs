@@ -46,7 +46,8 @@ pub use integrate::{Integration, Sizes};
 pub use read::{Lineage, LineageEdge, Reads, RecordFilter, StoredCheckpoint, StoredRecord};
 pub use sequence::{NewRecord, SequenceOutcome, Sequenced, Sequencing};
 pub use trust::{
-    ApiKeyRow, AuditEvent, Change, NewApiKey, SourceKeyRow, SourceRow, SourceSettings, Trust,
+    ApiKeyRow, AuditEvent, Change, NewApiKey, SourceChange, SourceKeyRow, SourceRow,
+    SourceSettings, Trust,
 };
 
 /// Name of the lease held by the replica that integrates and checkpoints.

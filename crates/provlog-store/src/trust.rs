@@ -163,6 +163,59 @@ pub(crate) fn source_rows(
         .collect()
 }
 
+/// A change to the source registry: what matters to whoever verifies the source's records.
+#[derive(Debug, Clone, Copy)]
+pub enum SourceChange<'a> {
+    /// Registers the source `id`; `Conflict` when the id is taken.
+    Create(&'a str, &'a SourceSettings),
+    /// Replaces the settings of the source `id`.
+    Update(&'a str, &'a SourceSettings),
+    /// Adds a public key to a source; `Conflict` when the source has a key of that id.
+    AddKey {
+        source: &'a str,
+        key_id: &'a str,
+        public_key: &'a [u8; 32],
+    },
+    /// Retires a source key: it verifies no new submission; records it signed stay as they are.
+    RetireKey { source: &'a str, key_id: &'a str },
+}
+
+impl SourceChange<'_> {
+    /// The source changed.
+    pub fn source(&self) -> &str {
+        match self {
+            SourceChange::Create(id, _) | SourceChange::Update(id, _) => id,
+            SourceChange::AddKey { source, .. } | SourceChange::RetireKey { source, .. } => source,
+        }
+    }
+
+    /// The action of its audit event.
+    pub(crate) fn action(&self) -> &'static str {
+        match self {
+            SourceChange::Create(..) => "source.created",
+            SourceChange::Update(..) => "source.changed",
+            SourceChange::AddKey { .. } => "source.key_added",
+            SourceChange::RetireKey { .. } => "source.key_revoked",
+        }
+    }
+
+    /// The detail of its audit event (JSON): the settings set, or the key's id.
+    pub(crate) fn detail(&self) -> String {
+        match self {
+            SourceChange::Create(_, s) | SourceChange::Update(_, s) => serde_json::json!({
+                "display_name": s.display_name,
+                "schema": s.schema.is_some(),
+                "schema_policy": s.schema_policy,
+                "require_signature": s.require_signature,
+            }),
+            SourceChange::AddKey { key_id, .. } | SourceChange::RetireKey { key_id, .. } => {
+                serde_json::json!({ "key_id": key_id })
+            }
+        }
+        .to_string()
+    }
+}
+
 pub(crate) fn key_detail(key: &NewApiKey) -> String {
     serde_json::json!({"scope": key.scope, "source": key.source}).to_string()
 }
@@ -170,40 +223,8 @@ pub(crate) fn key_detail(key: &NewApiKey) -> String {
 /// Sources, API keys, nonces and the audit trail.
 #[async_trait]
 pub trait Trust {
-    /// Registers a source; `Conflict` when the id is taken.
-    async fn create_source(
-        &self,
-        id: &str,
-        settings: &SourceSettings,
-        actor: &str,
-        detail: &str,
-    ) -> Result<Change<()>>;
-
-    /// Replaces a source's settings.
-    async fn update_source(
-        &self,
-        id: &str,
-        settings: &SourceSettings,
-        actor: &str,
-        detail: &str,
-    ) -> Result<Change<()>>;
-
-    /// Adds a public key to a source; `Conflict` when the key id is taken for it.
-    async fn add_source_key(
-        &self,
-        source: &str,
-        key_id: &str,
-        public_key: &[u8; 32],
-        actor: &str,
-    ) -> Result<Change<()>>;
-
-    /// Retires a source key: it verifies no new submission; records it signed stay as they are.
-    async fn revoke_source_key(
-        &self,
-        source: &str,
-        key_id: &str,
-        actor: &str,
-    ) -> Result<Change<()>>;
+    /// Applies a change to the source registry, with its audit event in the same transaction.
+    async fn change_source(&self, change: SourceChange<'_>, actor: &str) -> Result<Change<()>>;
 
     /// One source with its keys.
     async fn source(&self, id: &str) -> Result<Option<SourceRow>>;

@@ -216,10 +216,8 @@ async fn the_audit_trail_refuses_update_and_delete() {
         schema_policy: "flag".into(),
         require_signature: false,
     };
-    db.store
-        .create_source("acme", &settings, "admin", "{}")
-        .await
-        .unwrap();
+    let create = provlog_store::SourceChange::Create("acme", &settings);
+    db.store.change_source(create, "admin").await.unwrap();
     let mut conn = raw(&db).await;
     for sql in [
         "UPDATE audit_events SET actor = 'someone-else'",

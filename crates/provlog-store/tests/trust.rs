@@ -4,13 +4,13 @@
 
 mod backends;
 
-use provlog_store::{Change, NewApiKey, SourceSettings, Store, StoreError};
+use provlog_store::{Change, NewApiKey, SourceChange, SourceSettings, Store, StoreError};
+use sqlx::{Connection, Executor, SqliteConnection};
 
 backends::on_both_backends!(
     nonces_are_used_once_and_purged_after_their_window,
     keys_rotate_and_revoke_with_their_audit_events,
     sources_keep_their_settings_and_keys,
-    an_admin_change_and_its_audit_event_commit_together,
 );
 
 fn key(id: &str, scope: &str, source: Option<&str>) -> NewApiKey {
@@ -126,7 +126,7 @@ async fn bootstrap_then_an_ingest_key(store: &Store) {
         schema_policy: "flag".into(),
         require_signature: false,
     };
-    let create = || store.create_source("acme", &settings, ADMIN, "{}");
+    let create = || store.change_source(SourceChange::Create("acme", &settings), ADMIN);
     assert_eq!(outcome(create().await), "done");
     assert_eq!(outcome(create().await), "conflict");
     assert_eq!(outcome(store.create_api_key(&ingest, ADMIN).await), "done");
@@ -202,53 +202,38 @@ async fn sources_keep_their_settings_and_keys(store: Store) {
         schema_policy: "reject".into(),
         require_signature: false,
     };
+    let change = |change| store.change_source(change, "admin");
+    let add_key = |key_id, public_key| {
+        change(SourceChange::AddKey {
+            source: "zeta",
+            key_id,
+            public_key,
+        })
+    };
+    let retire = SourceChange::RetireKey {
+        source: "zeta",
+        key_id: "k1",
+    };
     for (id, settings) in [("zeta", &flag), ("alpha", &plain)] {
         assert_eq!(
-            store
-                .create_source(id, settings, "admin", "{}")
-                .await
-                .unwrap(),
-            Change::Done(())
+            outcome(change(SourceChange::Create(id, settings)).await),
+            "done"
         );
     }
-    assert_eq!(
-        store
-            .add_source_key("nobody", "k1", &[1; 32], "admin")
-            .await
-            .unwrap(),
-        Change::NotFound
-    );
+    let nobody = SourceChange::AddKey {
+        source: "nobody",
+        key_id: "k1",
+        public_key: &[1; 32],
+    };
+    assert_eq!(outcome(change(nobody).await), "not found");
     // Keys come back in the order they were added, whatever their ids.
-    for (key_id, byte) in [("k2", 2u8), ("k1", 1), ("k3", 3)] {
-        assert_eq!(
-            store
-                .add_source_key("zeta", key_id, &[byte; 32], "admin")
-                .await
-                .unwrap(),
-            Change::Done(())
-        );
+    let keys = [("k2", [2; 32]), ("k1", [1; 32]), ("k3", [3; 32])];
+    for (key_id, public_key) in &keys {
+        assert_eq!(outcome(add_key(key_id, public_key).await), "done");
     }
-    assert!(matches!(
-        store
-            .add_source_key("zeta", "k1", &[9; 32], "admin")
-            .await
-            .unwrap(),
-        Change::Conflict(_)
-    ));
-    assert_eq!(
-        store
-            .revoke_source_key("zeta", "k1", "admin")
-            .await
-            .unwrap(),
-        Change::Done(())
-    );
-    assert_eq!(
-        store
-            .revoke_source_key("zeta", "k1", "admin")
-            .await
-            .unwrap(),
-        Change::NotFound
-    );
+    assert_eq!(outcome(add_key("k1", &[9; 32]).await), "conflict");
+    assert_eq!(outcome(change(retire).await), "done");
+    assert_eq!(outcome(change(retire).await), "not found");
 
     let zeta = store.source("zeta").await.unwrap().unwrap();
     assert_eq!(
@@ -264,20 +249,9 @@ async fn sources_keep_their_settings_and_keys(store: Store) {
     let revoked = zeta.keys[1].revoked_ms.unwrap();
     assert!((revoked - now_ms()).abs() < 60_000, "{revoked}");
 
-    assert_eq!(
-        store
-            .update_source("zeta", &plain, "admin", "{}")
-            .await
-            .unwrap(),
-        Change::Done(())
-    );
-    assert_eq!(
-        store
-            .update_source("nobody", &plain, "admin", "{}")
-            .await
-            .unwrap(),
-        Change::NotFound
-    );
+    let update = |id| change(SourceChange::Update(id, &plain));
+    assert_eq!(outcome(update("zeta").await), "done");
+    assert_eq!(outcome(update("nobody").await), "not found");
     let all = store.sources().await.unwrap();
     assert_eq!(
         all.iter()
@@ -311,40 +285,74 @@ async fn sources_keep_their_settings_and_keys(store: Store) {
     );
 }
 
-async fn an_admin_change_and_its_audit_event_commit_together(store: Store) {
+/// The audit insert is refused (a trigger the test adds): the change is not stored either.
+async fn an_admin_change_and_its_audit_event_commit_together(
+    store: &Store,
+    refuse_audit: &str,
+    allow_audit: &str,
+    run: impl AsyncFn(&str),
+) {
     let settings = SourceSettings {
         display_name: "ACME".into(),
         schema: None,
         schema_policy: "flag".into(),
         require_signature: false,
     };
-    // The audit event cannot be stored (its detail is not JSON): the source is not created.
-    assert!(store
-        .create_source("acme", &settings, "admin", "{not json")
-        .await
-        .is_err());
+    let create = || store.change_source(SourceChange::Create("acme", &settings), "admin");
+    run(refuse_audit).await;
+    assert!(create().await.is_err());
     assert!(store.source("acme").await.unwrap().is_none());
     assert!(store.audit_events(None, 10).await.unwrap().is_empty());
+    run(allow_audit).await;
     // A schema that is not JSON is refused by the database too.
     let broken = SourceSettings {
         schema: Some("{\"type\":".into()),
         ..settings.clone()
     };
-    assert!(store
-        .create_source("acme", &broken, "admin", "{}")
-        .await
-        .is_err());
-    assert_eq!(
-        store
-            .create_source("acme", &settings, "admin", r#"{"why": "retry"}"#)
-            .await
-            .unwrap(),
-        Change::Done(())
-    );
+    let refused = store.change_source(SourceChange::Create("acme", &broken), "admin");
+    assert!(refused.await.is_err());
+    assert_eq!(outcome(create().await), "done");
     let events = store.audit_events(None, 10).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&events[0].detail).unwrap(),
-        serde_json::json!({"why": "retry"})
+        serde_json::json!({
+            "display_name": "ACME",
+            "schema": false,
+            "schema_policy": "flag",
+            "require_signature": false,
+        })
     );
+}
+
+#[sqlx::test(migrator = "provlog_store::postgres::MIGRATOR")]
+async fn postgres_an_admin_change_and_its_audit_event_commit_together(pool: sqlx::PgPool) {
+    let store = Store::postgres(pool.clone());
+    an_admin_change_and_its_audit_event_commit_together(
+        &store,
+        "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused'; END; $$
+             LANGUAGE plpgsql;
+         CREATE TRIGGER refuse BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse()",
+        "DROP TRIGGER refuse ON audit_events",
+        async |sql| {
+            pool.execute(sql).await.unwrap();
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_an_admin_change_and_its_audit_event_commit_together() {
+    let db = backends::sqlite().await;
+    let url = format!("sqlite://{}", db.path.display());
+    an_admin_change_and_its_audit_event_commit_together(
+        &db.store,
+        "CREATE TRIGGER refuse BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        "DROP TRIGGER refuse",
+        async |sql| {
+            let mut conn = SqliteConnection::connect(&url).await.unwrap();
+            conn.execute(sql).await.unwrap();
+        },
+    )
+    .await;
 }

@@ -12,7 +12,10 @@ use crate::convert::{from_db, to_db};
 use crate::trust::{
     key_detail, key_row, source_rows, AuditDbRow, KeyRow, SourceDbRow, SourceKeyDbRow,
 };
-use crate::{ApiKeyRow, AuditEvent, Change, NewApiKey, Result, SourceRow, SourceSettings, Trust};
+use crate::{
+    ApiKeyRow, AuditEvent, Change, NewApiKey, Result, SourceChange, SourceRow, SourceSettings,
+    Trust,
+};
 
 type Connection = <Db as sqlx::Database>::Connection;
 
@@ -68,21 +71,104 @@ async fn commit_audited(
     Ok(())
 }
 
+/// Runs `sql` with `$1` bound to `id`; how many rows it touched.
+async fn execute_for(conn: &mut Connection, sql: &str, id: &str) -> Result<u64> {
+    Ok(sqlx::query(sql)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
 /// Marks a source changed, with a change to one of its keys.
 async fn touch_source(conn: &mut Connection, source: &str) -> Result<()> {
-    sqlx::query(concat!(
-        "UPDATE sources SET updated_at = ",
-        now!(),
-        " WHERE id = $1"
-    ))
-    .bind(source)
-    .execute(&mut *conn)
-    .await?;
+    let sql = concat!("UPDATE sources SET updated_at = ", now!(), " WHERE id = $1");
+    execute_for(conn, sql, source).await?;
     Ok(())
 }
 
-fn key_id_detail(key_id: &str) -> String {
-    serde_json::json!({ "key_id": key_id }).to_string()
+async fn create_source(conn: &mut Connection, id: &str, s: &SourceSettings) -> Result<Change<()>> {
+    let sql = concat!(
+        "INSERT INTO sources (id, display_name, schema, schema_policy, require_signature)
+         VALUES ($1, $2, ",
+        json!("$3"),
+        ", $4, $5) ON CONFLICT (id) DO NOTHING"
+    );
+    if write_source(conn, sql, id, s).await? == 0 {
+        return Ok(Change::Conflict(format!("source {id:?} already exists")));
+    }
+    Ok(Change::Done(()))
+}
+
+async fn update_source(conn: &mut Connection, id: &str, s: &SourceSettings) -> Result<Change<()>> {
+    let sql = concat!(
+        "UPDATE sources SET display_name = $2, schema = ",
+        json!("$3"),
+        ", schema_policy = $4, require_signature = $5, updated_at = ",
+        now!(),
+        " WHERE id = $1"
+    );
+    if write_source(conn, sql, id, s).await? == 0 {
+        return Ok(Change::NotFound);
+    }
+    Ok(Change::Done(()))
+}
+
+async fn add_source_key(
+    conn: &mut Connection,
+    source: &str,
+    key_id: &str,
+    public_key: &[u8; 32],
+) -> Result<Change<()>> {
+    let exists: Option<bool> = sqlx::query_scalar(concat!(
+        "SELECT true FROM sources WHERE id = $1",
+        for_update!()
+    ))
+    .bind(source)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if exists.is_none() {
+        return Ok(Change::NotFound);
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO source_keys (source, key_id, public_key) VALUES ($1, $2, $3)
+         ON CONFLICT (source, key_id) DO NOTHING",
+    )
+    .bind(source)
+    .bind(key_id)
+    .bind(public_key.as_slice())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(Change::Conflict(format!(
+            "source {source:?} already has a key {key_id:?}"
+        )));
+    }
+    touch_source(conn, source).await?;
+    Ok(Change::Done(()))
+}
+
+async fn retire_source_key(
+    conn: &mut Connection,
+    source: &str,
+    key_id: &str,
+) -> Result<Change<()>> {
+    let updated = sqlx::query(concat!(
+        "UPDATE source_keys SET revoked_at = ",
+        now!(),
+        " WHERE source = $1 AND key_id = $2 AND revoked_at IS NULL"
+    ))
+    .bind(source)
+    .bind(key_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Ok(Change::NotFound);
+    }
+    touch_source(conn, source).await?;
+    Ok(Change::Done(()))
 }
 
 async fn insert_key(conn: &mut Connection, key: &NewApiKey, replaces: Option<&str>) -> Result<()> {
@@ -123,124 +209,25 @@ async fn key_for_update(conn: &mut Connection, id: &str) -> Result<Option<ApiKey
 
 #[async_trait]
 impl Trust for Backend {
-    async fn create_source(
-        &self,
-        id: &str,
-        settings: &SourceSettings,
-        actor: &str,
-        detail: &str,
-    ) -> Result<Change<()>> {
+    async fn change_source(&self, change: SourceChange<'_>, actor: &str) -> Result<Change<()>> {
         let mut tx = self.write().await?;
-        let sql = concat!(
-            "INSERT INTO sources (id, display_name, schema, schema_policy, require_signature)
-             VALUES ($1, $2, ",
-            json!("$3"),
-            ", $4, $5) ON CONFLICT (id) DO NOTHING"
-        );
-        if write_source(&mut tx, sql, id, settings).await? == 0 {
-            return Ok(Change::Conflict(format!("source {id:?} already exists")));
+        let outcome = match change {
+            SourceChange::Create(id, settings) => create_source(&mut tx, id, settings).await?,
+            SourceChange::Update(id, settings) => update_source(&mut tx, id, settings).await?,
+            SourceChange::AddKey {
+                source,
+                key_id,
+                public_key,
+            } => add_source_key(&mut tx, source, key_id, public_key).await?,
+            SourceChange::RetireKey { source, key_id } => {
+                retire_source_key(&mut tx, source, key_id).await?
+            }
+        };
+        if outcome == Change::Done(()) {
+            let (action, target) = (change.action(), change.source());
+            commit_audited(tx, actor, action, target, &change.detail()).await?;
         }
-        commit_audited(tx, actor, "source.created", id, detail).await?;
-        Ok(Change::Done(()))
-    }
-
-    async fn update_source(
-        &self,
-        id: &str,
-        settings: &SourceSettings,
-        actor: &str,
-        detail: &str,
-    ) -> Result<Change<()>> {
-        let mut tx = self.write().await?;
-        let sql = concat!(
-            "UPDATE sources SET display_name = $2, schema = ",
-            json!("$3"),
-            ", schema_policy = $4, require_signature = $5, updated_at = ",
-            now!(),
-            " WHERE id = $1"
-        );
-        if write_source(&mut tx, sql, id, settings).await? == 0 {
-            return Ok(Change::NotFound);
-        }
-        commit_audited(tx, actor, "source.changed", id, detail).await?;
-        Ok(Change::Done(()))
-    }
-
-    async fn add_source_key(
-        &self,
-        source: &str,
-        key_id: &str,
-        public_key: &[u8; 32],
-        actor: &str,
-    ) -> Result<Change<()>> {
-        let mut tx = self.write().await?;
-        let exists: Option<bool> = sqlx::query_scalar(concat!(
-            "SELECT true FROM sources WHERE id = $1",
-            for_update!()
-        ))
-        .bind(source)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if exists.is_none() {
-            return Ok(Change::NotFound);
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO source_keys (source, key_id, public_key) VALUES ($1, $2, $3)
-             ON CONFLICT (source, key_id) DO NOTHING",
-        )
-        .bind(source)
-        .bind(key_id)
-        .bind(public_key.as_slice())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            return Ok(Change::Conflict(format!(
-                "source {source:?} already has a key {key_id:?}"
-            )));
-        }
-        touch_source(&mut tx, source).await?;
-        commit_audited(
-            tx,
-            actor,
-            "source.key_added",
-            source,
-            &key_id_detail(key_id),
-        )
-        .await?;
-        Ok(Change::Done(()))
-    }
-
-    async fn revoke_source_key(
-        &self,
-        source: &str,
-        key_id: &str,
-        actor: &str,
-    ) -> Result<Change<()>> {
-        let mut tx = self.write().await?;
-        let updated = sqlx::query(concat!(
-            "UPDATE source_keys SET revoked_at = ",
-            now!(),
-            " WHERE source = $1 AND key_id = $2 AND revoked_at IS NULL"
-        ))
-        .bind(source)
-        .bind(key_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            return Ok(Change::NotFound);
-        }
-        touch_source(&mut tx, source).await?;
-        commit_audited(
-            tx,
-            actor,
-            "source.key_revoked",
-            source,
-            &key_id_detail(key_id),
-        )
-        .await?;
-        Ok(Change::Done(()))
+        Ok(outcome)
     }
 
     async fn source(&self, id: &str) -> Result<Option<SourceRow>> {
@@ -316,14 +303,12 @@ impl Trust for Backend {
         if row.revoked_ms.is_some() {
             return Ok(Change::Conflict(format!("key {id:?} is already revoked")));
         }
-        sqlx::query(concat!(
+        let sql = concat!(
             "UPDATE api_keys SET revoked_at = ",
             now!(),
             " WHERE id = $1"
-        ))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        );
+        execute_for(&mut tx, sql, id).await?;
         commit_audited(tx, actor, "key.revoked", id, "{}").await?;
         Ok(Change::Done(row))
     }

@@ -164,16 +164,6 @@ fn schema_text(schema: &Option<Value>) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn settings_detail(s: &SourceSettings) -> String {
-    serde_json::json!({
-        "display_name": s.display_name,
-        "schema": s.schema.is_some(),
-        "schema_policy": s.schema_policy,
-        "require_signature": s.require_signature,
-    })
-    .to_string()
-}
-
 async fn source_view(state: &AppState, id: &str) -> Result<SourceView, ApiError> {
     let row = state
         .store
@@ -222,7 +212,10 @@ pub(crate) async fn create_source(
     let id = new.id.as_str();
     match state
         .store
-        .create_source(id, &settings, &p.key_id, &settings_detail(&settings))
+        .change_source(
+            provlog_store::SourceChange::Create(id, &settings),
+            &p.key_id,
+        )
         .await?
     {
         Change::Done(()) => {}
@@ -326,7 +319,10 @@ pub(crate) async fn change_source(
     };
     match state
         .store
-        .update_source(&id, &settings, &p.key_id, &settings_detail(&settings))
+        .change_source(
+            provlog_store::SourceChange::Update(&id, &settings),
+            &p.key_id,
+        )
         .await?
     {
         Change::Done(()) => {}
@@ -386,7 +382,14 @@ pub(crate) async fn add_source_key(
         })?;
     match state
         .store
-        .add_source_key(&id, new.key_id.as_str(), &bytes, &p.key_id)
+        .change_source(
+            provlog_store::SourceChange::AddKey {
+                source: &id,
+                key_id: new.key_id.as_str(),
+                public_key: &bytes,
+            },
+            &p.key_id,
+        )
         .await?
     {
         Change::Done(()) => {}
@@ -423,7 +426,13 @@ pub(crate) async fn retire_source_key(
     let p = admin(&state, &headers).await?;
     match state
         .store
-        .revoke_source_key(&id, &key_id, &p.key_id)
+        .change_source(
+            provlog_store::SourceChange::RetireKey {
+                source: &id,
+                key_id: &key_id,
+            },
+            &p.key_id,
+        )
         .await?
     {
         Change::Done(()) => {}
