@@ -228,19 +228,9 @@ impl Anchoring for Backend {
         target: &AnchorTarget,
         index: u64,
     ) -> Result<Option<AnchorRow>> {
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM anchors
-             WHERE chain_id = $1 AND contract = $2 AND origin = $3 AND status = 'confirmed'
-               AND tree_size > $4
-             ORDER BY tree_size LIMIT 1"
-        ))
-        .bind(to_db(target.chain_id)?)
-        .bind(target.contract.as_slice())
-        .bind(&target.origin)
-        .bind(to_db(index)?)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(AnchorRow::try_from).transpose()
+        // The first confirmed root whose tree holds the record.
+        self.confirmed_where(target, "tree_size > $4 ORDER BY tree_size LIMIT 1", index)
+            .await
     }
 
     async fn confirmed_anchor_at(
@@ -248,18 +238,7 @@ impl Anchoring for Backend {
         target: &AnchorTarget,
         size: u64,
     ) -> Result<Option<AnchorRow>> {
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM anchors
-             WHERE chain_id = $1 AND contract = $2 AND origin = $3 AND status = 'confirmed'
-               AND tree_size = $4"
-        ))
-        .bind(to_db(target.chain_id)?)
-        .bind(target.contract.as_slice())
-        .bind(&target.origin)
-        .bind(to_db(size)?)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(AnchorRow::try_from).transpose()
+        self.confirmed_where(target, "tree_size = $4", size).await
     }
 
     async fn anchors(&self, origin: &str, filter: &AnchorFilter) -> Result<Vec<AnchorRow>> {
@@ -281,6 +260,27 @@ impl Anchoring for Backend {
 }
 
 impl Backend {
+    /// A confirmed anchor of `target` that `condition` (on `tree_size`, against `$4`) picks.
+    async fn confirmed_where(
+        &self,
+        target: &AnchorTarget,
+        condition: &str,
+        size: u64,
+    ) -> Result<Option<AnchorRow>> {
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM anchors
+             WHERE chain_id = $1 AND contract = $2 AND origin = $3 AND status = 'confirmed'
+               AND {condition}"
+        ))
+        .bind(to_db(target.chain_id)?)
+        .bind(target.contract.as_slice())
+        .bind(&target.origin)
+        .bind(to_db(size)?)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(AnchorRow::try_from).transpose()
+    }
+
     async fn insert_anchor<'e, E>(
         executor: E,
         target: &AnchorTarget,

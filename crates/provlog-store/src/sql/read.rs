@@ -15,12 +15,8 @@ const CHECKPOINT_COLUMNS: &str = concat!("size, root, note, ", ms!("created_at")
 #[async_trait]
 impl Reads for Backend {
     async fn record(&self, index: u64) -> Result<Option<StoredRecord>> {
-        let row: Option<RecordRow> = sqlx::query_as(&format!(
-            "SELECT {RECORD_COLUMNS} FROM records WHERE idx = $1"
-        ))
-        .bind(to_db(index)?)
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE idx = $1");
+        let row: Option<RecordRow> = self.row_at(&sql, index).await?;
         row.map(record).transpose()
     }
 
@@ -111,12 +107,8 @@ impl Reads for Backend {
     }
 
     async fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>> {
-        let row: Option<CheckpointRow> = sqlx::query_as(&format!(
-            "SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE size = $1"
-        ))
-        .bind(to_db(size)?)
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE size = $1");
+        let row: Option<CheckpointRow> = self.row_at(&sql, size).await?;
         row.map(checkpoint).transpose()
     }
 
@@ -130,5 +122,18 @@ impl Reads for Backend {
             .push_bind(i64::from(limit));
         let rows: Vec<CheckpointRow> = q.build_query_as().fetch_all(&self.pool).await?;
         rows.into_iter().map(checkpoint).collect()
+    }
+}
+
+impl Backend {
+    /// The row `sql` finds with `$1` bound to `key`, if any.
+    async fn row_at<R>(&self, sql: &str, key: u64) -> Result<Option<R>>
+    where
+        R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+    {
+        Ok(sqlx::query_as(sql)
+            .bind(to_db(key)?)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 }

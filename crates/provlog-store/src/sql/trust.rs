@@ -423,7 +423,7 @@ impl Trust for Backend {
 
 impl Backend {
     async fn sources_where(&self, id: Option<&str>) -> Result<Vec<SourceRow>> {
-        let mut q = QueryBuilder::<Db>::new(concat!(
+        let sql = concat!(
             "SELECT id, display_name, ",
             json_text!("schema"),
             ", schema_policy, require_signature, ",
@@ -431,22 +431,18 @@ impl Backend {
             ", ",
             ms!("updated_at"),
             " FROM sources"
-        ));
-        if let Some(id) = id {
-            q.push(" WHERE id = ").push_bind(id);
-        }
+        );
+        let mut q = where_equal(sql, "id", id);
         q.push(" ORDER BY id");
         let rows: Vec<SourceDbRow> = q.build_query_as().fetch_all(&self.pool).await?;
-        let mut q = QueryBuilder::<Db>::new(concat!(
+        let sql = concat!(
             "SELECT source, key_id, public_key, ",
             ms!("created_at"),
             ", ",
             ms!("revoked_at"),
             " FROM source_keys"
-        ));
-        if let Some(id) = id {
-            q.push(" WHERE source = ").push_bind(id);
-        }
+        );
+        let mut q = where_equal(sql, "source", id);
         q.push(concat!(
             " ORDER BY source, created_at, ",
             tiebreak!("key_id")
@@ -454,4 +450,13 @@ impl Backend {
         let keys: Vec<SourceKeyDbRow> = q.build_query_as().fetch_all(&self.pool).await?;
         source_rows(rows, &keys)
     }
+}
+
+/// `select`, restricted to the rows whose `column` is `value` when one is given.
+fn where_equal<'a>(select: &str, column: &str, value: Option<&'a str>) -> QueryBuilder<'a, Db> {
+    let mut q = QueryBuilder::new(select);
+    if let Some(value) = value {
+        q.push(format_args!(" WHERE {column} = ")).push_bind(value);
+    }
+    q
 }
