@@ -11,8 +11,9 @@ use serde_json::{json, Value};
 use crate::keygen::write_private;
 use crate::Failure;
 
+/// `--url`, of every command that talks to a running server.
 #[derive(Debug, clap::Args)]
-pub struct Conn {
+pub struct ServerUrl {
     /// Base URL of the server.
     #[arg(
         long,
@@ -20,7 +21,13 @@ pub struct Conn {
         default_value = "http://127.0.0.1:8080",
         global = true
     )]
-    url: String,
+    pub url: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Conn {
+    #[command(flatten)]
+    server: ServerUrl,
     /// File holding the API key: an admin key for keys, sources and audit (the bootstrap
     /// token for `keys bootstrap`), an ingest key for submit, a read key where reads are private.
     #[arg(long, value_name = "FILE", env = "PROVLOG_API_KEY_FILE", global = true)]
@@ -151,7 +158,7 @@ impl Conn {
     /// command needs a key, else an anonymous client (public reads).
     pub fn client(&self, need_token: bool) -> Result<Client, Failure> {
         connect(
-            &self.url,
+            &self.server.url,
             self.token_file.as_deref(),
             need_token.then_some("give --token-file (or PROVLOG_API_KEY_FILE)"),
         )

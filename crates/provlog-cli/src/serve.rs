@@ -87,7 +87,7 @@ pub fn serve(args: Args) -> Result<(), Failure> {
 }
 
 /// Applies the migrations and binds the database to the log `origin`.
-async fn migrate_and_bind(store: &Store, origin: &str) -> Result<(), Failure> {
+pub(crate) async fn migrate_and_bind(store: &Store, origin: &str) -> Result<(), Failure> {
     store
         .migrate()
         .await

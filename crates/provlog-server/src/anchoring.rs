@@ -321,15 +321,7 @@ async fn watch_pending(
                 .set_anchor_status(row.id, row.status, AnchorStatus::Failed, now)
                 .await?;
             if row.id != pending.id {
-                state
-                    .store
-                    .set_anchor_status(
-                        pending.id,
-                        AnchorStatus::Pending,
-                        AnchorStatus::Replaced,
-                        now,
-                    )
-                    .await?;
+                replaced(state, &pending, now).await?;
             }
             return Ok(());
         }
@@ -393,16 +385,7 @@ async fn watch_pending(
             size = pending.tx.tree_size,
             "another transaction used the anchoring nonce; anchoring again"
         );
-        state
-            .store
-            .set_anchor_status(
-                pending.id,
-                AnchorStatus::Pending,
-                AnchorStatus::Replaced,
-                now,
-            )
-            .await?;
-        return Ok(());
+        return replaced(state, &pending, now).await;
     }
     let age = Duration::from_millis(u64::try_from(now - pending.sent_ms).unwrap_or(0));
     if age >= a.stuck_after {
@@ -414,6 +397,16 @@ async fn watch_pending(
             "rebroadcast the pending anchoring transaction the node did not know");
         metrics::counter!("provlog_anchor_rebroadcasts_total").increment(1);
     }
+    Ok(())
+}
+
+/// Gives the pending transaction up as `replaced`: the next step anchors the newest checkpoint.
+async fn replaced(state: &AppState, pending: &AnchorRow, now: i64) -> Result<(), StepError> {
+    let (from, to) = (AnchorStatus::Pending, AnchorStatus::Replaced);
+    state
+        .store
+        .set_anchor_status(pending.id, from, to, now)
+        .await?;
     Ok(())
 }
 

@@ -440,6 +440,31 @@ pub struct WritesDisabled(pub Problem);
 #[response(content_type = PROBLEM_JSON)]
 pub struct Forbidden(pub Problem);
 
+/// The `Idempotency-Key` was used with a different body (`idempotency-conflict`)
+#[derive(Debug, ToResponse)]
+#[response(content_type = PROBLEM_JSON)]
+pub struct IdempotencyConflict(pub Problem);
+
+/// A parent is not a record of this log (`unknown-parent`), or the source is not registered
+/// (`unknown-source`)
+#[derive(Debug, ToResponse)]
+#[response(content_type = PROBLEM_JSON)]
+pub struct UnknownReference(pub Problem);
+
+/// Too many records wait to be integrated (`backpressure`), or the database is unavailable
+/// (`unavailable`); retry after `Retry-After` seconds
+#[derive(Debug, ToResponse)]
+#[response(
+    content_type = PROBLEM_JSON,
+    headers(("Retry-After" = u32, description = "Seconds to wait before retrying")),
+)]
+pub struct Backpressure(pub Problem);
+
+/// A body that is not `application/json` (`unsupported-media-type`)
+#[derive(Debug, ToResponse)]
+#[response(content_type = PROBLEM_JSON)]
+pub struct NotJson(pub Problem);
+
 /// The API key's rate limit is exhausted (`rate-limited`); retry after `Retry-After` seconds.
 #[derive(Debug, ToResponse)]
 #[response(
@@ -470,17 +495,29 @@ macro_rules! shared_errors {
 shared_errors! {
     /// What any route that reads the store may answer besides its own: 500 and 503.
     ReadErrors { "500" => Internal, "503" => Unavailable }
-    /// The write routes' 401, 403, 429 and 500 (their 503 also names backpressure).
+    /// The write routes' 401, 403, 409, 422, 429, 500 and 503 (which also names backpressure).
     WriteErrors {
         "401" => Unauthorized,
         "403" => WritesDisabled,
+        "409" => IdempotencyConflict,
+        "422" => UnknownReference,
         "429" => RateLimited,
         "500" => Internal,
+        "503" => Backpressure,
     }
     /// The admin routes' 401, 403, 429, 500 and 503.
     AdminErrors {
         "401" => Unauthorized,
         "403" => Forbidden,
+        "429" => RateLimited,
+        "500" => Internal,
+        "503" => Unavailable,
+    }
+    /// The admin routes' that take a JSON body: theirs and 415.
+    AdminBodyErrors {
+        "401" => Unauthorized,
+        "403" => Forbidden,
+        "415" => NotJson,
         "429" => RateLimited,
         "500" => Internal,
         "503" => Unavailable,

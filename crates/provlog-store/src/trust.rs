@@ -190,7 +190,7 @@ impl SourceChange<'_> {
     }
 
     /// The action of its audit event.
-    pub(crate) fn action(&self) -> &'static str {
+    pub fn action(&self) -> &'static str {
         match self {
             SourceChange::Create(..) => "source.created",
             SourceChange::Update(..) => "source.changed",

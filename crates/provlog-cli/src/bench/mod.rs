@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use provlog_client::Client;
 
+use crate::admin::ServerUrl;
 use crate::Failure;
 use copy::copy_baseline;
 use load::{checkpoint_latency, ingest, ingest_single, receipts, SOURCE};
@@ -20,14 +21,8 @@ use report::{print_table, Report};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Base URL of the server.
-    #[arg(
-        long,
-        env = "PROVLOG_URL",
-        default_value = "http://127.0.0.1:8080",
-        global = true
-    )]
-    url: String,
+    #[command(flatten)]
+    server: ServerUrl,
     /// File holding the bearer token the write modes need: an ingest API key (with
     /// `--source`), or the bootstrap token of a deployment that has no admin key yet.
     #[arg(
@@ -154,7 +149,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
 
 fn client(args: &Args, needs_token: bool) -> Result<Client, Failure> {
     crate::admin::connect(
-        &args.url,
+        &args.server.url,
         args.token_file.as_deref(),
         needs_token.then_some("this mode writes: give --token-file"),
     )

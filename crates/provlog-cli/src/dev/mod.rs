@@ -154,14 +154,8 @@ async fn session(
     let store = Store::connect(&database_url, 8, Duration::from_secs(5))
         .await
         .map_err(usage("opening the log's database"))?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| Failure::Usage(e.to_string()))?;
-    store
-        .init_log(ORIGIN)
-        .await
-        .map_err(usage("the log's database"))?;
+    // Before the server starts: a recorded contract is checked against the checkpoints.
+    serve::migrate_and_bind(&store, ORIGIN).await?;
     let contract = contract(paths, chain, &anchorer, &store).await?;
     let config = config(paths, &database_url, chain, contract, args)?;
     let state = serve::start(store, config).await?;

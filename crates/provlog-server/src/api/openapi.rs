@@ -16,7 +16,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::{Forbidden, Internal, RateLimited, Unauthorized, Unavailable, WritesDisabled};
+use crate::error::{
+    Backpressure, Forbidden, IdempotencyConflict, Internal, NotJson, RateLimited, Unauthorized,
+    Unavailable, UnknownReference, WritesDisabled,
+};
 // Where the tests (and older code) look for them.
 pub use crate::error::{Problem, PROBLEM_JSON};
 
@@ -37,7 +40,10 @@ pub const BEARER: &str = "bearer";
     ),
     components(
         schemas(Wait),
-        responses(Internal, Unavailable, Unauthorized, WritesDisabled, Forbidden, RateLimited),
+        responses(
+            Internal, Unavailable, Unauthorized, WritesDisabled, Forbidden, NotJson, RateLimited,
+            IdempotencyConflict, UnknownReference, Backpressure,
+        ),
     ),
     modifiers(&BearerAuth),
     tags(

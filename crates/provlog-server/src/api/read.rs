@@ -14,7 +14,7 @@ use provlog_core::Hash;
 use provlog_store::{LineageEdge, RecordFilter, StoredCheckpoint, StoredRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
 
 use super::openapi;
 use super::{parse_id, State, Q};
@@ -343,18 +343,28 @@ pub(crate) async fn lineage(
     }))
 }
 
+/// What both checkpoint routes answer besides [`ReadErrors`].
+#[derive(IntoResponses)]
+#[expect(
+    dead_code,
+    reason = "describes the answers for the OpenAPI document only"
+)]
+enum LatestCheckpoint {
+    /// The latest checkpoint: a C2SP signed note (`Cache-Control: no-cache`)
+    #[response(status = 200, content_type = "text/plain; charset=utf-8")]
+    Note(String),
+    /// No checkpoint has been signed yet (`not-found`)
+    #[response(status = 404, content_type = PROBLEM_JSON)]
+    NotYet(Problem),
+}
+
 /// The latest signed checkpoint as a C2SP signed note (`text/plain`).
 #[utoipa::path(
     get,
     path = "/v1/checkpoint",
     tag = "checkpoints",
     security((), ("bearer" = ["read"])),
-    responses(
-        (status = 200, description = "The latest checkpoint: a C2SP signed note (`Cache-Control: no-cache`)",
-            body = String, content_type = "text/plain; charset=utf-8"),
-        (status = 404, description = "No checkpoint has been signed yet (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
-        ReadErrors,
-    )
+    responses(LatestCheckpoint, ReadErrors)
 )]
 pub(crate) async fn latest_checkpoint(state: State) -> Result<Response, ApiError> {
     let cp = state
@@ -378,12 +388,7 @@ pub(crate) async fn latest_checkpoint(state: State) -> Result<Response, ApiError
     path = "/checkpoint",
     tag = "tlog-tiles",
     security((), ("bearer" = ["read"])),
-    responses(
-        (status = 200, description = "The latest checkpoint: a C2SP signed note (`Cache-Control: no-cache`)",
-            body = String, content_type = "text/plain; charset=utf-8"),
-        (status = 404, description = "No checkpoint has been signed yet (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
-        ReadErrors,
-    )
+    responses(LatestCheckpoint, ReadErrors)
 )]
 pub(crate) async fn c2sp_checkpoint(state: State) -> Result<Response, ApiError> {
     latest_checkpoint(state).await

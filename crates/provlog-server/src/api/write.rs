@@ -75,17 +75,10 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
             that is not valid (`invalid-record`, naming `records[i]` in a batch), a payload or item that fails its \
             source's schema under policy `reject` (`schema-violation`, with `errors`), or a `Content-Digest` that does \
             not match the body (`digest-mismatch`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 409, description = "The `Idempotency-Key` was used with a different body (`idempotency-conflict`)",
-            body = Problem, content_type = PROBLEM_JSON),
         (status = 413, description = "The body is larger than the server's limit (`body-too-large`), or the batch has more \
             records than it takes (`batch-too-large`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "The body is not `application/json` (`unsupported-media-type`)",
             body = Problem, content_type = PROBLEM_JSON),
-        (status = 422, description = "A parent is not a record of this log (`unknown-parent`), or the source is \
-            not registered (`unknown-source`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 503, description = "Too many records wait to be integrated (`backpressure`), or the database is \
-            unavailable (`unavailable`); retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM_JSON,
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
         WriteErrors,
     )
 )]
@@ -209,17 +202,10 @@ pub(crate) struct SnapshotQuery {
         (status = 400, description = "A malformed query parameter or `Idempotency-Key` (`bad-request`), or a line that is \
             not valid JSON, too many items, or another reason the record is not valid (`invalid-record`)",
             body = Problem, content_type = PROBLEM_JSON),
-        (status = 409, description = "The `Idempotency-Key` was used with a different body (`idempotency-conflict`)",
-            body = Problem, content_type = PROBLEM_JSON),
         (status = 413, description = "The body is larger than the server's limit (`body-too-large`)",
             body = Problem, content_type = PROBLEM_JSON),
         (status = 415, description = "The body is not `application/x-ndjson` (`unsupported-media-type`)",
             body = Problem, content_type = PROBLEM_JSON),
-        (status = 422, description = "A parent is not a record of this log (`unknown-parent`), or the source is \
-            not registered (`unknown-source`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 503, description = "Too many records wait to be integrated (`backpressure`), or the database is \
-            unavailable (`unavailable`); retry after `Retry-After` seconds", body = Problem, content_type = PROBLEM_JSON,
-            headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))),
         WriteErrors,
     )
 )]

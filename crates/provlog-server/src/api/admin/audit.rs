@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{admin, time};
+use super::{time, Admin};
 use crate::api::{State, Q};
 use crate::error::{AdminErrors, Problem, PROBLEM_JSON};
 use crate::ApiError;
@@ -77,11 +77,10 @@ pub(crate) struct AuditPage {
 )]
 pub(crate) async fn audit(
     state: State,
-    headers: HeaderMap,
+    _: Admin,
     query: Result<Q<AuditQuery>, ApiError>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let state = state.0;
-    admin(&state, &headers).await?;
     let Q(query) = query?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {

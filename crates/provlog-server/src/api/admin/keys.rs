@@ -6,14 +6,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use provlog_core::record::SourceId;
-use provlog_store::{ApiKeyRow, Change};
+use provlog_store::ApiKeyRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{admin, audited, json_body, parse_body, read_body, require_json, time};
+use super::{applied, audited, json_body, parse_body, read_body, require_json, time, Admin};
 use crate::api::State;
 use crate::auth::Scope;
-use crate::error::{AdminErrors, Problem, PROBLEM_JSON};
+use crate::error::{AdminBodyErrors, AdminErrors, Problem, PROBLEM_JSON};
 use crate::{now_ms, ApiError, AppState};
 
 /// An API key, without its secret.
@@ -93,6 +93,10 @@ pub(crate) enum KeyScope {
     Admin,
 }
 
+fn no_key(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no key {id:?}"))
+}
+
 pub(super) async fn issued_response(
     state: &AppState,
     id: &str,
@@ -140,18 +144,17 @@ pub(crate) struct NewKey {
         (status = 201, description = "The key and its token (shown once)", body = IssuedKey),
         (status = 400, description = "A malformed body, or a source given for a scope other than `ingest` \
             (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 422, description = "The ingest key's source is not registered (`unknown-source`)", body = Problem, content_type = PROBLEM_JSON),
-        AdminErrors,
+        AdminBodyErrors,
     )
 )]
 pub(crate) async fn create_key(
     state: State,
+    Admin(p): Admin,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let state = state.0;
-    let p = admin(&state, &headers).await?;
     let new: NewKey = json_body(&headers, body).await?;
     let scope = Scope::parse(&new.scope).ok_or_else(|| {
         ApiError::BadRequest(format!("scope {:?}: one of ingest, read, admin", new.scope))
@@ -168,16 +171,13 @@ pub(crate) async fn create_key(
     }
     let source = new.source.map(|s| s.to_string());
     let (row, issued) = state.trust.issue(scope, source.clone(), new.label);
-    match state.store.create_api_key(&row, &p.key_id).await? {
-        Change::Done(()) => {}
-        Change::NotFound => {
-            return Err(ApiError::UnknownSource(format!(
-                "source {:?} is not registered",
-                source.unwrap_or_default()
-            )))
-        }
-        Change::Conflict(m) => return Err(ApiError::Conflict(m)),
-    }
+    let created = state.store.create_api_key(&row, &p.key_id).await?;
+    applied(created, || {
+        ApiError::UnknownSource(format!(
+            "source {:?} is not registered",
+            source.unwrap_or_default()
+        ))
+    })?;
     audited("key.created");
     issued_response(&state, &issued.id, issued.token.expose()).await
 }
@@ -193,8 +193,7 @@ pub(crate) async fn create_key(
         AdminErrors,
     )
 )]
-pub(crate) async fn keys(state: State, headers: HeaderMap) -> Result<Json<Vec<KeyView>>, ApiError> {
-    admin(&state.0, &headers).await?;
+pub(crate) async fn keys(state: State, _: Admin) -> Result<Json<Vec<KeyView>>, ApiError> {
     let rows = state.0.store.api_keys().await?;
     Ok(Json(rows.iter().map(KeyView::from).collect()))
 }
@@ -223,20 +222,19 @@ pub(crate) struct Rotation {
     responses(
         (status = 201, description = "The new key and its token (shown once)", body = IssuedKey),
         (status = 400, description = "A malformed body (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "No such key (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 409, description = "The key is revoked or expired (`conflict`)", body = Problem, content_type = PROBLEM_JSON),
-        AdminErrors,
+        AdminBodyErrors,
     )
 )]
 pub(crate) async fn rotate_key(
     state: State,
+    Admin(p): Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let state = state.0;
-    let p = admin(&state, &headers).await?;
     let bytes = read_body(body).await?;
     let rotation: Rotation = if bytes.iter().all(u8::is_ascii_whitespace) {
         Rotation::default()
@@ -249,24 +247,13 @@ pub(crate) async fn rotate_key(
         .unwrap_or(state.config.key_rotation_overlap_ms);
     let overlap = i64::try_from(overlap)
         .map_err(|_| ApiError::BadRequest("overlap_ms is too large".into()))?;
-    let old = state
-        .store
-        .api_key(&id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no key {id:?}")))?;
+    let old = state.store.api_key(&id).await?.ok_or_else(|| no_key(&id))?;
     let scope = Scope::parse(&old.scope)
         .ok_or_else(|| ApiError::Internal(format!("key {id} has scope {:?}", old.scope)))?;
     let label = rotation.label.unwrap_or_else(|| old.label.clone());
     let (row, issued) = state.trust.issue(scope, old.source.clone(), label);
-    match state
-        .store
-        .rotate_api_key(&id, &row, overlap, &p.key_id)
-        .await?
-    {
-        Change::Done(_) => {}
-        Change::NotFound => return Err(ApiError::NotFound(format!("no key {id:?}"))),
-        Change::Conflict(m) => return Err(ApiError::Conflict(m)),
-    }
+    let rotated = state.store.rotate_api_key(&id, &row, overlap, &p.key_id);
+    applied(rotated.await?, || no_key(&id))?;
     state.trust.forget_key(&id);
     audited("key.rotated");
     issued_response(&state, &issued.id, issued.token.expose()).await
@@ -288,22 +275,15 @@ pub(crate) async fn rotate_key(
 )]
 pub(crate) async fn revoke_key(
     state: State,
+    Admin(p): Admin,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<KeyView>, ApiError> {
     let state = state.0;
-    let p = admin(&state, &headers).await?;
-    match state.store.revoke_api_key(&id, &p.key_id).await? {
-        Change::Done(_) => {}
-        Change::NotFound => return Err(ApiError::NotFound(format!("no key {id:?}"))),
-        Change::Conflict(m) => return Err(ApiError::Conflict(m)),
-    }
+    applied(state.store.revoke_api_key(&id, &p.key_id).await?, || {
+        no_key(&id)
+    })?;
     state.trust.forget_key(&id);
     audited("key.revoked");
-    let row = state
-        .store
-        .api_key(&id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no key {id:?}")))?;
+    let row = state.store.api_key(&id).await?.ok_or_else(|| no_key(&id))?;
     Ok(Json(KeyView::from(&row)))
 }

@@ -8,9 +8,14 @@ pub(super) mod bootstrap;
 pub(super) mod keys;
 pub(super) mod sources;
 
+use std::sync::Arc;
+
 use axum::body::{to_bytes, Body};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use provlog_core::record::{self, Limits, Timestamp};
+use provlog_store::Change;
 use serde::de::DeserializeOwned;
 
 use crate::auth::{self, Principal, Scope};
@@ -25,8 +30,21 @@ fn time(ms: i64) -> String {
 /// Largest admin request body (a source's schema is the big part).
 const MAX_ADMIN_BODY: usize = 1 << 20;
 
-async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    auth::require(state, headers, Scope::Admin).await
+/// The caller of an admin route, authenticated as an API key of scope `admin` before the
+/// handler runs (and before its body is read).
+struct Admin(Principal);
+
+impl FromRequestParts<Arc<AppState>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        auth::require(state, &parts.headers, Scope::Admin)
+            .await
+            .map(Admin)
+    }
 }
 
 /// The body, refused beyond [`MAX_ADMIN_BODY`].
@@ -61,4 +79,13 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 
 fn audited(action: &'static str) {
     metrics::counter!("provlog_audit_events_total", "action" => action).increment(1);
+}
+
+/// A store change's outcome as the route's answer: what it did, or its not-found or conflict.
+fn applied<T>(change: Change<T>, not_found: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
+    match change {
+        Change::Done(done) => Ok(done),
+        Change::NotFound => Err(not_found()),
+        Change::Conflict(m) => Err(ApiError::Conflict(m)),
+    }
 }

@@ -7,14 +7,15 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use provlog_core::record::{KeyId, SourceId};
-use provlog_store::{Change, SourceRow, SourceSettings};
+// The store's name for a change to the registry; `SourceChange` here is the PATCH body.
+use provlog_store::{SourceChange as Registry, SourceRow, SourceSettings};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{admin, audited, json_body, time};
+use super::{applied, audited, json_body, time, Admin};
 use crate::api::State;
-use crate::error::{AdminErrors, Problem, PROBLEM_JSON};
+use crate::error::{AdminBodyErrors, AdminErrors, Problem, PROBLEM_JSON};
 use crate::policy::compile_schema;
 use crate::{ApiError, AppState};
 
@@ -164,13 +165,28 @@ fn schema_text(schema: &Option<Value>) -> Result<Option<String>, ApiError> {
     }
 }
 
+fn no_source(id: &str) -> ApiError {
+    ApiError::NotFound(format!("no source {id:?}"))
+}
+
 async fn source_view(state: &AppState, id: &str) -> Result<SourceView, ApiError> {
-    let row = state
-        .store
-        .source(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no source {id:?}")))?;
+    let row = state.store.source(id).await?.ok_or_else(|| no_source(id))?;
     Ok(SourceView::from(&row))
+}
+
+/// Applies a change to the registry (its audit event commits with it), then answers with the
+/// source as it is now.
+async fn apply(
+    state: &AppState,
+    change: Registry<'_>,
+    actor: &str,
+    not_found: impl FnOnce() -> ApiError,
+) -> Result<SourceView, ApiError> {
+    let (id, action) = (change.source().to_string(), change.action());
+    applied(state.store.change_source(change, actor).await?, not_found)?;
+    audited(action);
+    state.trust.sources.forget(&id);
+    source_view(state, &id).await
 }
 
 /// Registers a source.
@@ -185,18 +201,17 @@ async fn source_view(state: &AppState, id: &str) -> Result<SourceView, ApiError>
     responses(
         (status = 201, description = "Registered", body = SourceView),
         (status = 400, description = "A malformed body or schema (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 409, description = "The id is taken (`conflict`)", body = Problem, content_type = PROBLEM_JSON),
-        AdminErrors,
+        AdminBodyErrors,
     )
 )]
 pub(crate) async fn create_source(
     state: State,
+    Admin(p): Admin,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let state = state.0;
-    let p = admin(&state, &headers).await?;
     let new: NewSource = json_body(&headers, body).await?;
     check_display_name(&new.display_name)?;
     let settings = SourceSettings {
@@ -209,22 +224,11 @@ pub(crate) async fn create_source(
             .into(),
         require_signature: new.require_signature,
     };
-    let id = new.id.as_str();
-    match state
-        .store
-        .change_source(
-            provlog_store::SourceChange::Create(id, &settings),
-            &p.key_id,
-        )
-        .await?
-    {
-        Change::Done(()) => {}
-        Change::Conflict(m) => return Err(ApiError::Conflict(m)),
-        Change::NotFound => return Err(ApiError::Internal("create found nothing".into())),
-    }
-    audited("source.created");
-    state.trust.sources.forget(id);
-    Ok((StatusCode::CREATED, Json(source_view(&state, id).await?)).into_response())
+    let change = Registry::Create(new.id.as_str(), &settings);
+    let created = apply(&state, change, &p.key_id, || {
+        ApiError::Internal("create found nothing".into())
+    });
+    Ok((StatusCode::CREATED, Json(created.await?)).into_response())
 }
 
 /// Every registered source.
@@ -238,11 +242,7 @@ pub(crate) async fn create_source(
         AdminErrors,
     )
 )]
-pub(crate) async fn sources(
-    state: State,
-    headers: HeaderMap,
-) -> Result<Json<Vec<SourceView>>, ApiError> {
-    admin(&state.0, &headers).await?;
+pub(crate) async fn sources(state: State, _: Admin) -> Result<Json<Vec<SourceView>>, ApiError> {
     let rows = state.0.store.sources().await?;
     Ok(Json(rows.iter().map(SourceView::from).collect()))
 }
@@ -262,10 +262,9 @@ pub(crate) async fn sources(
 )]
 pub(crate) async fn source(
     state: State,
+    _: Admin,
     Path(id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<SourceView>, ApiError> {
-    admin(&state.0, &headers).await?;
     Ok(Json(source_view(&state.0, &id).await?))
 }
 
@@ -281,25 +280,24 @@ pub(crate) async fn source(
     responses(
         (status = 200, description = "The changed source", body = SourceView),
         (status = 400, description = "A malformed body or schema (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "No such source (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
-        AdminErrors,
+        AdminBodyErrors,
     )
 )]
 pub(crate) async fn change_source(
     state: State,
+    Admin(p): Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<SourceView>, ApiError> {
     let state = state.0;
-    let p = admin(&state, &headers).await?;
     let change: SourceChange = json_body(&headers, body).await?;
     let current = state
         .store
         .source(&id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no source {id:?}")))?;
+        .ok_or_else(|| no_source(&id))?;
     if let Some(name) = &change.display_name {
         check_display_name(name)?;
     }
@@ -317,21 +315,10 @@ pub(crate) async fn change_source(
             .require_signature
             .unwrap_or(current.require_signature),
     };
-    match state
-        .store
-        .change_source(
-            provlog_store::SourceChange::Update(&id, &settings),
-            &p.key_id,
-        )
-        .await?
-    {
-        Change::Done(()) => {}
-        Change::NotFound => return Err(ApiError::NotFound(format!("no source {id:?}"))),
-        Change::Conflict(m) => return Err(ApiError::Conflict(m)),
-    }
-    audited("source.changed");
-    state.trust.sources.forget(&id);
-    Ok(Json(source_view(&state, &id).await?))
+    let change = Registry::Update(&id, &settings);
+    Ok(Json(
+        apply(&state, change, &p.key_id, || no_source(&id)).await?,
+    ))
 }
 
 /// A public key to add to a source.
@@ -357,20 +344,19 @@ pub(crate) struct NewSourceKey {
     responses(
         (status = 201, description = "The source with its new key", body = SourceView),
         (status = 400, description = "A malformed body or key (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 415, description = "A body that is not `application/json` (`unsupported-media-type`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "No such source (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 409, description = "The source has a key with this id (`conflict`)", body = Problem, content_type = PROBLEM_JSON),
-        AdminErrors,
+        AdminBodyErrors,
     )
 )]
 pub(crate) async fn add_source_key(
     state: State,
+    Admin(p): Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let state = state.0;
-    let p = admin(&state, &headers).await?;
     let new: NewSourceKey = json_body(&headers, body).await?;
     let bytes = BASE64_STANDARD
         .decode(&new.public_key)
@@ -380,25 +366,13 @@ pub(crate) async fn add_source_key(
         .ok_or_else(|| {
             ApiError::BadRequest("public_key: base64 of a 32-byte Ed25519 public key".into())
         })?;
-    match state
-        .store
-        .change_source(
-            provlog_store::SourceChange::AddKey {
-                source: &id,
-                key_id: new.key_id.as_str(),
-                public_key: &bytes,
-            },
-            &p.key_id,
-        )
-        .await?
-    {
-        Change::Done(()) => {}
-        Change::NotFound => return Err(ApiError::NotFound(format!("no source {id:?}"))),
-        Change::Conflict(m) => return Err(ApiError::Conflict(m)),
-    }
-    audited("source.key_added");
-    state.trust.sources.forget(&id);
-    Ok((StatusCode::CREATED, Json(source_view(&state, &id).await?)).into_response())
+    let change = Registry::AddKey {
+        source: &id,
+        key_id: new.key_id.as_str(),
+        public_key: &bytes,
+    };
+    let added = apply(&state, change, &p.key_id, || no_source(&id));
+    Ok((StatusCode::CREATED, Json(added.await?)).into_response())
 }
 
 /// Retires a source key: it verifies no new submission (records it signed stay valid).
@@ -419,30 +393,16 @@ pub(crate) async fn add_source_key(
 )]
 pub(crate) async fn retire_source_key(
     state: State,
+    Admin(p): Admin,
     Path((id, key_id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Result<Json<SourceView>, ApiError> {
     let state = state.0;
-    let p = admin(&state, &headers).await?;
-    match state
-        .store
-        .change_source(
-            provlog_store::SourceChange::RetireKey {
-                source: &id,
-                key_id: &key_id,
-            },
-            &p.key_id,
-        )
-        .await?
-    {
-        Change::Done(()) => {}
-        Change::NotFound | Change::Conflict(_) => {
-            return Err(ApiError::NotFound(format!(
-                "source {id:?} has no active key {key_id:?}"
-            )))
-        }
-    }
-    audited("source.key_revoked");
-    state.trust.sources.forget(&id);
-    Ok(Json(source_view(&state, &id).await?))
+    let change = Registry::RetireKey {
+        source: &id,
+        key_id: &key_id,
+    };
+    let retired = apply(&state, change, &p.key_id, || {
+        ApiError::NotFound(format!("source {id:?} has no active key {key_id:?}"))
+    });
+    Ok(Json(retired.await?))
 }
