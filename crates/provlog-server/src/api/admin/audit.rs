@@ -1,6 +1,5 @@
 //! The audit trail of admin actions, read a page at a time.
 
-use axum::http::HeaderMap;
 use axum::Json;
 use provlog_store::AuditEvent;
 use serde::{Deserialize, Serialize};

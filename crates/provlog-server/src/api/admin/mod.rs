@@ -32,7 +32,7 @@ const MAX_ADMIN_BODY: usize = 1 << 20;
 
 /// The caller of an admin route, authenticated as an API key of scope `admin` before the
 /// handler runs (and before its body is read).
-struct Admin(Principal);
+pub(crate) struct Admin(Principal);
 
 impl FromRequestParts<Arc<AppState>> for Admin {
     type Rejection = ApiError;
