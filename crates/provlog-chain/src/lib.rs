@@ -145,6 +145,34 @@ pub struct OnChainAnchor {
     pub block_number: u64,
 }
 
+/// A block of the canonical chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Block {
+    pub number: u64,
+    pub hash: B256,
+    /// Unix seconds.
+    pub timestamp: u64,
+}
+
+/// A mined transaction, as a verifier of an anchor reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchoringTx {
+    pub block_number: u64,
+    pub block_hash: B256,
+    /// False when the transaction reverted.
+    pub success: bool,
+    /// The contract's `CheckpointAnchored` events in the transaction, in log order.
+    pub events: Vec<AnchoredEvent>,
+}
+
+/// One `CheckpointAnchored(logId, treeSize, rootHash, anchorer)` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnchoredEvent {
+    pub log_id: B256,
+    pub tree_size: u64,
+    pub root: B256,
+}
+
 /// EIP-1559 fee caps, in wei per gas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fees {
@@ -272,15 +300,62 @@ impl Reader {
 
     /// The hash of the canonical block at `number`, if the chain is that long.
     pub async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError> {
+        Ok(self.block(number).await?.map(|b| b.hash))
+    }
+
+    /// The canonical block at `number`, if the chain is that long.
+    pub async fn block(&self, number: u64) -> Result<Option<Block>, ChainError> {
         timed(async {
             let block = self
                 .provider
                 .get_block_by_number(BlockNumberOrTag::Number(number))
                 .await
                 .map_err(rpc)?;
-            Ok(block.map(|b| b.header.hash))
+            Ok(block.map(|b| Block {
+                number: b.header.number,
+                hash: b.header.hash,
+                timestamp: b.header.timestamp,
+            }))
         })
         .await
+    }
+
+    /// A mined transaction: its block, and the `CheckpointAnchored` events `contract` emitted
+    /// in it; `None` if the node knows no receipt of it.
+    pub async fn anchoring_tx(
+        &self,
+        hash: B256,
+        contract: Address,
+    ) -> Result<Option<AnchoringTx>, ChainError> {
+        let receipt = self.transaction_receipt(hash).await?;
+        let Some(receipt) = receipt else {
+            return Ok(None);
+        };
+        let (Some(block_number), Some(block_hash)) = (receipt.block_number, receipt.block_hash)
+        else {
+            return Ok(None);
+        };
+        let events = receipt
+            .inner
+            .logs()
+            .iter()
+            .filter(|log| log.address() == contract)
+            .filter_map(|log| {
+                log.log_decode::<IProvenanceAnchor::CheckpointAnchored>()
+                    .ok()
+            })
+            .map(|log| AnchoredEvent {
+                log_id: log.inner.data.logId,
+                tree_size: log.inner.data.treeSize,
+                root: log.inner.data.rootHash,
+            })
+            .collect();
+        Ok(Some(AnchoringTx {
+            block_number,
+            block_hash,
+            success: receipt.status(),
+            events,
+        }))
     }
 
     /// Fails unless there is code at `contract`.
@@ -331,15 +406,22 @@ impl Reader {
         timed(async { c.isAnchorer(account).call().await.map_err(contract_err) }).await
     }
 
-    /// Where `hash` was mined, if it was (in the node's current view of the chain).
-    pub async fn inclusion(&self, hash: B256) -> Result<Option<Inclusion>, ChainError> {
-        let receipt = timed(async {
+    async fn transaction_receipt(
+        &self,
+        hash: B256,
+    ) -> Result<Option<alloy::rpc::types::TransactionReceipt>, ChainError> {
+        timed(async {
             self.provider
                 .get_transaction_receipt(hash)
                 .await
                 .map_err(rpc)
         })
-        .await?;
+        .await
+    }
+
+    /// Where `hash` was mined, if it was (in the node's current view of the chain).
+    pub async fn inclusion(&self, hash: B256) -> Result<Option<Inclusion>, ChainError> {
+        let receipt = self.transaction_receipt(hash).await?;
         Ok(receipt.and_then(|r| {
             Some(Inclusion {
                 block_number: r.block_number()?,

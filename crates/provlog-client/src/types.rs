@@ -200,6 +200,9 @@ pub struct AnchorEntry {
     pub tx_hash: String,
     pub block_number: Option<u64>,
     pub block_hash: Option<String>,
+    /// Unix seconds of the confirming block (null until confirmed, or on older servers).
+    #[serde(default)]
+    pub block_timestamp: Option<u64>,
     /// Wei per gas, decimal.
     pub max_fee_per_gas: String,
     pub max_priority_fee_per_gas: String,

@@ -72,6 +72,10 @@ pub struct AnchorRef {
     pub tx_hash: String,
     pub block_number: u64,
     pub block_hash: String,
+    /// Unix seconds of that block: the record was logged no later than this. Absent in
+    /// receipts built before the log recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_timestamp: Option<u64>,
     /// The anchored tree size (the checkpoint's).
     pub tree_size: u64,
 }

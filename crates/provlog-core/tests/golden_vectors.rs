@@ -401,6 +401,11 @@ fn valid_receipts(c: &mut Cases, b: &Bases) {
     c.add("digest", &b.digest, same());
     c.add("signal, anchored", &b.anchored, same());
     c.add(
+        "signal, anchored with the block's timestamp",
+        &b.anchored,
+        Box::new(|r| r["anchor"]["block_timestamp"] = json!(1_764_633_600u64)),
+    );
+    c.add(
         "anchor log_id in upper-case hex",
         &b.anchored,
         Box::new(|r| {
@@ -736,6 +741,16 @@ fn tampered_rows_and_anchors(
         "signal, anchored: short contract",
         &b.anchored,
         Box::new(|r| r["anchor"]["contract"] = json!("0x5FbDB2315678afecb367f032d93F642f64180a")),
+    );
+    c.add(
+        "signal, anchored: negative block timestamp",
+        &b.anchored,
+        Box::new(|r| r["anchor"]["block_timestamp"] = json!(-1)),
+    );
+    c.add(
+        "signal, anchored: block timestamp as a string",
+        &b.anchored,
+        Box::new(|r| r["anchor"]["block_timestamp"] = json!("1764633600")),
     );
     c.add(
         "signal, anchored: tx hash without 0x",

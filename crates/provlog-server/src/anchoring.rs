@@ -24,7 +24,7 @@ use provlog_chain::primitives::{Address, B256};
 use provlog_chain::{AnchorCall, AnchorKey, Broadcast, Chain, ChainError, Fees, Reader, SignedTx};
 use provlog_core::checkpoint::verify_checkpoint;
 use provlog_core::receipt::AnchorRef;
-use provlog_store::{AnchorRow, AnchorStatus, AnchorTarget, NewAnchor, StoreError};
+use provlog_store::{AnchorRow, AnchorStatus, AnchorTarget, MinedBlock, NewAnchor, StoreError};
 use tokio::sync::watch;
 
 use crate::config::{Config, ConfigError, Secret};
@@ -146,6 +146,7 @@ impl Anchoring {
             tx_hash: format!("{}", B256::from(row.tx.tx_hash)),
             block_number: row.block_number?,
             block_hash: format!("{}", B256::from(row.block_hash?)),
+            block_timestamp: row.block_timestamp,
             tree_size: row.tx.tree_size,
         })
     }
@@ -338,10 +339,14 @@ async fn watch_pending(
                 .await?;
             return Ok(());
         }
-        if reader.block_hash(mined.block_number).await? != Some(mined.block_hash) {
+        let Some(block) = reader
+            .block(mined.block_number)
+            .await?
+            .filter(|b| b.hash == mined.block_hash)
+        else {
             // The node's receipt is from a block that is no longer canonical: ask again later.
             return Ok(());
-        }
+        };
         // Invariant 4, from the other side: what the chain now holds is what we signed.
         match reader
             .anchored(a.contract, a.log_id, row.tx.tree_size)
@@ -357,7 +362,15 @@ async fn watch_pending(
         }
         if state
             .store
-            .confirm_anchor(row.id, mined.block_number, &mined.block_hash.0, now)
+            .confirm_anchor(
+                row.id,
+                &MinedBlock {
+                    number: block.number,
+                    hash: block.hash.0,
+                    timestamp: block.timestamp,
+                },
+                now,
+            )
             .await?
         {
             metrics::counter!("provlog_anchors_confirmed_total").increment(1);

@@ -260,6 +260,7 @@ async fn hand_written_schemas_match_real_bodies(store: Store) {
         tx_hash: format!("0x{}", "33".repeat(32)),
         block_number: 7,
         block_hash: format!("0x{}", "44".repeat(32)),
+        block_timestamp: Some(1_764_633_600),
         tree_size: 1,
     });
     let mirrored: openapi::Receipt =

@@ -87,6 +87,15 @@ pub struct NewAnchor {
     pub max_priority_fee_per_gas: u128,
 }
 
+/// The block a transaction was mined in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinedBlock {
+    pub number: u64,
+    pub hash: [u8; 32],
+    /// Unix seconds.
+    pub timestamp: u64,
+}
+
 /// One row of `anchors`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnchorRow {
@@ -96,6 +105,8 @@ pub struct AnchorRow {
     pub status: AnchorStatus,
     pub block_number: Option<u64>,
     pub block_hash: Option<[u8; 32]>,
+    /// Unix seconds of the confirmed block (absent for rows confirmed before it was recorded).
+    pub block_timestamp: Option<u64>,
     pub sent_ms: i64,
     pub updated_ms: i64,
     pub confirmed_ms: Option<i64>,
@@ -104,7 +115,7 @@ pub struct AnchorRow {
 pub(crate) const COLUMNS: &str =
     "id, origin, tree_size, root, chain_id, contract, log_id, sender, nonce, \
     tx_hash, raw_tx, gas_limit, max_fee_per_gas, max_priority_fee_per_gas, status, block_number, \
-    block_hash, sent_ms, updated_ms, confirmed_ms";
+    block_hash, block_timestamp, sent_ms, updated_ms, confirmed_ms";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct Row {
@@ -125,6 +136,7 @@ pub(crate) struct Row {
     status: String,
     block_number: Option<i64>,
     block_hash: Option<Vec<u8>>,
+    block_timestamp: Option<i64>,
     sent_ms: i64,
     updated_ms: i64,
     confirmed_ms: Option<i64>,
@@ -161,6 +173,7 @@ impl TryFrom<Row> for AnchorRow {
             status: r.status.parse().map_err(StoreError::Corrupt)?,
             block_number: r.block_number.map(from_db).transpose()?,
             block_hash: r.block_hash.map(|b| fixed("block hash", b)).transpose()?,
+            block_timestamp: r.block_timestamp.map(from_db).transpose()?,
             sent_ms: r.sent_ms,
             updated_ms: r.updated_ms,
             confirmed_ms: r.confirmed_ms,
@@ -240,13 +253,7 @@ pub trait Anchoring {
 
     /// Marks transaction `id` confirmed in `block`, and the target's pending transaction (a
     /// replacement that lost the race, when `id` is not it) replaced. One transaction.
-    async fn confirm_anchor(
-        &self,
-        id: i64,
-        block_number: u64,
-        block_hash: &[u8; 32],
-        now_ms: i64,
-    ) -> Result<bool>;
+    async fn confirm_anchor(&self, id: i64, block: &MinedBlock, now_ms: i64) -> Result<bool>;
 
     /// Compare-and-set of a row's status; true when it changed.
     async fn set_anchor_status(

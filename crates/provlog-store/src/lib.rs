@@ -41,7 +41,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use anchors::{AnchorFilter, AnchorRow, AnchorStatus, AnchorTarget, Anchoring, NewAnchor};
+pub use anchors::{
+    AnchorFilter, AnchorRow, AnchorStatus, AnchorTarget, Anchoring, MinedBlock, NewAnchor,
+};
 pub use integrate::{Integration, Sizes};
 pub use read::{Lineage, LineageEdge, Reads, RecordFilter, StoredCheckpoint, StoredRecord};
 pub use sequence::{NewRecord, SequenceOutcome, Sequenced, Sequencing};

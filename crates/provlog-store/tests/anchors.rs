@@ -6,7 +6,7 @@
 mod backends;
 
 use provlog_core::Hash;
-use provlog_store::{AnchorFilter, AnchorStatus, AnchorTarget, NewAnchor, Store};
+use provlog_store::{AnchorFilter, AnchorStatus, AnchorTarget, MinedBlock, NewAnchor, Store};
 
 backends::on_both_backends!(
     one_pending_transaction_per_target,
@@ -34,6 +34,15 @@ fn tx(size: u64, nonce: u64, fee: u128) -> NewAnchor {
         gas_limit: 100_000,
         max_fee_per_gas: fee,
         max_priority_fee_per_gas: fee / 10,
+    }
+}
+
+/// Block `number`, with a hash and a timestamp of its own.
+fn block(number: u64) -> MinedBlock {
+    MinedBlock {
+        number,
+        hash: [number as u8; 32],
+        timestamp: 1_764_633_600 + number * 12,
     }
 }
 
@@ -159,7 +168,7 @@ async fn each_size_is_confirmed_once(store: Store) {
         .unwrap();
     // The replaced transaction is the one that got mined: it is confirmed, and the pending
     // replacement is marked replaced in the same transaction.
-    assert!(store.confirm_anchor(a, 8, &[8; 32], 4).await.unwrap());
+    assert!(store.confirm_anchor(a, &block(8), 4).await.unwrap());
     assert!(store.pending_anchor(&t).await.unwrap().is_none());
     let rows = store
         .anchors_with_nonce(31337, &[0xaa; 20], 0)
@@ -174,22 +183,31 @@ async fn each_size_is_confirmed_once(store: Store) {
             (b, AnchorStatus::Replaced, None)
         ]
     );
+    // The confirmed row keeps the block it was confirmed in, with the block's time.
+    assert_eq!(
+        (
+            rows[0].block_number,
+            rows[0].block_hash,
+            rows[0].block_timestamp
+        ),
+        (Some(8), Some([8; 32]), Some(block(8).timestamp))
+    );
     // The same size once more (another transaction for it): its confirmation is refused and
     // changes nothing.
     let c = insert_pending(&store, &t, tx(10, 1, 1_000), 5).await;
-    assert!(!store.confirm_anchor(c, 9, &[9; 32], 6).await.unwrap());
+    assert!(!store.confirm_anchor(c, &block(9), 6).await.unwrap());
     assert_eq!(
         store.pending_anchor(&t).await.unwrap().map(|r| r.id),
         Some(c)
     );
-    assert!(!store.confirm_anchor(a, 9, &[9; 32], 6).await.unwrap());
+    assert!(!store.confirm_anchor(a, &block(9), 6).await.unwrap());
 
     store
         .set_anchor_status(c, AnchorStatus::Pending, AnchorStatus::Failed, 7)
         .await
         .unwrap();
     let d = insert_pending(&store, &t, tx(20, 2, 1_000), 8).await;
-    assert!(store.confirm_anchor(d, 12, &[12; 32], 9).await.unwrap());
+    assert!(store.confirm_anchor(d, &block(12), 9).await.unwrap());
     let confirmed = store.confirmed_anchors(&t, 10).await.unwrap();
     assert_eq!(
         confirmed.iter().map(|r| r.tx.tree_size).collect::<Vec<_>>(),
@@ -225,13 +243,16 @@ async fn each_size_is_confirmed_once(store: Store) {
 async fn a_reorged_anchor_is_pending_again(store: Store) {
     let t = target(31337);
     let a = insert_pending(&store, &t, tx(10, 0, 1_000), 1).await;
-    assert!(store.confirm_anchor(a, 8, &[8; 32], 2).await.unwrap());
+    assert!(store.confirm_anchor(a, &block(8), 2).await.unwrap());
     let again = store.reorg_anchor(a, 3).await.unwrap().unwrap();
     let pending = store.pending_anchor(&t).await.unwrap().unwrap();
     assert_eq!(pending.id, again);
     // The same signed bytes, to be rebroadcast.
     assert_eq!(pending.tx, tx(10, 0, 1_000));
-    assert_eq!(pending.block_number, None);
+    assert_eq!(
+        (pending.block_number, pending.block_timestamp),
+        (None, None)
+    );
     // Only a confirmed row can be reorged.
     assert_eq!(store.reorg_anchor(a, 4).await.unwrap(), None);
     let old = store
@@ -240,7 +261,7 @@ async fn a_reorged_anchor_is_pending_again(store: Store) {
         .unwrap();
     assert_eq!(old[0].status, AnchorStatus::Reorged);
     // While another transaction is pending, a reorg of a confirmed row changes nothing.
-    assert!(store.confirm_anchor(again, 9, &[9; 32], 5).await.unwrap());
+    assert!(store.confirm_anchor(again, &block(9), 5).await.unwrap());
     let b = insert_pending(&store, &t, tx(20, 1, 1_000), 6).await;
     assert_eq!(store.reorg_anchor(again, 7).await.unwrap(), None);
     assert_eq!(

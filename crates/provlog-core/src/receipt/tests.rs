@@ -127,6 +127,7 @@ fn failures_name_their_check() {
         tx_hash: format!("0x{}", "33".repeat(32)),
         block_number: 9,
         block_hash: format!("0x{}", "44".repeat(32)),
+        block_timestamp: Some(1_764_633_600),
         tree_size: 39,
     });
     assert!(matches!(

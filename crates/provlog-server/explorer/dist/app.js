@@ -323,6 +323,9 @@ function show(result, receiptText, error) {
             ["contract", el("span", String(a.contract), "mono")],
             ["transaction", txCell],
             ["block", `${a.block_number} (${a.block_hash})`],
+            ["block time", typeof a.block_timestamp === "number"
+                    ? `${new Date(a.block_timestamp * 1000).toISOString()}: logged no later than this, if the chain confirms the block (provlog verify receipt --rpc-url)`
+                    : "not in this receipt"],
             ["tree size", String(a.tree_size)],
             ["log id", el("span", String(a.log_id), "mono")],
             ["checked here", result ? "fields and log id only: whether the contract holds this root needs the chain (provlog verify receipt --rpc-url)" : "no"],

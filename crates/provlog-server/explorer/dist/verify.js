@@ -466,9 +466,11 @@ async function verifyInOrder(json, trusted, passed) {
     }
     let anchor;
     if (r.anchor !== undefined && r.anchor !== null) {
-        const a = exactKeys(r.anchor, "anchor", ["chain_id", "contract", "log_id", "tx_hash", "block_number", "block_hash", "tree_size"]);
+        const a = exactKeys(r.anchor, "anchor", ["chain_id", "contract", "log_id", "tx_hash", "block_number", "block_hash", "tree_size"], ["block_timestamp"]);
         for (const k of ["chain_id", "block_number", "tree_size"])
             u64Field(a[k], `anchor.${k}`);
+        if (a.block_timestamp !== undefined)
+            u64Field(a.block_timestamp, "anchor.block_timestamp");
         for (const k of ["contract", "log_id", "tx_hash", "block_hash"])
             if (typeof a[k] !== "string")
                 parseFail(`anchor.${k} is not a string`);

@@ -447,6 +447,8 @@ export interface Anchor {
   tx_hash: string;
   block_number: number;
   block_hash: string;
+  /** Unix seconds of the anchoring block (absent in receipts from before the log recorded it). */
+  block_timestamp?: number;
   tree_size: number;
 }
 
@@ -545,8 +547,9 @@ async function verifyInOrder(json: string, trusted: VerifierKey[], passed: strin
   }
   let anchor: Anchor | undefined;
   if (r.anchor !== undefined && r.anchor !== null) {
-    const a = exactKeys(r.anchor, "anchor", ["chain_id", "contract", "log_id", "tx_hash", "block_number", "block_hash", "tree_size"]);
+    const a = exactKeys(r.anchor, "anchor", ["chain_id", "contract", "log_id", "tx_hash", "block_number", "block_hash", "tree_size"], ["block_timestamp"]);
     for (const k of ["chain_id", "block_number", "tree_size"]) u64Field(a[k], `anchor.${k}`);
+    if (a.block_timestamp !== undefined) u64Field(a.block_timestamp, "anchor.block_timestamp");
     for (const k of ["contract", "log_id", "tx_hash", "block_hash"]) if (typeof a[k] !== "string") parseFail(`anchor.${k} is not a string`);
     anchor = a as unknown as Anchor;
   }

@@ -52,6 +52,10 @@ pub(crate) struct AnchorEntry {
     block_number: Option<u64>,
     #[schema(required = true)]
     block_hash: Option<String>,
+    /// Unix seconds of the block it was confirmed in; null until confirmed (and for anchors
+    /// confirmed before the log recorded it).
+    #[schema(required = true)]
+    block_timestamp: Option<u64>,
     /// EIP-1559 fee caps, wei per gas, as decimal strings (they can exceed 2^53).
     max_fee_per_gas: String,
     max_priority_fee_per_gas: String,
@@ -79,6 +83,7 @@ impl From<&AnchorRow> for AnchorEntry {
             tx_hash: B256::from(r.tx.tx_hash).to_string(),
             block_number: r.block_number,
             block_hash: r.block_hash.map(|h| B256::from(h).to_string()),
+            block_timestamp: r.block_timestamp,
             max_fee_per_gas: r.tx.max_fee_per_gas.to_string(),
             max_priority_fee_per_gas: r.tx.max_priority_fee_per_gas.to_string(),
             gas_limit: r.tx.gas_limit,

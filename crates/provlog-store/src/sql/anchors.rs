@@ -8,7 +8,9 @@ use sqlx::QueryBuilder;
 use super::dialect::{for_update, Backend, Db};
 use crate::anchors::{check_new, rows, Row, COLUMNS};
 use crate::convert::to_db;
-use crate::{AnchorFilter, AnchorRow, AnchorStatus, AnchorTarget, Anchoring, NewAnchor, Result};
+use crate::{
+    AnchorFilter, AnchorRow, AnchorStatus, AnchorTarget, Anchoring, MinedBlock, NewAnchor, Result,
+};
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
@@ -111,13 +113,7 @@ impl Anchoring for Backend {
         Ok(())
     }
 
-    async fn confirm_anchor(
-        &self,
-        id: i64,
-        block_number: u64,
-        block_hash: &[u8; 32],
-        now_ms: i64,
-    ) -> Result<bool> {
+    async fn confirm_anchor(&self, id: i64, block: &MinedBlock, now_ms: i64) -> Result<bool> {
         let mut db = self.write().await?;
         let target: Option<(i64, Vec<u8>, String)> = sqlx::query_as(concat!(
             "SELECT chain_id, contract, origin FROM anchors
@@ -144,12 +140,13 @@ impl Anchoring for Backend {
         .await?;
         let done = sqlx::query(
             "UPDATE anchors SET status = 'confirmed', block_number = $2, block_hash = $3,
-                 updated_ms = $4, confirmed_ms = $4
+                 block_timestamp = $4, updated_ms = $5, confirmed_ms = $5
              WHERE id = $1",
         )
         .bind(id)
-        .bind(to_db(block_number)?)
-        .bind(block_hash.as_slice())
+        .bind(to_db(block.number)?)
+        .bind(block.hash.as_slice())
+        .bind(to_db(block.timestamp)?)
         .bind(now_ms)
         .execute(&mut *db)
         .await;
