@@ -21,6 +21,7 @@
 
 mod error;
 pub mod paths;
+mod payload;
 mod retry;
 mod trust;
 mod types;
@@ -35,6 +36,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 pub use error::{parse_retry_after, ClientError, Problem, ProblemKind, PROBLEM_BASE};
+pub use payload::{Evidence, PayloadFailure, PayloadRecord};
 pub use retry::RetryPolicy;
 pub use trust::{random_nonce, IssuedKey, SourceSigner, REQUEST_SIGNATURE_LIFETIME_SECS};
 pub use types::{

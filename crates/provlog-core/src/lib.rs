@@ -11,6 +11,7 @@
 //! - [`cosignature`]: C2SP tlog-cosignature v1, a witness's (here, a monitor's) signed statement
 //!   that a checkpoint is the largest consistent tree head it has seen.
 //! - [`record`]: the v1 record format (RFC 8785 canonical JSON) whose bytes are the log leaves.
+//! - [`payload`]: from the value a consumer received to the check that a receipt proves it.
 //! - [`receipt`]: receipts, the self-contained evidence that a record is in the log, verified
 //!   offline; the inclusion part also as a C2SP tlog-proof.
 //! - [`httpsig`]: the RFC 9421 / RFC 9530 profile of signed submissions.
@@ -28,6 +29,7 @@ pub mod cosignature;
 pub mod hash;
 pub mod httpsig;
 pub mod log;
+pub mod payload;
 pub mod receipt;
 pub mod record;
 

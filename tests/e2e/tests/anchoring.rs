@@ -125,10 +125,12 @@ fn check_the_chain_check(fx: &Fixture, file: &Path, url: &str, contract: &str) {
     let (code, stdout, stderr) = verify(fx, file, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("chain check skipped"), "{stdout}");
+    assert!(stdout.contains("operator's clock only"), "{stdout}");
 
     let (code, stdout, stderr) = verify(fx, file, &["--rpc-url", url, "--contract", contract]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("holds this root"), "{stdout}");
+    assert!(stdout.contains("logged no later than"), "{stdout}");
     assert!(!stdout.contains("not pinned"), "{stdout}");
 
     let (code, stdout, _) = verify(fx, file, &["--rpc-url", url, "--json"]);
@@ -136,6 +138,62 @@ fn check_the_chain_check(fx: &Fixture, file: &Path, url: &str, contract: &str) {
     let summary: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(summary["anchor"]["checked"], true);
     assert_eq!(summary["anchor"]["contract_pinned"], false);
+    let receipt: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    let stated = receipt["anchor"]["block_timestamp"]
+        .as_u64()
+        .expect("a block timestamp");
+    assert_eq!(summary["anchor"]["block_timestamp"], stated);
+    let not_after = summary["not_after"].as_str().expect("not_after");
+    let ms = not_after
+        .parse::<provlog_core::record::Timestamp>()
+        .expect("RFC 3339")
+        .unix_millis();
+    assert_eq!(ms, i64::try_from(stated).unwrap() * 1000);
+}
+
+/// Every anchor field the contract's state does not name is checked against the chain:
+/// altering one is exit 1, naming what differs.
+fn check_the_transaction_and_block(fx: &Fixture, url: &str, receipt: &Value) {
+    let anchor = &receipt["anchor"];
+    let number = anchor["block_number"].as_u64().unwrap();
+    let stated = anchor["block_timestamp"].as_u64().unwrap();
+    let cases: [(&str, Value, &str); 5] = [
+        (
+            "tx_hash",
+            json!(format!("0x{}", "ab".repeat(32))),
+            "no mined transaction",
+        ),
+        (
+            "block_hash",
+            json!(format!("0x{}", "cd".repeat(32))),
+            "the receipt names",
+        ),
+        ("block_number", json!(number + 1_000_000), "has no block"),
+        ("block_number", json!(number - 1), "the receipt names"),
+        ("block_timestamp", json!(stated + 1), "the receipt states"),
+    ];
+    let file = fx.path("tampered-anchor.json");
+    for (field, value, reason) in cases {
+        let mut tampered = receipt.clone();
+        tampered["anchor"][field] = value.clone();
+        std::fs::write(&file, serde_json::to_vec(&tampered).unwrap()).unwrap();
+        let (code, _, stderr) = verify(fx, &file, &["--rpc-url", url]);
+        assert_eq!(code, 1, "anchor.{field} = {value}: {stderr}");
+        assert!(
+            stderr.contains(reason),
+            "anchor.{field} = {value}: {stderr}"
+        );
+    }
+    // A receipt from before the log recorded block times still verifies on chain.
+    let mut older = receipt.clone();
+    older["anchor"]
+        .as_object_mut()
+        .unwrap()
+        .remove("block_timestamp");
+    std::fs::write(&file, serde_json::to_vec(&older).unwrap()).unwrap();
+    let (code, stdout, stderr) = verify(fx, &file, &["--rpc-url", url]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("logged no later than"), "{stdout}");
 }
 
 /// Each way the chain can disagree is exit 1, with the reason.
@@ -171,6 +229,83 @@ fn check_the_disagreements(fx: &Fixture, file: &Path, url: &str, receipt: &Value
     assert!(stderr.contains("carries no anchor"), "{stderr}");
 }
 
+/// `provlog verify payload FILE --url … --key …` with extra arguments.
+fn verify_payload(fx: &Fixture, payload: &str, log: &str, extra: &[&str]) -> (i32, String, String) {
+    let file = fx.path("payload.json");
+    std::fs::write(&file, payload).unwrap();
+    let vkey = fx.vkey_file.to_str().unwrap();
+    let mut args = vec![
+        "verify",
+        "payload",
+        file.to_str().unwrap(),
+        "--url",
+        log,
+        "--key",
+        vkey,
+    ];
+    args.extend_from_slice(extra);
+    outcome(&provlog(&args))
+}
+
+/// From the value a consumer received: record 9's payload, spelled differently, is found and
+/// proven, with the chain's time bound; a changed value, another source or a second record of
+/// the same value are told apart.
+async fn check_verify_payload(fx: &Fixture, client: &Client, log: &str, rpc: &str, contract: &str) {
+    // Other key order and spacing than submitted: the hash is over the RFC 8785 form.
+    let received = r#"{ "n": 9, "token": "BTC", "signal": 1 }"#;
+    let chain = ["--rpc-url", rpc, "--contract", contract];
+    let (code, stdout, stderr) = verify_payload(fx, received, log, &chain);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("payload logged: 1 record(s)"), "{stdout}");
+    assert!(stdout.contains("from source e2e-chain"), "{stdout}");
+    assert!(stdout.contains("logged no later than"), "{stdout}");
+    let json_args = [&chain[..], &["--json", "--source", "e2e-chain"]].concat();
+    let (code, stdout, stderr) = verify_payload(fx, received, log, &json_args);
+    assert_eq!(code, 0, "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["source"], "e2e-chain");
+    assert_eq!(summary["leaf_index"], 9);
+    assert_eq!(summary["signature"], Value::Null);
+    assert!(summary["not_after"].is_string(), "{summary}");
+    assert!(summary["checkpoint_size"].as_u64().unwrap() >= 10);
+
+    let (code, _, stderr) =
+        verify_payload(fx, r#"{"n": 9, "token": "BTC", "signal": -1}"#, log, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("not in the log"), "{stderr}");
+    let (code, _, stderr) = verify_payload(fx, received, log, &["--source", "someone-else"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("logged by source e2e-chain, not someone-else"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = verify_payload(fx, "{not json", log, &[]);
+    assert_eq!(code, 2, "{stderr}");
+
+    // The same value logged again: both records are listed once a checkpoint covers the second.
+    let again = json!({"token": "BTC", "signal": 1, "n": 9});
+    client
+        .submit(&Submission::one(&signal("e2e-chain", again)))
+        .await
+        .unwrap();
+    let summary: Value = wait_for(
+        "both records of the payload",
+        Duration::from_secs(30),
+        || {
+            let (code, stdout, _) = verify_payload(fx, received, log, &["--json"]);
+            async move { (code == 0).then(|| serde_json::from_str(&stdout).unwrap()) }
+        },
+    )
+    .await;
+    let leaves: Vec<u64> = summary["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["leaf_index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(leaves, [9, 10]);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_anchor_and_verify_receipts_on_chain() {
     let node = Anvil::start(AnvilOptions::default())
@@ -185,15 +320,17 @@ async fn deploy_anchor_and_verify_receipts_on_chain() {
     std::fs::write(&file, serde_json::to_vec_pretty(&receipt).unwrap()).unwrap();
     check_the_chain_check(&fx, &file, &url, &deployed.contract);
     check_the_disagreements(&fx, &file, &url, &receipt);
+    check_the_transaction_and_block(&fx, &url, &receipt);
+    let log_url = server.url();
+    check_verify_payload(&fx, &client, &log_url, &url, &deployed.contract).await;
 
     // The log lists its anchors; secrets stay out of the server's logs.
     let anchors = client.anchors(Some("confirmed"), None, None).await.unwrap();
     assert!(anchors.enabled);
     assert!(!anchors.anchors.is_empty());
-    assert!(anchors
-        .anchors
-        .iter()
-        .all(|a| a.status == "confirmed" && a.block_number.is_some()));
+    assert!(anchors.anchors.iter().all(|a| a.status == "confirmed"
+        && a.block_number.is_some()
+        && a.block_timestamp.is_some()));
     let logs = server.logs();
     assert!(
         !logs.contains(deployed.key_text.trim().trim_start_matches("0x")),
@@ -204,6 +341,9 @@ async fn deploy_anchor_and_verify_receipts_on_chain() {
     // With the chain gone, the chain check cannot be done: exit 2, not "invalid".
     drop(node);
     let (code, _, stderr) = verify(&fx, &file, &["--rpc-url", &url]);
+    assert_eq!(code, 2, "{stderr}");
+    // With the log gone too, a payload cannot be looked up: exit 2, not "not in the log".
+    let (code, _, stderr) = verify_payload(&fx, "{}", &log_url, &[]);
     assert_eq!(code, 2, "{stderr}");
     db.drop_db().await;
 }

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 mod chain;
+mod payload;
 mod summary;
 
 use provlog_chain::primitives::Address;
@@ -43,6 +44,42 @@ pub enum Command {
         /// A trusted log verifier key (name+hexid+base64), or a file of them.
         #[arg(long = "key", value_name = "VKEY", required = true)]
         keys: Vec<String>,
+        /// Print what was verified as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        chain: ChainCheck,
+    },
+    /// Start from a value you received: find its records in a log and verify each offline.
+    #[command(
+        after_help = "Examples:\n  provlog verify payload signal.json --url https://log.example --key log.vkey\n  \
+        curl -s https://provider.example/signals/latest | provlog verify payload - \\\n    \
+        --url https://log.example --key log.vkey --source acme-signals --rpc-url https://rpc.example \\\n    \
+        --contract 0xContractAddress --json\n\n\
+        The file is a signal's JSON payload, as the provider served it: key order and number\n\
+        spelling do not matter (the hash is over its RFC 8785 form). The command computes the\n\
+        content root locally, asks the log for the records with it, fetches each receipt and\n\
+        verifies it offline; the log is trusted for nothing but listing them. It prints the\n\
+        source, leaf, received time, checkpoint and the time bound: the anchoring block's\n\
+        timestamp with --rpc-url, else the checkpoint (the operator's clock).\n\
+        Exit 0: logged, every check passed; 1: not in the log, evidence failed, or another\n\
+        source than --source; 2: usage, unreadable input or unreachable server."
+    )]
+    Payload {
+        /// The payload (JSON), or - for standard input.
+        file: PathBuf,
+        /// Base URL of the log.
+        #[arg(long, value_name = "URL", env = "PROVLOG_URL")]
+        url: String,
+        /// File holding a read API key, where the log's reads are not public.
+        #[arg(long, value_name = "FILE", env = "PROVLOG_API_KEY_FILE")]
+        token_file: Option<PathBuf>,
+        /// A trusted log verifier key (name+hexid+base64), or a file of them.
+        #[arg(long = "key", value_name = "VKEY", required = true)]
+        keys: Vec<String>,
+        /// The source the payload must come from.
+        #[arg(long, value_name = "ID")]
+        source: Option<String>,
         /// Print what was verified as JSON.
         #[arg(long)]
         json: bool,
@@ -97,6 +134,23 @@ pub fn run(cmd: Command) -> Result<(), Failure> {
             json,
             chain,
         } => receipt(&file, &keys, json, &chain),
+        Command::Payload {
+            file,
+            url,
+            token_file,
+            keys,
+            source,
+            json,
+            chain,
+        } => payload::verify(&payload::Args {
+            file: &file,
+            url: &url,
+            token_file: token_file.as_deref(),
+            keys: &keys,
+            source: source.as_deref(),
+            json,
+            chain: &chain,
+        }),
         Command::Inclusion { file } => inclusion(&file),
         Command::Consistency { file } => consistency(&file),
     }

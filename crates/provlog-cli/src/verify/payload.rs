@@ -1,0 +1,186 @@
+//! `provlog verify payload`: from the value a consumer received to verified receipts of every
+//! record of it (the library calls are `provlog_core::payload` and
+//! `provlog_client::Client::verify_payload`).
+
+use std::path::Path;
+
+use provlog_client::{Evidence, PayloadRecord};
+use provlog_core::record::{parse_json, Limits};
+use serde_json::{json, Value};
+
+use super::chain::{check_on_chain, OnChain};
+use super::summary::{not_after_the_checkpoint, unix_time};
+use super::{read_input, trusted_keys, ChainCheck};
+use crate::Failure;
+
+pub(super) struct Args<'a> {
+    pub file: &'a Path,
+    pub url: &'a str,
+    pub token_file: Option<&'a Path>,
+    pub keys: &'a [String],
+    pub source: Option<&'a str>,
+    pub json: bool,
+    pub chain: &'a ChainCheck,
+}
+
+/// A record of the payload that every check passed, with the chain's word when asked.
+struct Proven {
+    evidence: Evidence,
+    on_chain: Option<OnChain>,
+}
+
+pub(super) fn verify(args: &Args<'_>) -> Result<(), Failure> {
+    let keys = trusted_keys(args.keys)?;
+    let pinned = args.chain.pinned()?;
+    let bytes = read_input(args.file)?;
+    let payload = parse_json(&bytes, &Limits::default())
+        .map_err(|e| Failure::Usage(format!("{}: not a JSON payload: {e}", args.file.display())))?;
+    let root = provlog_core::payload::payload_hash(&payload)
+        .map_err(|e| Failure::Usage(format!("{}: {e}", args.file.display())))?;
+    let client = crate::admin::connect(args.url, args.token_file, None)?;
+    let unreachable = |e: provlog_client::ClientError| {
+        Failure::Usage(format!("asking the log at {}: {e}", args.url))
+    };
+    crate::admin::runtime()?.block_on(async {
+        let found = client
+            .verify_payload(&payload, &keys)
+            .await
+            .map_err(unreachable)?;
+        if found.is_empty() {
+            return Err(Failure::Invalid(format!(
+                "not in the log: no record of {} has content root {root} (the payload's \
+                 SHA-256 of 0x00 and its RFC 8785 form)",
+                args.url
+            )));
+        }
+        let (wanted, others): (Vec<PayloadRecord>, Vec<PayloadRecord>) = found
+            .into_iter()
+            .partition(|r| args.source.is_none_or(|s| r.summary.source == s));
+        if wanted.is_empty() {
+            let mut by: Vec<&str> = others.iter().map(|r| r.summary.source.as_str()).collect();
+            by.sort_unstable();
+            by.dedup();
+            return Err(Failure::Invalid(format!(
+                "the payload was logged by source {}, not {}",
+                by.join(", "),
+                args.source.unwrap_or_default()
+            )));
+        }
+        let mut proven = vec![];
+        for record in wanted {
+            let index = record.summary.index;
+            let evidence = record
+                .verdict
+                .map_err(|e| Failure::Invalid(format!("record {index}: {e}")))?;
+            let on_chain = match &args.chain.rpc_url {
+                Some(url) => Some(
+                    check_on_chain(&evidence.verified, url, args.chain.confirmations, pinned)
+                        .await
+                        .map_err(|e| match e {
+                            Failure::Invalid(m) => Failure::Invalid(format!("record {index}: {m}")),
+                            usage => usage,
+                        })?,
+                ),
+                None => None,
+            };
+            proven.push(Proven { evidence, on_chain });
+        }
+        if args.json {
+            println!("{}", summary_json(&root.to_string(), &proven, &others));
+        } else {
+            print!("{}", summary_text(&root.to_string(), &proven, &others));
+        }
+        Ok(())
+    })
+}
+
+fn record_json(p: &Proven) -> Value {
+    let v = &p.evidence.verified;
+    json!({
+        "source": v.record.source.as_str(),
+        "kind": v.record.kind,
+        "leaf_index": v.leaf_index,
+        "received_at": v.record.received_at.to_string(),
+        "checkpoint_size": v.checkpoint.checkpoint.size,
+        "checkpoint_root": v.checkpoint.checkpoint.root,
+        // Which key signed is proven; that it was the source's key is the source registry's
+        // part (a registration record in the log), not yet in these receipts.
+        "signature": v.source_signature.as_ref().map(|s| json!({
+            "key_id": s.key_id,
+            "registration_leaf": null,
+        })),
+        "anchor": v.anchor.as_ref().map(|a| json!({
+            "chain_id": a.chain_id,
+            "contract": a.contract,
+            "tx_hash": a.tx_hash,
+            "block_number": a.block_number,
+            "checked": p.on_chain.is_some(),
+        })),
+        "not_after": p.on_chain.as_ref().map(|c| unix_time(c.block_timestamp)),
+    })
+}
+
+/// The first (oldest) record's fields at the top, and every record under `records`.
+fn summary_json(root: &str, proven: &[Proven], others: &[PayloadRecord]) -> Value {
+    let mut out = record_json(&proven[0]);
+    out["valid"] = json!(true);
+    out["content_root"] = json!(root);
+    out["records"] = proven.iter().map(record_json).collect();
+    out["other_sources"] = others
+        .iter()
+        .map(|r| json!({"source": r.summary.source, "leaf_index": r.summary.index}))
+        .collect();
+    out
+}
+
+fn summary_text(root: &str, proven: &[Proven], others: &[PayloadRecord]) -> String {
+    let mut out = format!(
+        "payload logged: {} record(s) with content root {root}\n",
+        proven.len()
+    );
+    for p in proven {
+        let v = &p.evidence.verified;
+        let cp = &v.checkpoint.checkpoint;
+        out += &format!(
+            "record {}: {} from source {}, received {} (the log's clock)\n",
+            v.leaf_index,
+            v.record.kind,
+            v.record.source.as_str(),
+            v.record.received_at
+        );
+        out += &format!(
+            "  included    leaf {} of {} at tree size {} (root {}), checkpoint signed by {}\n",
+            v.leaf_index,
+            cp.origin,
+            cp.size,
+            cp.root,
+            v.checkpoint.signed_by.join(", ")
+        );
+        out += &match &v.source_signature {
+            Some(sig) => format!(
+                "  signature   source key {} signed this content (that the key is {}'s is not \
+                 yet evidenced by the log)\n",
+                sig.key_id,
+                v.record.source.as_str()
+            ),
+            None => "  signature   none (the record carries no source signature)\n".into(),
+        };
+        out += &match (&v.anchor, &p.on_chain) {
+            (Some(a), Some(c)) => format!(
+                "  time        logged no later than {} (block {} on chain {}, {} confirmation(s))\n",
+                unix_time(c.block_timestamp),
+                c.block_number,
+                a.chain_id,
+                c.confirmations
+            ),
+            _ => not_after_the_checkpoint(cp),
+        };
+    }
+    for r in others {
+        out += &format!(
+            "also logged by source {} as record {} (not checked: not --source)\n",
+            r.summary.source, r.summary.index
+        );
+    }
+    out
+}
