@@ -47,8 +47,6 @@ pub async fn check_on_chain(
         .log_id
         .parse()
         .map_err(|_| Failure::Invalid(format!("anchor log_id {:?}", anchor.log_id)))?;
-    let unreachable =
-        |e: provlog_chain::ChainError| Failure::Usage(format!("checking the anchor on chain: {e}"));
     let reader = Reader::new(url).map_err(|e| Failure::Usage(e.to_string()))?;
     let chain_id = reader.chain_id().await.map_err(unreachable)?;
     if chain_id != anchor.chain_id {
@@ -86,12 +84,7 @@ pub async fn check_on_chain(
             held.root, cp.size, cp.root
         )));
     }
-    let block = transaction_and_block(&reader, anchor, contract, log_id, v)
-        .await
-        .map_err(|e| match e {
-            Checked::Unreachable(e) => unreachable(e),
-            Checked::Invalid(m) => Failure::Invalid(m),
-        })?;
+    let block = transaction_and_block(&reader, anchor, contract, log_id, v).await?;
     let head = reader.block_number().await.map_err(unreachable)?;
     let confirmations = (head + 1).saturating_sub(held.block_number);
     if confirmations < min_confirmations {
@@ -108,15 +101,9 @@ pub async fn check_on_chain(
     })
 }
 
-enum Checked {
-    Unreachable(provlog_chain::ChainError),
-    Invalid(String),
-}
-
-impl From<provlog_chain::ChainError> for Checked {
-    fn from(e: provlog_chain::ChainError) -> Self {
-        Checked::Unreachable(e)
-    }
+/// The chain could not be asked: a usage failure (exit 2), not an invalid receipt.
+fn unreachable(e: provlog_chain::ChainError) -> Failure {
+    Failure::Usage(format!("checking the anchor on chain: {e}"))
 }
 
 /// Requires the receipt's transaction and block to be the chain's: the block at
@@ -130,8 +117,8 @@ async fn transaction_and_block(
     contract: Address,
     log_id: B256,
     v: &VerifiedReceipt,
-) -> Result<provlog_chain::Block, Checked> {
-    let invalid = |m: String| Err(Checked::Invalid(m));
+) -> Result<provlog_chain::Block, Failure> {
+    let invalid = |m: String| Err(Failure::Invalid(m));
     let (Ok(tx_hash), Ok(block_hash)) = (
         anchor.tx_hash.parse::<B256>(),
         anchor.block_hash.parse::<B256>(),
@@ -139,7 +126,7 @@ async fn transaction_and_block(
         return invalid("the anchor's tx_hash or block_hash is not a 32-byte hex hash".into());
     };
     let number = anchor.block_number;
-    let Some(block) = reader.block(number).await? else {
+    let Some(block) = reader.block(number).await.map_err(unreachable)? else {
         return invalid(format!("the chain has no block {number} yet"));
     };
     if block.hash != block_hash {
@@ -156,7 +143,11 @@ async fn transaction_and_block(
             ));
         }
     }
-    let Some(tx) = reader.anchoring_tx(tx_hash, contract).await? else {
+    let Some(tx) = reader
+        .anchoring_tx(tx_hash, contract)
+        .await
+        .map_err(unreachable)?
+    else {
         return invalid(format!("the chain has no mined transaction {tx_hash}"));
     };
     if (tx.block_number, tx.block_hash) != (number, block_hash) {
