@@ -116,13 +116,20 @@ enum SourcesCommand {
     },
     /// List sources, or show one.
     List { id: Option<String> },
-    /// Register an Ed25519 public key (base64) of a source under a key id.
+    /// Register an Ed25519 key of a source under a key id, with its proof of possession: made
+    /// here from the private key file (`--key-file`, as `sources keygen` writes it), or made
+    /// where the key lives and given with `--public-key` and `--proof` (base64).
     AddKey {
         id: String,
         #[arg(long)]
         key_id: String,
-        #[arg(long)]
-        public_key: String,
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["public_key", "proof"],
+            required_unless_present = "public_key")]
+        key_file: Option<PathBuf>,
+        #[arg(long, requires = "proof")]
+        public_key: Option<String>,
+        #[arg(long, requires = "public_key")]
+        proof: Option<String>,
     },
     /// Retire a source key: it verifies no new submission.
     RetireKey {
@@ -130,8 +137,9 @@ enum SourcesCommand {
         #[arg(long)]
         key_id: String,
     },
-    /// Make a source signing key: the secret (base64 of 32 bytes) goes to FILE (mode 0600), the
-    /// public key (base64) is printed for `sources add-key`.
+    /// Make a source signing key: the secret (base64 of 32 bytes) goes to FILE (mode 0600), for
+    /// `sources add-key --key-file` and `submit --signing-key`; the public key (base64) is
+    /// printed.
     Keygen {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
@@ -327,8 +335,19 @@ pub fn sources(args: SourcesArgs) -> Result<(), Failure> {
             SourcesCommand::AddKey {
                 id,
                 key_id,
+                key_file,
                 public_key,
-            } => c.add_source_key(&id, &key_id, &public_key).await,
+                proof,
+            } => match (key_file, public_key, proof) {
+                (Some(path), ..) => {
+                    c.add_signer(&id, &read_source_signer(&path, &key_id)?)
+                        .await
+                }
+                (None, Some(public_key), Some(proof)) => {
+                    c.add_source_key(&id, &key_id, &public_key, &proof).await
+                }
+                _ => return Err(usage("give --key-file, or --public-key with --proof")),
+            },
             SourcesCommand::RetireKey { id, key_id } => c.retire_source_key(&id, &key_id).await,
             SourcesCommand::Keygen { .. } => unreachable!("handled above"),
         };

@@ -78,7 +78,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  provlog sources --token-file admin.key create acme --name ACME --schema acme.schema.json --policy flag\n  \
         provlog sources keygen --out acme.sign   # prints the public key\n  \
-        provlog sources --token-file admin.key add-key acme --key-id acme-1 --public-key <base64>"
+        provlog sources --token-file admin.key add-key acme --key-id acme-1 --key-file acme.sign"
     )]
     Sources(admin::SourcesArgs),
     /// The audit trail of admin actions.

@@ -36,7 +36,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 pub use error::{parse_retry_after, ClientError, Problem, ProblemKind, PROBLEM_BASE};
-pub use payload::{Evidence, PayloadFailure, PayloadRecord};
+pub use payload::{Evidence, PayloadFailure, PayloadRecord, RecordEvidence};
 pub use retry::RetryPolicy;
 pub use trust::{random_nonce, IssuedKey, SourceSigner, REQUEST_SIGNATURE_LIFETIME_SECS};
 pub use types::{

@@ -1,10 +1,13 @@
-//! From the value a consumer received to verified receipts of every record of it: the online
-//! half of `provlog verify payload` (the offline checks are `provlog_core::payload`).
+//! From the value a consumer received to verified receipts of every record of it, and for a
+//! signed record the evidence that its key was the source's: the online half of `provlog verify
+//! payload` (the offline checks are `provlog_core::payload` and `provlog_core::evidence`).
 
 use provlog_core::checkpoint::TrustedKeys;
+use provlog_core::evidence::{verify_source_evidence, EvidenceError, SourceEvidence, VerifiedKey};
 use provlog_core::payload::{payload_hash, verify_payload_receipt, PayloadError};
 use provlog_core::receipt::{Receipt, VerifiedReceipt};
 use provlog_core::Hash;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::{Client, ClientError, FindQuery, RecordSummary};
@@ -16,11 +19,23 @@ pub struct PayloadRecord {
     pub verdict: Result<Evidence, PayloadFailure>,
 }
 
-/// A record's verified receipt, and the receipt itself (to keep, or to check on chain).
+/// A record's verified receipt, and the receipt itself (to keep, or to check on chain); for a
+/// signed record, the verified evidence that its key was the source's.
 #[derive(Debug, Clone)]
 pub struct Evidence {
     pub receipt: Receipt,
     pub verified: VerifiedReceipt,
+    pub source_evidence: Option<SourceEvidence>,
+    /// `None` for an unsigned record.
+    pub key: Option<VerifiedKey>,
+}
+
+/// `GET /v1/records/{id}/evidence`: a receipt and its source-key evidence.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordEvidence {
+    pub receipt: Receipt,
+    pub source_evidence: Option<SourceEvidence>,
 }
 
 /// Why a record of the payload is not proven.
@@ -32,9 +47,27 @@ pub enum PayloadFailure {
     /// The receipt does not prove the payload (names the failed check).
     #[error(transparent)]
     Invalid(#[from] PayloadError),
+    /// The record is signed, and the evidence does not show the key was its source's.
+    #[error("source key: {0}")]
+    Key(#[from] EvidenceError),
 }
 
 impl Client {
+    /// `GET /v1/records/{id}/evidence`: the record's receipt with its source-key evidence.
+    pub async fn evidence(
+        &self,
+        index: u64,
+        item: Option<u64>,
+        size: Option<u64>,
+    ) -> Result<RecordEvidence, ClientError> {
+        let query = [
+            ("item", item.map(|i| i.to_string())),
+            ("size", size.map(|s| s.to_string())),
+        ];
+        self.get_json(&format!("v1/records/{index}/evidence"), &query)
+            .await
+    }
+
     /// Every record whose content root is `root`, oldest first (all pages).
     pub async fn find_by_content_root(
         &self,
@@ -57,9 +90,10 @@ impl Client {
     }
 
     /// Finds every record of `payload` (a signal of it, or a snapshot of it alone) and verifies
-    /// each one's receipt offline against `keys`. The server is trusted for nothing: a record
-    /// it fails to list is missing from the answer, and a receipt that does not prove the
-    /// payload is a failed verdict, not an error.
+    /// each one's receipt offline against `keys`, and for a signed record the evidence that the
+    /// key was its source's. The server is trusted for nothing: a record it fails to list is
+    /// missing from the answer, and evidence that does not prove the payload or the key is a
+    /// failed verdict, not an error.
     pub async fn verify_payload(
         &self,
         payload: &Value,
@@ -68,10 +102,8 @@ impl Client {
         let root = payload_hash(payload).map_err(|e| ClientError::Invalid(e.to_string()))?;
         let mut out = vec![];
         for summary in self.find_by_content_root(&root).await? {
-            let verdict = match self.receipt(summary.index, None, None).await {
-                Ok(receipt) => verify_payload_receipt(payload, &receipt, keys)
-                    .map(|verified| Evidence { receipt, verified })
-                    .map_err(PayloadFailure::from),
+            let verdict = match self.evidence(summary.index, None, None).await {
+                Ok(answer) => verified(payload, answer, keys),
                 Err(e) if e.status() == Some(409) => {
                     Err(PayloadFailure::NotYetIncluded(summary.index))
                 }
@@ -81,4 +113,27 @@ impl Client {
         }
         Ok(out)
     }
+}
+
+/// The offline checks of one record of the payload.
+fn verified(
+    payload: &Value,
+    answer: RecordEvidence,
+    keys: &TrustedKeys,
+) -> Result<Evidence, PayloadFailure> {
+    let verified = verify_payload_receipt(payload, &answer.receipt, keys)?;
+    let key = match verified.source_signature {
+        None => None,
+        Some(_) => Some(verify_source_evidence(
+            &verified,
+            answer.source_evidence.as_ref(),
+            keys,
+        )?),
+    };
+    Ok(Evidence {
+        receipt: answer.receipt,
+        verified,
+        source_evidence: answer.source_evidence,
+        key,
+    })
 }

@@ -9,8 +9,9 @@ use ed25519_dalek::SigningKey;
 use provlog_core::httpsig::{self, SignatureParams, SignedHeaders};
 use provlog_core::record::{
     digest_content, signal_content, snapshot_content_bytes, snapshot_content_json, ContentAlg,
-    KeyId, Kind, MediaType, Nonce, SignedStatement, SourceId,
+    KeyId, Kind, LogOrigin, MediaType, Nonce, SignedStatement, SourceId,
 };
+use provlog_core::registry::prove_possession;
 use provlog_core::Hash;
 use rand::RngCore;
 use reqwest::header::CONTENT_TYPE;
@@ -79,6 +80,15 @@ impl SourceSigner {
         self.sign_record_at(record, unix_now(), &random_nonce())
     }
 
+    /// The proof of possession (base64) that registers this key for `source` in the log
+    /// `origin` (`provlog_core::registry::prove_possession`).
+    pub fn prove_possession(&self, origin: &str, source: &str) -> Result<String, ClientError> {
+        let origin = LogOrigin::new(origin).map_err(invalid)?;
+        let source = SourceId::new(source).map_err(invalid)?;
+        let proof = prove_possession(&self.key, &origin, &source, &self.key_id).map_err(invalid)?;
+        Ok(BASE64_STANDARD.encode(proof))
+    }
+
     /// [`SourceSigner::sign_record`] with a given creation time and nonce.
     pub fn sign_record_at(
         &self,
@@ -95,6 +105,7 @@ impl SourceSigner {
         let source: SourceId =
             serde_json::from_value(get("source").unwrap_or(Value::Null)).map_err(invalid)?;
         let content = match kind {
+            Kind::Source => return Err(invalid("records of kind source are written by the log")),
             Kind::Signal => {
                 signal_content(&get("payload").ok_or_else(|| invalid("no payload"))?)
                     .map_err(invalid)?
@@ -275,16 +286,32 @@ impl Client {
         self.admin(reqwest::Method::GET, &path, &[], None).await
     }
 
-    /// `POST /v1/admin/sources/{id}/keys`.
+    /// `POST /v1/admin/sources/{id}/keys`: the key and its proof of possession (both base64;
+    /// [`SourceSigner::prove_possession`] makes the proof).
     pub async fn add_source_key(
         &self,
         source: &str,
         key_id: &str,
         public_key_base64: &str,
+        proof_base64: &str,
     ) -> Result<Value, ClientError> {
         let path = format!("v1/admin/sources/{}/keys", crate::paths::segment(source));
-        let body = json!({"key_id": key_id, "public_key": public_key_base64});
+        let body =
+            json!({"key_id": key_id, "public_key": public_key_base64, "proof": proof_base64});
         self.admin(reqwest::Method::POST, &path, &[], Some(body))
+            .await
+    }
+
+    /// Adds `signer`'s key to `source`, proving possession for this log (whose origin it reads
+    /// from `GET /v1/log`).
+    pub async fn add_signer(
+        &self,
+        source: &str,
+        signer: &SourceSigner,
+    ) -> Result<Value, ClientError> {
+        let origin = self.log_info().await?.origin;
+        let proof = signer.prove_possession(&origin, source)?;
+        self.add_source_key(source, signer.key_id(), &signer.public_key_base64(), &proof)
             .await
     }
 

@@ -11,7 +11,11 @@
 //! - [`cosignature`]: C2SP tlog-cosignature v1, a witness's (here, a monitor's) signed statement
 //!   that a checkpoint is the largest consistent tree head it has seen.
 //! - [`record`]: the v1 record format (RFC 8785 canonical JSON) whose bytes are the log leaves.
+//! - [`registry`]: the source registry as records of the log (kind `source`), proofs of
+//!   possession of source keys, and the history they fold into.
 //! - [`payload`]: from the value a consumer received to the check that a receipt proves it.
+//! - [`evidence`]: source-key evidence, the registry records proving a signing key was the
+//!   source's when it signed.
 //! - [`receipt`]: receipts, the self-contained evidence that a record is in the log, verified
 //!   offline; the inclusion part also as a C2SP tlog-proof.
 //! - [`httpsig`]: the RFC 9421 / RFC 9530 profile of signed submissions.
@@ -26,12 +30,14 @@
 pub mod checkpoint;
 pub mod content;
 pub mod cosignature;
+pub mod evidence;
 pub mod hash;
 pub mod httpsig;
 pub mod log;
 pub mod payload;
 pub mod receipt;
 pub mod record;
+pub mod registry;
 
 #[doc(hidden)]
 pub mod testing;

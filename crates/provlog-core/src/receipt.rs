@@ -359,7 +359,8 @@ fn check_anchor(anchor: &AnchorRef, cp: &Checkpoint) -> Result<(), ReceiptError>
 }
 
 fn verify_item(record: &Record, item: &ItemInclusion) -> Result<VerifiedItem, ReceiptError> {
-    if record.kind != Kind::Snapshot {
+    // A registry record's one item is its event, provable like a snapshot row.
+    if !matches!(record.kind, Kind::Snapshot | Kind::Source) {
         return Err(ReceiptError::Item(format!(
             "only snapshot records have provable items, this one is a {:?}",
             record.kind

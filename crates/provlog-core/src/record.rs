@@ -28,6 +28,7 @@ use serde_json::{Map, Value};
 pub use error::RecordError;
 pub use json::{canonicalize, nesting_depth, parse_json, DEPTH_CEILING, MAX_SAFE_INTEGER};
 pub use names::{KeyId, LogOrigin, MediaType, Nonce, SourceId};
+pub(crate) use signature::base64_array;
 pub use signature::{
     SignatureAlg, SignedStatement, SourceSignature, VerifiedSignature, SIGNATURE_CONTEXT,
 };
@@ -106,6 +107,9 @@ pub enum Kind {
     Snapshot,
     /// A root computed by the client over data that never leaves it.
     Digest,
+    /// A change to a source's registration, written by the log itself
+    /// ([`crate::registry`]): its one item is the change, as canonical JSON.
+    Source,
 }
 
 impl Kind {
@@ -114,6 +118,7 @@ impl Kind {
             Kind::Signal => "signal",
             Kind::Snapshot => "snapshot",
             Kind::Digest => "digest",
+            Kind::Source => "source",
         }
     }
 }
@@ -182,7 +187,8 @@ pub struct Record {
 }
 
 impl Content {
-    /// Checks the rules for content of `kind`: signals are one JSON value under rfc9162-sha256;
+    /// Checks the rules for content of `kind`: signals and registry changes (`source`) are one
+    /// JSON value under rfc9162-sha256;
     /// snapshots use rfc9162-sha256; digests use rfc9162-sha256 or sha256 (one item); every
     /// content has 1..=2^53−1 items.
     pub fn check_for(&self, kind: Kind) -> Result<(), RecordError> {
@@ -190,18 +196,19 @@ impl Content {
             return Err(RecordError::invalid("content.items", "must be 1..=2^53-1"));
         }
         match (kind, self.alg) {
-            (Kind::Signal | Kind::Snapshot, ContentAlg::Sha256) => Err(RecordError::invalid(
-                "content.alg",
-                format!("{kind} content uses rfc9162-sha256"),
-            )),
-            (Kind::Signal, _) if self.items != 1 => Err(RecordError::invalid(
+            (Kind::Signal | Kind::Snapshot | Kind::Source, ContentAlg::Sha256) => Err(
+                RecordError::invalid("content.alg", format!("{kind} content uses rfc9162-sha256")),
+            ),
+            (Kind::Signal | Kind::Source, _) if self.items != 1 => Err(RecordError::invalid(
                 "content.items",
-                "a signal is exactly one item",
+                format!("a {kind} is exactly one item"),
             )),
-            (Kind::Signal, _) if !self.media_type.is_json() => Err(RecordError::invalid(
-                "content.media_type",
-                "a signal is application/json",
-            )),
+            (Kind::Signal | Kind::Source, _) if !self.media_type.is_json() => {
+                Err(RecordError::invalid(
+                    "content.media_type",
+                    format!("a {kind} is application/json"),
+                ))
+            }
             (Kind::Digest, ContentAlg::Sha256) if self.items != 1 => Err(RecordError::invalid(
                 "content.items",
                 "a sha256 digest covers exactly one item",

@@ -800,3 +800,172 @@ fn receipt_cases_are_current() {
     }
     check_or_update("receipts/cases.json", v);
 }
+
+/// Registry records (kind `source`) of one source and tampered histories, with the check
+/// `SourceHistory::fold` fails each at, and a proof of possession with its exact message.
+fn registry_vectors() -> Value {
+    use base64::prelude::{Engine as _, BASE64_STANDARD};
+    use ed25519_dalek::SigningKey;
+    use provlog_core::record::{KeyId, LogOrigin, SourceId, Timestamp};
+    use provlog_core::registry::{
+        possession_message, prove_possession, registry_record, schema_sha256, RegistryEvent,
+        SchemaPolicy, SourceHistory,
+    };
+
+    let origin = LogOrigin::new("example.com/provlog/test").unwrap();
+    let source = SourceId::new("acme-signals").unwrap();
+    let key = |seed: u8| SigningKey::from_bytes(&[seed; 32]);
+    let added = |seed: u8, id: &str| {
+        let id = KeyId::new(id).unwrap();
+        let proof = prove_possession(&key(seed), &origin, &source, &id).unwrap();
+        RegistryEvent::KeyAdded {
+            key_id: id,
+            public_key: key(seed).verifying_key().to_bytes(),
+            proof: Some(proof),
+        }
+    };
+    let retired = |id: &str| RegistryEvent::KeyRetired {
+        key_id: KeyId::new(id).unwrap(),
+    };
+    let registered = RegistryEvent::SourceRegistered {
+        schema_sha256: Some(schema_sha256(&json!({"type": "object"})).unwrap()),
+        schema_policy: SchemaPolicy::Reject,
+        require_signature: true,
+    };
+    let changed = RegistryEvent::SettingsChanged {
+        schema_sha256: None,
+        schema_policy: SchemaPolicy::Flag,
+        require_signature: true,
+    };
+    // (leaf index, source, event, item override)
+    type Entry<'a> = (u64, &'a SourceId, RegistryEvent, Option<Vec<u8>>);
+    let history = |entries: Vec<Entry>| -> (Value, Result<(), &'static str>) {
+        let built: Vec<_> = entries
+            .iter()
+            .map(|(i, src, event, item)| {
+                let at = Timestamp::from_unix_millis(1_764_000_000_000 + *i as i64 * 1000).unwrap();
+                let (record, own) =
+                    registry_record(origin.clone(), (*src).clone(), event, at).unwrap();
+                (*i, record, item.clone().unwrap_or(own))
+            })
+            .collect();
+        let folded =
+            SourceHistory::fold(built.iter().map(|(i, r, b)| (*i, r, b.as_slice()))).map(|_| ());
+        let json = built
+            .iter()
+            .map(|(i, r, item)| {
+                json!({
+                    "leaf_index": i,
+                    "record": String::from_utf8(r.to_canonical_bytes().unwrap()).unwrap(),
+                    "item": String::from_utf8(item.clone()).unwrap(),
+                })
+            })
+            .collect::<Vec<_>>();
+        (json!(json), folded.map_err(|e| e.check()))
+    };
+    let full = || {
+        vec![
+            (3, &source, registered.clone(), None),
+            (5, &source, added(1, "k1"), None),
+            (8, &source, added(2, "k2"), None),
+            (13, &source, retired("k1"), None),
+            (21, &source, changed.clone(), None),
+        ]
+    };
+    let other = SourceId::new("other").unwrap();
+    let mut forged_proof = added(1, "k1");
+    if let RegistryEvent::KeyAdded { proof: Some(p), .. } = &mut forged_proof {
+        p[0] ^= 1;
+    }
+    let tampers: Vec<(&str, Vec<Entry>)> = vec![
+        ("history", full()),
+        ("history: the registration dropped", full().split_off(1)),
+        ("history: registered twice", {
+            let mut h = full();
+            h.insert(1, (4, &source, registered.clone(), None));
+            h
+        }),
+        ("history: a key added twice", {
+            let mut h = full();
+            h[2].2 = added(2, "k1");
+            h
+        }),
+        ("history: an unknown key retired", {
+            let mut h = full();
+            h[3].2 = retired("k9");
+            h
+        }),
+        ("history: a key retired before it was added", {
+            let mut h = full();
+            h.swap(1, 3);
+            (h[1].0, h[3].0) = (5, 13);
+            h
+        }),
+        ("history: leaves out of order", {
+            let mut h = full();
+            h[2].0 = 4;
+            h[3].0 = 2;
+            h
+        }),
+        ("history: a record of another source", {
+            let mut h = full();
+            h[2].1 = &other;
+            h
+        }),
+        ("history: a proof of possession altered", {
+            let mut h = full();
+            h[1].2 = forged_proof.clone();
+            h
+        }),
+        ("history: the item differs from the content root", {
+            let mut h = full();
+            h[2].3 = Some(added(3, "k2").to_item().unwrap());
+            h
+        }),
+        ("history: a non-canonical item", {
+            let mut h = full();
+            h[3].3 = Some(br#"{"key_id":"k1","event":"key-retired"}"#.to_vec());
+            h
+        }),
+    ];
+    let cases: Vec<Value> = tampers
+        .into_iter()
+        .map(|(desc, entries)| {
+            let (records, outcome) = history(entries);
+            let mut case = json!({"desc": desc, "records": records, "valid": outcome.is_ok()});
+            if let Err(check) = outcome {
+                case["error"] = json!(check);
+            }
+            case
+        })
+        .collect();
+
+    let key_id = KeyId::new("k1").unwrap();
+    let public = key(1).verifying_key().to_bytes();
+    json!({
+        "description": "Registry records (kind source) of one source in log order, valid and tampered (desc after ': ' names the change), with the check provlog-core's SourceHistory::fold fails each at; and a proof of possession with the exact message it signs.",
+        "possession": {
+            "origin": origin,
+            "source": source,
+            "key_id": key_id,
+            "public_key": BASE64_STANDARD.encode(public),
+            "message_base64": BASE64_STANDARD.encode(possession_message(&origin, &source, &key_id, &public).unwrap()),
+            "proof": BASE64_STANDARD.encode(prove_possession(&key(1), &origin, &source, &key_id).unwrap()),
+        },
+        "cases": cases,
+    })
+}
+
+#[test]
+fn registry_vectors_are_current() {
+    let v = registry_vectors();
+    let cases = v["cases"].as_array().unwrap();
+    for c in cases {
+        let tampered = c["desc"].as_str().unwrap().contains(": ");
+        assert_eq!(c["valid"].as_bool().unwrap(), !tampered, "{}", c["desc"]);
+    }
+    let checks: std::collections::BTreeSet<&str> =
+        cases.iter().filter_map(|c| c["error"].as_str()).collect();
+    assert_eq!(checks.len(), 8, "every check is exercised: {checks:?}");
+    check_or_update("registry.json", v);
+}

@@ -226,6 +226,10 @@ fn build_content(
 ) -> Result<(Content, Vec<Vec<u8>>), ApiError> {
     let max_items = state.config.max_snapshot_items;
     match s.kind {
+        Kind::Source => Err(invalid(
+            "records of kind source are written by the log itself, when a source's registration \
+             changes (the admin API)",
+        )),
         Kind::Signal => {
             let payload = s
                 .payload

@@ -28,6 +28,7 @@ mod convert;
 mod integrate;
 pub mod postgres;
 mod read;
+mod registry;
 mod sequence;
 pub mod sqlite;
 #[cfg(feature = "testing")]
@@ -46,6 +47,7 @@ pub use anchors::{
 };
 pub use integrate::{Integration, Sizes};
 pub use read::{Lineage, LineageEdge, Reads, RecordFilter, StoredCheckpoint, StoredRecord};
+pub use registry::RegistryRow;
 pub use sequence::{NewRecord, SequenceOutcome, Sequenced, Sequencing};
 pub use trust::{
     ApiKeyRow, AuditEvent, Change, NewApiKey, SourceChange, SourceKeyRow, SourceRow,
@@ -134,6 +136,7 @@ pub trait Coordination {
     async fn migrate(&self) -> Result<()>;
 
     /// Binds the database to a log origin on first use; refuses a database of another log.
+    /// Then logs the registry of sources registered before registry records existed, once.
     async fn init_log(&self, origin: &str) -> Result<()>;
 
     /// Takes or renews a lease for `ttl`; true when `holder` holds it afterwards.

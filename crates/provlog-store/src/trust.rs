@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use crate::{Result, StoreError};
+use crate::{RegistryRow, Result, StoreError};
 
 /// A registered source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +175,9 @@ pub enum SourceChange<'a> {
         source: &'a str,
         key_id: &'a str,
         public_key: &'a [u8; 32],
+        /// The key's proof of possession (`provlog_core::registry::verify_possession`), which
+        /// the caller has checked; it goes into the registry record.
+        proof: &'a [u8; 64],
     },
     /// Retires a source key: it verifies no new submission; records it signed stay as they are.
     RetireKey { source: &'a str, key_id: &'a str },
@@ -223,8 +226,13 @@ pub(crate) fn key_detail(key: &NewApiKey) -> String {
 /// Sources, API keys, nonces and the audit trail.
 #[async_trait]
 pub trait Trust {
-    /// Applies a change to the source registry, with its audit event in the same transaction.
+    /// Applies a change to the source registry, with its registry record (a log record of kind
+    /// `source`) and its audit event in the same transaction. Needs the log bound
+    /// ([`crate::Coordination::init_log`]).
     async fn change_source(&self, change: SourceChange<'_>, actor: &str) -> Result<Change<()>>;
+
+    /// The registry records of one source, or of all, in log order.
+    async fn registry(&self, source: Option<&str>) -> Result<Vec<RegistryRow>>;
 
     /// One source with its keys.
     async fn source(&self, id: &str) -> Result<Option<SourceRow>>;

@@ -216,6 +216,7 @@ async fn the_audit_trail_refuses_update_and_delete() {
         schema_policy: "flag".into(),
         require_signature: false,
     };
+    db.store.init_log(ORIGIN).await.unwrap();
     let create = provlog_store::SourceChange::Create("acme", &settings);
     db.store.change_source(create, "admin").await.unwrap();
     let mut conn = raw(&db).await;

@@ -25,6 +25,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+use ed25519_dalek::SigningKey;
+use provlog_client::SourceSigner;
 use provlog_e2e::{Fixture, Server, TestDb};
 use serde_json::{json, Value};
 
@@ -616,6 +618,8 @@ struct Creds {
     admin: String,
     ingest: String,
     spare_id: String,
+    /// A new key for the source, with its proof of possession for this log.
+    source_key: Value,
 }
 
 fn credentials(addr: SocketAddr, fx: &Fixture) -> Creds {
@@ -650,10 +654,14 @@ fn credentials(addr: SocketAddr, fx: &Fixture) -> Creds {
     );
     assert_eq!(r.status, 201);
     let spare_id = r.json()["key"]["id"].as_str().unwrap().to_string();
+    let signer = SourceSigner::new(SigningKey::from_bytes(&[11; 32]), "k1").unwrap();
+    let source_key = json!({"key_id": "k1", "public_key": signer.public_key_base64(),
+        "proof": signer.prove_possession(&fx.origin, SOURCE).unwrap()});
     Creds {
         admin,
         ingest,
         spare_id,
+        source_key,
     }
 }
 
@@ -692,8 +700,8 @@ fn json_routes(c: &Creds, signal: &Value) -> Vec<JsonRoute> {
         route(
             "POST",
             format!("/v1/admin/sources/{SOURCE}/keys"),
-            json!({"key_id": "k1", "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}),
-            vec!["public_key"],
+            c.source_key.clone(),
+            vec!["public_key", "proof"],
         ),
         route(
             "POST",
@@ -824,7 +832,14 @@ fn query_cases(cases: &mut Vec<Case>, admin: &str) {
         "/v1/records/0/receipt?size=18446744073709551616",
         "/v1/records/0/receipt?item=-1",
         "/v1/records/0/receipt?item=18446744073709551616",
-        "/v1/records/0/receipt?item=0",
+        // Record 0 is the source's registry record (one item); record 1 the valid signal.
+        "/v1/records/1/receipt?item=0",
+        "/v1/records/0/receipt?item=1",
+        "/v1/records/-1/evidence",
+        "/v1/records/0/evidence?size=-1",
+        "/v1/records/1/evidence?item=0",
+        "/v1/sources/%FF%FE",
+        "/v1/sources/nobody",
         "/v1/records/0/lineage?depth=-1",
         "/v1/records/0/lineage?depth=4294967296",
         "/v1/checkpoints?before=-1",
@@ -1037,9 +1052,10 @@ async fn bad_input_gets_a_problem_and_changes_nothing() {
     let r = post_json(addr, "/v1/records", &c.ingest, &signal);
     assert_eq!(r.status, 201, "{:?}", String::from_utf8_lossy(&r.body));
     assert_eq!(count_records(&db).await, records_before + 1);
+    // The source's registry record and the two signals.
     let size = provlog_e2e::wait_for("the log to integrate", Duration::from_secs(30), || {
         let log = get_json(addr, "/v1/log", &c.admin);
-        async move { (log["size"].as_u64() == Some(2)).then_some(2) }
+        async move { (log["size"].as_u64() == Some(3)).then_some(3) }
     })
     .await;
 

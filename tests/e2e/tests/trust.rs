@@ -1,13 +1,17 @@
 //! Trust and policy end to end, with the real binary: bootstrap, sources and keys through
 //! `provlog keys` / `provlog sources`, a signed submission whose receipt `provlog verify receipt`
-//! checks offline, rotation and revocation, the audit trail, and no secret in the server's logs.
+//! checks offline, rotation and revocation, the audit trail, `provlog verify payload` proving the
+//! signing key from the log's registry records (and catching a key swapped in the database), and
+//! no secret in the server's logs.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use provlog_client::{signal, Client, SourceSigner, Submission};
-use provlog_e2e::{provlog, provlog_ok as run, verify_receipt, Fixture, Server, TestDb};
+use provlog_e2e::{
+    outcome, provlog, provlog_ok as run, verify_receipt, wait_for, Fixture, Server, TestDb,
+};
 use serde_json::{json, Value};
 
 fn read(path: &std::path::Path) -> String {
@@ -36,7 +40,8 @@ fn provision(fx: &Fixture, admin: &[&str]) -> String {
     let public = run(&["sources", "keygen", "--out", &source_key])
         .trim()
         .to_string();
-    run(&[
+    // The CLI proves possession from the key file; the source then has the key keygen printed.
+    let added: Value = serde_json::from_str(&run(&[
         &["sources"],
         admin,
         &[
@@ -44,11 +49,13 @@ fn provision(fx: &Fixture, admin: &[&str]) -> String {
             SOURCE,
             "--key-id",
             "oracle-1",
-            "--public-key",
-            &public,
+            "--key-file",
+            &source_key,
         ],
     ]
-    .concat());
+    .concat()))
+    .unwrap();
+    assert_eq!(added["keys"][0]["public_key"], public.as_str(), "{added}");
     let created: Value = serde_json::from_str(&run(&[
         &["keys"],
         admin,
@@ -160,6 +167,77 @@ async fn rotate_and_revoke(
     successor
 }
 
+/// `provlog verify payload FILE --url … --key …` with extra arguments.
+fn verify_payload(fx: &Fixture, url: &str, payload: &str, extra: &[&str]) -> (i32, String, String) {
+    let file = fx.path("payload.json");
+    std::fs::write(&file, payload).unwrap();
+    let (file, vkey) = (file.to_str().unwrap(), fx.vkey_file.to_str().unwrap());
+    let args = [
+        &["verify", "payload", file, "--url", url, "--key", vkey],
+        extra,
+    ]
+    .concat();
+    outcome(&provlog(&args))
+}
+
+/// The signed payload of `submit_signed` verifies with its key proven by the registry record
+/// that added it (leaf 1, after the source's registration at leaf 0). Then the operator swaps the
+/// key in the database, behind the registry's back: the server accepts what the new key signs,
+/// and `verify payload` refuses it, because the log registered another key under that id.
+async fn check_payload_key_evidence(fx: &Fixture, url: &str, db: &TestDb, ingest: &str) {
+    let (code, stdout, stderr) =
+        verify_payload(fx, url, r#"{"asset": "ETH", "price": 101}"#, &["--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["signature"]["key_id"], "oracle-1", "{summary}");
+    assert_eq!(summary["signature"]["registration_leaf"], 1, "{summary}");
+    assert_eq!(summary["signature"]["proven_possession"], true, "{summary}");
+    let (_, text, _) = verify_payload(fx, url, r#"{"asset": "ETH", "price": 101}"#, &[]);
+    assert!(
+        text.contains("it was e2e-oracle's: registered at leaf 1"),
+        "{text}"
+    );
+
+    let swapped =
+        SourceSigner::new(ed25519_dalek::SigningKey::from_bytes(&[66; 32]), "oracle-1").unwrap();
+    let public = BASE64_STANDARD.decode(swapped.public_key_base64()).unwrap();
+    sqlx::query("UPDATE source_keys SET public_key = $1 WHERE source = $2 AND key_id = 'oracle-1'")
+        .bind(public)
+        .bind(SOURCE)
+        .execute(&mut db.connect().await)
+        .await
+        .unwrap();
+    let client = Client::new(url)
+        .unwrap()
+        .with_token(ingest.to_string())
+        .with_signer(swapped.clone());
+    // The server's trust cache holds the old key for up to trust_cache_ttl_ms.
+    wait_for(
+        "the swapped key to be accepted",
+        Duration::from_secs(30),
+        || {
+            let (client, swapped) = (client.clone(), swapped.clone());
+            async move {
+                let mut record = signal(SOURCE, json!({"asset": "ETH", "price": 666}));
+                swapped.sign_record(&mut record).unwrap();
+                let submission = Submission::one(&record).wait_for_receipts();
+                client
+                    .submit(&submission)
+                    .await
+                    .ok()
+                    .filter(|a| a.receipt_status.as_deref() == Some("ready"))
+            }
+        },
+    )
+    .await;
+    let (code, _, stderr) = verify_payload(fx, url, r#"{"asset": "ETH", "price": 666}"#, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("registered for the source with another public key"),
+        "{stderr}"
+    );
+}
+
 #[tokio::test]
 async fn keys_sources_signed_receipts_and_no_secret_in_the_logs() {
     let fx = Fixture::new("example.com/provlog/e2e-trust");
@@ -190,6 +268,7 @@ async fn keys_sources_signed_receipts_and_no_secret_in_the_logs() {
     let ingest_id = provision(&fx, &a);
     let (signer, signed_client) = submit_signed(&fx, &url).await;
     let successor = rotate_and_revoke(&a, &ingest_id, &signer, &signed_client).await;
+    check_payload_key_evidence(&fx, &url, &db, &successor).await;
 
     let listed = run(&[&["keys"], &a[..], &["list"]].concat());
     let audit: Value = serde_json::from_str(&run(&[&["audit"], &a[..]].concat())).unwrap();

@@ -122,9 +122,7 @@ async fn register(
             .await;
         kept(created, || format!("registering source {}", spec.id))?;
         if spec.require_signature {
-            let added = admin
-                .add_source_key(spec.id, signer.key_id(), &signer.public_key_base64())
-                .await;
+            let added = admin.add_signer(spec.id, signer).await;
             kept(added, || format!("adding {}'s key", spec.id))?;
         }
         let key = admin

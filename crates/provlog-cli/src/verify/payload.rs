@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use base64::prelude::{Engine as _, BASE64_STANDARD};
 use provlog_client::{Evidence, PayloadRecord};
 use provlog_core::record::{parse_json, Limits};
 use serde_json::{json, Value};
@@ -103,11 +104,14 @@ fn record_json(p: &Proven) -> Value {
         "received_at": v.record.received_at.to_string(),
         "checkpoint_size": v.checkpoint.checkpoint.size,
         "checkpoint_root": v.checkpoint.checkpoint.root,
-        // Which key signed is proven; that it was the source's key is the source registry's
-        // part (a registration record in the log), not yet in these receipts.
-        "signature": v.source_signature.as_ref().map(|s| json!({
-            "key_id": s.key_id,
-            "registration_leaf": null,
+        // The key that signed, and the registry records proving it was the source's then.
+        "signature": p.evidence.key.as_ref().map(|k| json!({
+            "key_id": k.key_id,
+            "public_key": BASE64_STANDARD.encode(k.public_key),
+            "registration_leaf": k.added.leaf_index,
+            "registered_at": k.added.at.to_string(),
+            "proven_possession": k.proven,
+            "retirement_leaf": k.retired.map(|r| r.leaf_index),
         })),
         "anchor": v.anchor.as_ref().map(|a| json!({
             "chain_id": a.chain_id,
@@ -156,12 +160,23 @@ fn summary_text(root: &str, proven: &[Proven], others: &[PayloadRecord]) -> Stri
             cp.root,
             v.checkpoint.signed_by.join(", ")
         );
-        out += &match &v.source_signature {
-            Some(sig) => format!(
-                "  signature   source key {} signed this content (that the key is {}'s is not \
-                 yet evidenced by the log)\n",
-                sig.key_id,
-                v.record.source.as_str()
+        out += &match &p.evidence.key {
+            Some(k) => format!(
+                "  signature   key {} signed this content; it was {}'s: registered at leaf {} \
+                 ({}{}), {}\n",
+                k.key_id,
+                v.record.source.as_str(),
+                k.added.leaf_index,
+                k.added.at,
+                if k.proven {
+                    ", with proof of possession"
+                } else {
+                    ", backfilled without proof of possession"
+                },
+                match k.retired {
+                    Some(r) => format!("retired at leaf {}, after the record", r.leaf_index),
+                    None => "not retired in this checkpoint".into(),
+                }
             ),
             None => "  signature   none (the record carries no source signature)\n".into(),
         };

@@ -190,7 +190,7 @@ impl Record {
 }
 
 /// Fixed-length byte arrays as standard base64 with padding.
-mod base64_array {
+pub(crate) mod base64_array {
     use super::*;
     use serde::{de::Error as _, Deserializer, Serializer};
 

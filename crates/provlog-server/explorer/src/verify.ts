@@ -278,7 +278,7 @@ export interface Record {
   v: 1;
   origin: string;
   source: string;
-  kind: "signal" | "snapshot" | "digest";
+  kind: "signal" | "snapshot" | "digest" | "source";
   content: { alg: "rfc9162-sha256" | "sha256"; root: string; items: number; media_type: string };
   parents: string[];
   metadata: Obj;
@@ -367,15 +367,17 @@ export function parseRecord(text: string): Record {
   );
   str(r.origin, "origin", ORIGIN, "must be 1..=255 bytes of printable ASCII without spaces or '+'");
   str(r.source, "source", SOURCE, "must be 1..=64 characters of [a-z0-9._-], starting with a letter or digit");
-  const kind = str(r.kind, "kind", (s) => ["signal", "snapshot", "digest"].includes(s), "unknown kind");
+  const kind = str(r.kind, "kind", (s) => ["signal", "snapshot", "digest", "source"].includes(s), "unknown kind");
   const c = fields(r.content, "content", ["alg", "root", "items", "media_type"]);
   const alg = str(c.alg, "content.alg", (s) => s === "rfc9162-sha256" || s === "sha256", "unknown algorithm");
   str(c.root, "content.root", b64Of(32), "must be base64 of 32 bytes");
   const items = uint(c.items, "content.items", 1);
   const media = str(c.media_type, "content.media_type", MEDIA, "must be type/subtype in lower case");
   if (kind !== "digest" && alg === "sha256") bad("content.alg", `${kind} content uses rfc9162-sha256`);
-  if (kind === "signal" && items !== 1) bad("content.items", "a signal is exactly one item");
-  if (kind === "signal" && media !== "application/json") bad("content.media_type", "a signal is application/json");
+  // A registry record (kind source) holds one JSON item, its change, like a signal.
+  const single = kind === "signal" || kind === "source";
+  if (single && items !== 1) bad("content.items", `a ${kind} is exactly one item`);
+  if (single && media !== "application/json") bad("content.media_type", `a ${kind} is application/json`);
   if (kind === "digest" && alg === "sha256" && items !== 1) bad("content.items", "a sha256 digest covers exactly one item");
   if (!Array.isArray(r.parents)) bad("parents", "must be an array");
   if (r.parents.length > 64) bad("parents", "at most 64");
@@ -600,7 +602,8 @@ async function verifyInOrder(json: string, trusted: VerifierKey[], passed: strin
   // 7. item
   let verifiedItem: VerifiedReceipt["item"];
   if (item) {
-    if (record.kind !== "snapshot") {
+    // A registry record's one item is its event, provable like a snapshot row.
+    if (record.kind !== "snapshot" && record.kind !== "source") {
       throw new VerifyError("item", `only snapshot records have provable items, this one is a ${record.kind}`);
     }
     const data = fromBase64(item.data);

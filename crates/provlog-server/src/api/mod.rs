@@ -7,6 +7,7 @@ pub mod openapi;
 mod ops;
 mod proofs;
 mod read;
+mod registry;
 mod tiles;
 mod write;
 
@@ -57,11 +58,14 @@ routes! {
     get "/v1/records/{id}" => read::record,
     get "/v1/records/{id}/lineage" => read::lineage,
     get "/v1/records/{id}/receipt" => proofs::receipt,
+    get "/v1/records/{id}/evidence" => proofs::evidence,
     get "/v1/checkpoint" => read::latest_checkpoint,
     get "/v1/checkpoints" => read::checkpoints,
     get "/v1/anchors" => anchors::anchors,
     get "/v1/proofs/consistency" => proofs::consistency,
     get "/v1/log" => read::log_info,
+    get "/v1/sources" => registry::sources,
+    get "/v1/sources/{id}" => registry::source,
     post "/v1/verify" => proofs::verify,
     get "/checkpoint" => read::c2sp_checkpoint,
     get "/tile/{*path}" => tiles::tile,

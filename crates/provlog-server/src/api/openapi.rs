@@ -50,6 +50,8 @@ pub const BEARER: &str = "bearer";
         (name = "records", description = "Submitting records and looking them up"),
         (name = "proofs", description = "Receipts, consistency proofs and verification"),
         (name = "checkpoints", description = "Signed checkpoints (C2SP signed notes)"),
+        (name = "sources", description = "The source registry as the log's registry records \
+            state it: each source's keys and settings, with the records to prove them"),
         (name = "tlog-tiles", description = "The C2SP tlog-tiles read API: \
             <https://c2sp.org/tlog-tiles>"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
@@ -213,6 +215,21 @@ pub struct Receipt {
     /// --rpc-url` checks that the contract holds the checkpoint's root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anchor: Option<AnchorRef>,
+}
+
+/// The registry records that establish a record's signing key (`docs/formats.md`, "Source-key
+/// evidence"): item receipts (item 0, the event) at the record's checkpoint.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceEvidence {
+    /// `provlog-source-evidence/v1`.
+    #[schema(pattern = "^provlog-source-evidence/v1$")]
+    pub format: String,
+    /// The registry record that added the key.
+    pub key_added: Receipt,
+    /// The registry record that retired it, when one is in the checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_retired: Option<Receipt>,
 }
 
 /// One item of a snapshot record, with its content-tree inclusion proof.

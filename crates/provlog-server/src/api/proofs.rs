@@ -8,8 +8,13 @@ use axum::response::IntoResponse;
 use axum::Json;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use provlog_core::content::ContentTree;
+use provlog_core::evidence::{verify_source_evidence, SourceEvidence, SOURCE_EVIDENCE_FORMAT_V1};
 use provlog_core::log::{self, FetchedNodes};
-use provlog_core::receipt::{verify_receipt, ItemInclusion, Receipt, RECEIPT_FORMAT_V1};
+use provlog_core::receipt::{
+    verify_receipt, ItemInclusion, Receipt, VerifiedReceipt, RECEIPT_FORMAT_V1,
+};
+use provlog_core::record::Record;
+use provlog_core::registry::RegistryEvent;
 use provlog_core::Hash;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -95,9 +100,9 @@ pub async fn build_receipt(
     let item = match item {
         None => None,
         Some(n) => {
-            if record.kind != "snapshot" {
+            if record.kind != "snapshot" && record.kind != "source" {
                 return Err(ApiError::BadRequest(format!(
-                    "record {index} is a {}; only snapshots have items",
+                    "record {index} is a {}; only snapshots (and registry records) have items",
                     record.kind
                 )));
             }
@@ -187,6 +192,117 @@ pub(crate) async fn receipt(
         "false"
     };
     Ok(([(ANCHORED_HEADER, anchored)], Json(receipt)))
+}
+
+/// A record's receipt and the evidence that its signing key was its source's.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Evidence {
+    #[schema(value_type = openapi::Receipt)]
+    receipt: Receipt,
+    /// The receipts of the registry records that added the record's signing key and, if one is
+    /// in the checkpoint, retired it, at the receipt's checkpoint (`docs/formats.md`, "Source-key
+    /// evidence"). Null when the record is unsigned, or when no registry record adds its key —
+    /// which a verifier reports as the key not being the source's.
+    #[schema(value_type = Option<openapi::SourceEvidence>, required = true)]
+    source_evidence: Option<SourceEvidence>,
+}
+
+/// The source-key evidence for the record `verified` proves, at its checkpoint.
+async fn source_evidence(
+    state: &AppState,
+    verified: &VerifiedReceipt,
+) -> Result<Option<SourceEvidence>, ApiError> {
+    let Some(signature) = &verified.source_signature else {
+        return Ok(None);
+    };
+    let source = verified.record.source.as_str();
+    let rows = state.store.registry(Some(source)).await?;
+    let records = rows
+        .iter()
+        .map(|r| Record::from_canonical_bytes(&r.leaf).map(|record| (r, record)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::Internal(format!("a registry record of {source}: {e}")))?;
+    // The records that mention the key id, in log order: its addition first.
+    let size = verified.checkpoint.checkpoint.size;
+    let mut added = None;
+    let mut retired = None;
+    for (row, _) in records.iter().filter(|(r, _)| r.index < size) {
+        match RegistryEvent::from_item(&row.item) {
+            Ok(RegistryEvent::KeyAdded { key_id, .. }) if key_id == signature.key_id => {
+                added.get_or_insert(row.index);
+            }
+            Ok(RegistryEvent::KeyRetired { key_id }) if key_id == signature.key_id => {
+                retired.get_or_insert(row.index);
+            }
+            _ => {}
+        }
+    }
+    let Some(added) = added else {
+        return Ok(None);
+    };
+    let key_retired = match retired {
+        Some(index) => Some(build_receipt(state, index, Some(0), Some(size)).await?),
+        None => None,
+    };
+    Ok(Some(SourceEvidence {
+        format: SOURCE_EVIDENCE_FORMAT_V1.to_string(),
+        key_added: build_receipt(state, added, Some(0), Some(size)).await?,
+        key_retired,
+    }))
+}
+
+/// A record's receipt with the evidence that the key that signed it was its source's: the
+/// receipts of the registry records that added and (if so) retired the key, at the same
+/// checkpoint, so one checkpoint signature covers all of them. `provlog verify payload` and
+/// `provlog_core::evidence::verify_source_evidence` check it offline.
+#[utoipa::path(
+    get,
+    path = "/v1/records/{id}/evidence",
+    tag = "proofs",
+    security((), ("bearer" = ["read"])),
+    params(("id" = String, Path, description = "The record's id: its log index in decimal", example = "42"), ReceiptQuery),
+    responses(
+        (status = 200, description = "The receipt and the source-key evidence, verified by the server before they are sent", body = Evidence),
+        (status = 400, description = "A malformed query parameter, or `item` for a record without items (`bad-request`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No such record, item or checkpoint size (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "No signed checkpoint covers the record yet; retry shortly (`not-yet-included`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        ReadErrors,
+    )
+)]
+pub(crate) async fn evidence(
+    state: State,
+    Path(id): Path<String>,
+    Q(q): Q<ReceiptQuery>,
+) -> Result<Json<Evidence>, ApiError> {
+    let state = state.0;
+    let index = parse_id(&id)?;
+    let receipt = build_receipt(&state, index, q.item, q.size).await?;
+    let verified = state
+        .receipts
+        .verify(&receipt)
+        .map_err(|e| self_check_failed("receipt", e))?;
+    let source_evidence = source_evidence(&state, &verified).await?;
+    if verified.source_signature.is_some() {
+        // The receipts in it were verified as they were built; whether they show the key was the
+        // source's is the consumer's verdict to reach, and served either way. A record whose key
+        // the registry does not bear out means the key tables changed outside the registry:
+        // the operator hears of it.
+        if let Err(e) = verify_source_evidence(
+            &verified,
+            source_evidence.as_ref(),
+            state.receipts.trusted(),
+        ) {
+            metrics::counter!("provlog_source_evidence_failures_total", "check" => e.check())
+                .increment(1);
+            tracing::warn!(record = index, error = %e, "a record's signing key is not borne out by the source registry");
+        }
+    }
+    Ok(Json(Evidence {
+        receipt,
+        source_evidence,
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -181,9 +181,11 @@ impl Api {
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
 
-    /// Registers `signer`'s public key for `source`.
+    /// Registers `signer`'s public key for `source`, with its proof of possession.
     pub async fn add_source_key(&self, admin: &str, source: &str, signer: &SourceSigner) {
-        let body = json!({"key_id": signer.key_id(), "public_key": signer.public_key_base64()});
+        let proof = signer.prove_possession(ORIGIN, source).unwrap();
+        let body = json!({"key_id": signer.key_id(), "public_key": signer.public_key_base64(),
+            "proof": proof});
         let uri = format!("/v1/admin/sources/{source}/keys");
         let (s, v) = self.send("POST", &uri, Some(admin), Some(&body)).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");

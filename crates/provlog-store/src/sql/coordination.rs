@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::dialect::{now, now_plus_ms, Backend, MIGRATOR};
+use super::trust::backfill_registry;
 use crate::{Coordination, Result, StoreError};
 
 #[async_trait]
@@ -29,6 +30,13 @@ impl Coordination for Backend {
                 expected: origin.to_string(),
                 found,
             });
+        }
+        let logged = backfill_registry(self).await?;
+        if logged > 0 {
+            tracing::info!(
+                sources = logged,
+                "logged the registry of sources registered before it was"
+            );
         }
         Ok(())
     }

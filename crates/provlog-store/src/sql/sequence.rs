@@ -74,14 +74,7 @@ impl Backend {
                 return Ok(SequenceOutcome::Replayed(done));
             }
         }
-        let first: i64 = sqlx::query_scalar(
-            "UPDATE log_state SET next_index = next_index + $1 WHERE id = 1 RETURNING next_index - $1",
-        )
-        .bind(to_db(n)?)
-        .fetch_one(&mut *tx)
-        .await?;
-        let first = from_db(first)?;
-        insert_records(&mut tx, first, batch).await?;
+        let first = append(&mut tx, batch).await?;
         if let Some((key, request)) = idempotency {
             sqlx::query(
                 "INSERT INTO idempotency_keys (key, request_hash, first_index, count)
@@ -107,6 +100,21 @@ impl Backend {
                 .collect(),
         ))
     }
+}
+
+/// Takes the next indexes for `batch` and writes it, in the caller's write transaction (whose
+/// lock on `log_state` keeps indexes dense until it ends); the index of its first record.
+pub(super) async fn append(conn: &mut Connection, batch: &[NewRecord]) -> Result<u64> {
+    let n = u64::try_from(batch.len()).map_err(|_| StoreError::OutOfRange(u64::MAX))?;
+    let first: i64 = sqlx::query_scalar(
+        "UPDATE log_state SET next_index = next_index + $1 WHERE id = 1 RETURNING next_index - $1",
+    )
+    .bind(to_db(n)?)
+    .fetch_one(&mut *conn)
+    .await?;
+    let first = from_db(first)?;
+    insert_records(conn, first, batch).await?;
+    Ok(first)
 }
 
 /// The result of the earlier request under `key`, if there was one; another request under the

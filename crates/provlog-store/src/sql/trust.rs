@@ -5,16 +5,20 @@
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Transaction};
 
+use provlog_core::registry::RegistryEvent;
+
 use super::dialect::{
     for_update, from_ms, json, json_text, ms, now, now_plus_ms, tiebreak, Backend, Db,
 };
+use super::sequence::append;
 use crate::convert::{from_db, to_db};
+use crate::registry;
 use crate::trust::{
     key_detail, key_row, source_rows, AuditDbRow, KeyRow, SourceDbRow, SourceKeyDbRow,
 };
 use crate::{
-    ApiKeyRow, AuditEvent, Change, NewApiKey, Result, SourceChange, SourceRow, SourceSettings,
-    Trust,
+    ApiKeyRow, AuditEvent, Change, NewApiKey, RegistryRow, Result, SourceChange, SourceRow,
+    SourceSettings, StoreError, Trust,
 };
 
 type Connection = <Db as sqlx::Database>::Connection;
@@ -69,6 +73,64 @@ async fn commit_audited(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Appends the registry records of `events` for `source`, in the caller's write transaction.
+async fn log_registry(conn: &mut Connection, source: &str, events: &[RegistryEvent]) -> Result<()> {
+    let origin: String = sqlx::query_scalar("SELECT origin FROM log_state WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("the log is not bound to an origin yet".into()))?;
+    append(conn, &registry::records(&origin, source, events)?).await?;
+    Ok(())
+}
+
+/// Logs the registry of every source registered before registry records existed, once: each
+/// source in one transaction that first checks, under the sequencing lock, that none is logged.
+pub(super) async fn backfill_registry(backend: &Backend) -> Result<u64> {
+    let unlogged: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM sources s WHERE NOT EXISTS
+            (SELECT 1 FROM records r WHERE r.kind = 'source' AND r.source = s.id)
+         ORDER BY id",
+    )
+    .fetch_all(&backend.pool)
+    .await?;
+    let mut logged = 0;
+    for id in unlogged {
+        let mut tx = backend.write().await?;
+        // Taken first, so two replicas starting at once cannot both find the source unlogged.
+        sqlx::query(concat!(
+            "SELECT id FROM log_state WHERE id = 1",
+            for_update!()
+        ))
+        .execute(&mut *tx)
+        .await?;
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM records WHERE kind = 'source' AND source = $1)",
+        )
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if exists {
+            continue;
+        }
+        let Some(source) = sources_in(&mut tx, Some(&id)).await?.pop() else {
+            continue;
+        };
+        let events = registry::backfill(&source)?;
+        log_registry(&mut tx, &source.id, &events).await?;
+        let detail = serde_json::json!({ "records": events.len() }).to_string();
+        commit_audited(
+            tx,
+            "migration",
+            "source.registry_logged",
+            &source.id,
+            &detail,
+        )
+        .await?;
+        logged += 1;
+    }
+    Ok(logged)
 }
 
 /// Runs `sql` with `$1` bound to `id`; how many rows it touched.
@@ -218,16 +280,43 @@ impl Trust for Backend {
                 source,
                 key_id,
                 public_key,
+                ..
             } => add_source_key(&mut tx, source, key_id, public_key).await?,
             SourceChange::RetireKey { source, key_id } => {
                 retire_source_key(&mut tx, source, key_id).await?
             }
         };
         if outcome == Change::Done(()) {
+            let event = registry::event(&change)?;
+            log_registry(&mut tx, change.source(), &[event]).await?;
             let (action, target) = (change.action(), change.source());
             commit_audited(tx, actor, action, target, &change.detail()).await?;
         }
         Ok(outcome)
+    }
+
+    async fn registry(&self, source: Option<&str>) -> Result<Vec<RegistryRow>> {
+        let mut q = QueryBuilder::new(
+            "SELECT r.idx, r.source, r.leaf, i.data FROM records r
+             JOIN snapshot_items i ON i.record = r.idx AND i.item = 0
+             WHERE r.kind = 'source'",
+        );
+        if let Some(source) = source {
+            q.push(" AND r.source = ").push_bind(source);
+        }
+        q.push(" ORDER BY r.idx");
+        let rows: Vec<(i64, String, Vec<u8>, Vec<u8>)> =
+            q.build_query_as().fetch_all(&self.pool).await?;
+        rows.into_iter()
+            .map(|(index, source, leaf, item)| {
+                Ok(RegistryRow {
+                    index: from_db(index)?,
+                    source,
+                    leaf,
+                    item,
+                })
+            })
+            .collect()
     }
 
     async fn source(&self, id: &str) -> Result<Option<SourceRow>> {
@@ -423,33 +512,38 @@ impl Trust for Backend {
 
 impl Backend {
     async fn sources_where(&self, id: Option<&str>) -> Result<Vec<SourceRow>> {
-        let sql = concat!(
-            "SELECT id, display_name, ",
-            json_text!("schema"),
-            ", schema_policy, require_signature, ",
-            ms!("created_at"),
-            ", ",
-            ms!("updated_at"),
-            " FROM sources"
-        );
-        let mut q = where_equal(sql, "id", id);
-        q.push(" ORDER BY id");
-        let rows: Vec<SourceDbRow> = q.build_query_as().fetch_all(&self.pool).await?;
-        let sql = concat!(
-            "SELECT source, key_id, public_key, ",
-            ms!("created_at"),
-            ", ",
-            ms!("revoked_at"),
-            " FROM source_keys"
-        );
-        let mut q = where_equal(sql, "source", id);
-        q.push(concat!(
-            " ORDER BY source, created_at, ",
-            tiebreak!("key_id")
-        ));
-        let keys: Vec<SourceKeyDbRow> = q.build_query_as().fetch_all(&self.pool).await?;
-        source_rows(rows, &keys)
+        sources_in(&mut *self.pool.acquire().await?, id).await
     }
+}
+
+/// The source `id`, or every source, by id, with their keys.
+async fn sources_in(conn: &mut Connection, id: Option<&str>) -> Result<Vec<SourceRow>> {
+    let sql = concat!(
+        "SELECT id, display_name, ",
+        json_text!("schema"),
+        ", schema_policy, require_signature, ",
+        ms!("created_at"),
+        ", ",
+        ms!("updated_at"),
+        " FROM sources"
+    );
+    let mut q = where_equal(sql, "id", id);
+    q.push(" ORDER BY id");
+    let rows: Vec<SourceDbRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+    let sql = concat!(
+        "SELECT source, key_id, public_key, ",
+        ms!("created_at"),
+        ", ",
+        ms!("revoked_at"),
+        " FROM source_keys"
+    );
+    let mut q = where_equal(sql, "source", id);
+    q.push(concat!(
+        " ORDER BY source, created_at, ",
+        tiebreak!("key_id")
+    ));
+    let keys: Vec<SourceKeyDbRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+    source_rows(rows, &keys)
 }
 
 /// `select`, restricted to the rows whose `column` is `value` when one is given.

@@ -98,14 +98,18 @@ async fn create_source(http: &Http, admin: &str, body: Value) {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 }
 
-async fn add_source_key(http: &Http, admin: &str, source: &str, key_id: &str, public: &str) {
-    let r = admin_post(
-        http,
-        admin,
-        &format!("/v1/admin/sources/{source}/keys"),
-        Body::Json(json!({"key_id": key_id, "public_key": public})),
-    )
-    .await;
+/// Registers `signer`'s key (under its key id) for `source`, with its proof of possession for
+/// the log's origin.
+async fn add_source_key(http: &Http, admin: &str, source: &str, signer: &SourceSigner) {
+    let log = get(http, "/v1/log", Some(admin)).await;
+    let origin = log.body["origin"]
+        .as_str()
+        .expect("GET /v1/log names the origin");
+    let proof = signer.prove_possession(origin, source).unwrap();
+    let body = json!({"key_id": signer.key_id(), "public_key": signer.public_key_base64(),
+        "proof": proof});
+    let path = format!("/v1/admin/sources/{source}/keys");
+    let r = admin_post(http, admin, &path, Body::Json(body)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 }
 

@@ -122,12 +122,8 @@ impl<'a> Session<'a> {
             random_signer("a-only"),
             random_signer("k1"),
         );
-        for (source, key_id, signer) in [
-            ("sig-a", "k1", &a),
-            ("sig-a", "a-only", &a_only),
-            ("sig-b", "k1", &b),
-        ] {
-            add_source_key(&http, &admin, source, key_id, &signer.public_key_base64()).await;
+        for (source, signer) in [("sig-a", &a), ("sig-a", &a_only), ("sig-b", &b)] {
+            add_source_key(&http, &admin, source, signer).await;
         }
         let (_, ingest_a) = create_key(&http, &admin, "ingest", Some("sig-a"), "a").await;
         let (_, ingest_b) = create_key(&http, &admin, "ingest", Some("sig-b"), "b").await;

@@ -62,7 +62,8 @@ pub(crate) struct Ctx {
     pub(crate) rotate_victim: String,
     pub(crate) revoke_victim: String,
     pub(crate) receipt: Value,
-    pub(crate) new_source_key: String,
+    /// The body of a new key for the source, with its proof of possession.
+    pub(crate) new_source_key: Value,
 }
 
 /// A plausible request for each operation of the spec: the path with its parameters filled and
@@ -83,6 +84,9 @@ fn plausible(method: &str, path: &str, cx: &Ctx) -> Option<(String, Body)> {
         ("get", "/v1/records/{id}") => none("/v1/records/0"),
         ("get", "/v1/records/{id}/lineage") => none("/v1/records/1/lineage"),
         ("get", "/v1/records/{id}/receipt") => none("/v1/records/0/receipt"),
+        ("get", "/v1/records/{id}/evidence") => none("/v1/records/0/evidence"),
+        ("get", "/v1/sources") => none(path),
+        ("get", "/v1/sources/{id}") => none(&format!("/v1/sources/{SRC_A}")),
         ("get", "/v1/checkpoint") => none(path),
         ("get", "/v1/checkpoints") => none("/v1/checkpoints?limit=5"),
         ("get", "/v1/anchors") => none(path),
@@ -106,7 +110,7 @@ fn plausible(method: &str, path: &str, cx: &Ctx) -> Option<(String, Body)> {
         )),
         ("post", "/v1/admin/sources/{id}/keys") => Some((
             format!("/v1/admin/sources/{SRC_A}/keys"),
-            Body::Json(json!({"key_id": "k2", "public_key": cx.new_source_key})),
+            Body::Json(cx.new_source_key.clone()),
         )),
         ("delete", "/v1/admin/sources/{id}/keys/{key_id}") => {
             none(&format!("/v1/admin/sources/{SRC_A}/keys/k1"))

@@ -191,8 +191,7 @@ async fn session(http: &Http, fx: &Fixture, base: &str, signed_records: u64) -> 
     .await;
     let seed: [u8; 32] = random_bytes();
     let signer = SourceSigner::new(SigningKey::from_bytes(&seed), "sk1").unwrap();
-    let public = signer.public_key_base64();
-    add_source_key(http, &admin, "secret-src", "sk1", &public).await;
+    add_source_key(http, &admin, "secret-src", &signer).await;
     let (ingest_id, ingest) = create_key(http, &admin, "ingest", Some("secret-src"), "i").await;
     let (_, read) = create_key(http, &admin, "read", None, "r").await;
     let (admin2_id, admin2) = create_key(http, &admin, "admin", None, "a2").await;

@@ -147,7 +147,7 @@ async fn setup(http: &Http, fx: &Fixture) -> (Keys, Ctx) {
         create_source(http, &admin, json!({"id": id, "display_name": name})).await;
     }
     let signer = random_signer("k1");
-    add_source_key(http, &admin, SRC_A, "k1", &signer.public_key_base64()).await;
+    add_source_key(http, &admin, SRC_A, &signer).await;
     let (_, ingest_a) = create_key(http, &admin, "ingest", Some(SRC_A), "a").await;
     let (_, ingest_b) = create_key(http, &admin, "ingest", Some(SRC_B), "b").await;
     let (_, read) = create_key(http, &admin, "read", None, "reader").await;
@@ -156,11 +156,16 @@ async fn setup(http: &Http, fx: &Fixture) -> (Keys, Ctx) {
     let dead = dead_keys(http, &admin).await;
     let receipt = seed_records(http, &ingest_a, &read).await;
     assert_rotated_away(http, &admin, &dead).await;
+    let k2 = random_signer("k2");
+    let origin = get(http, "/v1/log", Some(&admin)).await.body["origin"].clone();
+    let proof = k2
+        .prove_possession(origin.as_str().unwrap(), SRC_A)
+        .unwrap();
     let cx = Ctx {
         rotate_victim,
         revoke_victim,
         receipt,
-        new_source_key: random_signer("k2").public_key_base64(),
+        new_source_key: json!({"key_id": "k2", "public_key": k2.public_key_base64(), "proof": proof}),
     };
     let keys = Keys {
         admin,
@@ -297,7 +302,9 @@ async fn every_guarded_operation_of_the_spec_refuses_bad_credentials() {
     let guarded = [Class::Write, Class::Admin, Class::Bootstrap];
     let public_cases = sweep(&http, &db, &ops, &guarded, &keys, &mut tally).await;
     accepted += with_credentials(&http, &ops, &keys).await;
-    assert_eq!(record_count(&db).await, records_before + 2);
+    // The two writes, and a registry record for each of the four source changes (create,
+    // change, add a key, retire a key).
+    assert_eq!(record_count(&db).await, records_before + 2 + 4);
     stop(server, db).await;
     summary(format!(
         "security-sweep: {} operations from /openapi.json ({} read, {} write, {} admin, 1 bootstrap, {} open); \

@@ -6,7 +6,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
-use provlog_core::record::{KeyId, SourceId};
+use provlog_core::record::{KeyId, LogOrigin, SourceId};
+use provlog_core::registry::{schema_sha256, verify_possession};
 // The store's name for a change to the registry; `SourceChange` here is the PATCH body.
 use provlog_store::{SourceChange as Registry, SourceRow, SourceSettings};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -160,6 +161,8 @@ fn schema_text(schema: &Option<Value>) -> Result<Option<String>, ApiError> {
         )),
         Some(s) => {
             compile_schema(s).map_err(|e| ApiError::BadRequest(format!("schema: {e}")))?;
+            // Its registry record states its hash over the canonical form.
+            schema_sha256(s).map_err(|e| ApiError::BadRequest(format!("schema: {e}")))?;
             Ok(Some(s.to_string()))
         }
     }
@@ -331,6 +334,12 @@ pub(crate) struct NewSourceKey {
     /// Ed25519 public key, base64 of 32 bytes.
     #[schema(format = Byte)]
     public_key: String,
+    /// Proof of possession: the key's Ed25519 signature (base64 of 64 bytes) over
+    /// `provlog source key possession v1\n` followed by the RFC 8785 JSON of
+    /// `{"key_id","origin","public_key","source"}` (docs/formats.md; `provlog sources add-key
+    /// --key-file` makes it).
+    #[schema(format = Byte)]
+    proof: String,
 }
 
 /// Adds an Ed25519 public key to a source (several may be active, for rotation).
@@ -366,10 +375,28 @@ pub(crate) async fn add_source_key(
         .ok_or_else(|| {
             ApiError::BadRequest("public_key: base64 of a 32-byte Ed25519 public key".into())
         })?;
+    let proof = BASE64_STANDARD
+        .decode(&new.proof)
+        .ok()
+        .and_then(|b| <[u8; 64]>::try_from(b).ok())
+        .ok_or_else(|| {
+            ApiError::BadRequest("proof: base64 of a 64-byte Ed25519 signature".into())
+        })?;
+    // A source id that is no valid id names no source.
+    let source = SourceId::new(id.as_str()).map_err(|_| no_source(&id))?;
+    let origin = LogOrigin::new(state.config.origin.as_str())
+        .map_err(|e| ApiError::Internal(format!("the configured origin: {e}")))?;
+    verify_possession(&origin, &source, &new.key_id, &bytes, &proof).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "proof: {e}; it signs this log's origin {:?}, the source id and the key id",
+            state.config.origin
+        ))
+    })?;
     let change = Registry::AddKey {
         source: &id,
         key_id: new.key_id.as_str(),
         public_key: &bytes,
+        proof: &proof,
     };
     let added = apply(&state, change, &p.key_id, || no_source(&id));
     Ok((StatusCode::CREATED, Json(added.await?)).into_response())
