@@ -8,7 +8,7 @@
 //
 //   PROVLOG_BIN=target/debug/provlog node tests/browser/explorer.mjs
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -93,9 +93,10 @@ try {
     assert.equal(r.status, 200, path);
     return r.json();
   };
-  const signal = (await json("/v1/records?source=demo.signals&limit=1")).records[0];
-  const snapshot = (await json("/v1/records?source=demo.grades&limit=1")).records[0];
-  const derived = (await json("/v1/records?source=demo.strategy&limit=1")).records[0];
+  // Each source's first record is its registration (kind source): ask for the data.
+  const signal = (await json("/v1/records?source=demo.signals&kind=signal&limit=1")).records[0];
+  const snapshot = (await json("/v1/records?source=demo.grades&kind=snapshot&limit=1")).records[0];
+  const derived = (await json("/v1/records?source=demo.strategy&kind=signal&limit=1")).records[0];
   assert.ok(signal && snapshot && derived, "the demo logged its sources");
 
   context = await chromium.launchPersistentContext(profile, {
@@ -148,6 +149,43 @@ try {
   const href = await page.getAttribute("#tx-link", "href");
   check(href === TX_URL.replace("{tx}", receipt.anchor.tx_hash), `the anchor links to the block explorer (${href})`);
   await page.screenshot({ path: join(artifacts, "1-signal-verified.png"), fullPage: true });
+
+  // The value a consumer received: the demo signal's payload checked against the content root
+  // in the browser, and its key shown with the registry record that added it.
+  const manifest = JSON.parse(readFileSync(join(dataDir, "demo.json"), "utf8"));
+  await page.fill("#q", String(manifest.signal.index));
+  await page.click("#search-form button");
+  await page.waitForSelector(`#record-id:text("${manifest.signal.index}")`);
+  await page.waitForSelector("#key-registry");
+  check((await page.getAttribute("#key-registry", "class")) === "pass", "the signing key is the one the registry records added before the record");
+  check((await page.textContent("#key-registry")).includes("with proof of possession"), `the key's registry record is named: ${await page.textContent("#key-registry")}`);
+  await page.fill("#payload", JSON.stringify(manifest.signal.payload, null, 1));
+  await page.click("#check-payload");
+  await page.waitForSelector('#payload-result[data-matches]');
+  check((await page.getAttribute("#payload-result", "data-matches")) === "true", "the received payload (spelled differently) hashes to the record's content root");
+  const changed = { ...manifest.signal.payload, signal: manifest.signal.payload.signal === 1 ? -1 : 1 };
+  await page.fill("#payload", JSON.stringify(changed));
+  await page.click("#check-payload");
+  await page.waitForSelector('#payload-result[data-matches="false"]');
+  check((await page.textContent("#payload-result")).startsWith("NOT this record's content"), "a changed value is not the record's content");
+
+  // The sources, as the registry records state them; a registry record's receipt verifies here.
+  await page.click("#list-sources");
+  await page.waitForSelector('.source[data-source="demo.signals"]');
+  const listed = await page.locator(".source").count();
+  const registered = (await json("/v1/sources")).length;
+  check(listed === registered && listed >= 5, `the sources page lists every source (${listed})`);
+  const signals = page.locator('.source[data-source="demo.signals"]');
+  check((await signals.textContent()).includes("demo-signals-1"), "demo.signals lists its key");
+  const keyAdded = signals.locator("ol.history button.link").nth(1);
+  const leaf = await keyAdded.getAttribute("data-leaf");
+  await keyAdded.click();
+  await page.waitForSelector(`#record-id:text("${leaf}")`);
+  check((await page.textContent("#record-summary")).includes("kind" + "source"), `record ${leaf} is a registry record`);
+  await page.click("#fetch-receipt");
+  await page.waitForSelector("#verdict.ok, #verdict.bad");
+  check((await page.getAttribute("#verdict", "class")) === "ok", `a registry record's receipt, with its event, verifies: ${await page.textContent("#verdict")}`);
+  await page.screenshot({ path: join(artifacts, "2-sources.png"), fullPage: true });
 
   // A snapshot found by its content root (hex), one row verified with its own picture.
   const rootHex = Buffer.from(snapshot.content_root, "base64").toString("hex");

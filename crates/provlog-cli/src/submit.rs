@@ -119,7 +119,7 @@ fn ndjson(path: &Path, bytes: &[u8]) -> Result<Vec<Value>, Failure> {
 }
 
 /// CSV rows as JSON objects keyed by the header; values stay strings (nothing is guessed).
-fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<Value>, Failure> {
+pub(crate) fn csv_rows(path: &Path, bytes: &[u8]) -> Result<Vec<Value>, Failure> {
     let mut reader = csv::Reader::from_reader(bytes);
     let headers = reader
         .headers()

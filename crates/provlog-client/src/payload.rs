@@ -4,7 +4,9 @@
 
 use provlog_core::checkpoint::TrustedKeys;
 use provlog_core::evidence::{verify_source_evidence, EvidenceError, SourceEvidence, VerifiedKey};
-use provlog_core::payload::{payload_hash, verify_payload_receipt, PayloadError};
+use provlog_core::payload::{
+    payload_hash, verify_payload_receipt, verify_row_receipt, PayloadError,
+};
 use provlog_core::receipt::{Receipt, VerifiedReceipt};
 use provlog_core::Hash;
 use serde::Deserialize;
@@ -12,11 +14,30 @@ use serde_json::Value;
 
 use crate::{Client, ClientError, FindQuery, RecordSummary};
 
-/// One record whose content is the payload, and what its receipt proved.
+/// One record whose content is the payload (or, for a row, holds it as `item`), and what its
+/// evidence proved.
 #[derive(Debug)]
 pub struct PayloadRecord {
-    pub summary: RecordSummary,
+    pub index: u64,
+    /// The row's index in the record's content tree; `None` for a payload.
+    pub item: Option<u64>,
+    /// The source the log lists the record under (the verdict proves it).
+    pub source: String,
     pub verdict: Result<Evidence, PayloadFailure>,
+}
+
+/// `GET /v1/items`: where an item is.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ItemLocation {
+    pub record: String,
+    pub item: u64,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct ItemPage {
+    next: Option<u64>,
+    items: Vec<ItemLocation>,
 }
 
 /// A record's verified receipt, and the receipt itself (to keep, or to check on chain); for a
@@ -89,6 +110,61 @@ impl Client {
         }
     }
 
+    /// Every item whose leaf hash is `leaf_hash`, oldest record first (all pages), as
+    /// `(record, item, source)`.
+    pub async fn find_items(
+        &self,
+        leaf_hash: &Hash,
+    ) -> Result<Vec<(u64, u64, String)>, ClientError> {
+        let mut found = vec![];
+        let mut after: Option<u64> = None;
+        loop {
+            let query = [
+                ("leaf_hash", Some(leaf_hash.to_string())),
+                ("after", after.map(|a| a.to_string())),
+                ("limit", Some("1000".to_string())),
+            ];
+            let page: ItemPage = self.get_json("v1/items", &query).await?;
+            for i in page.items {
+                let record = i.record.parse().map_err(|_| ClientError::Decode {
+                    url: "v1/items".into(),
+                    reason: format!("record id {:?} is not an index", i.record),
+                })?;
+                found.push((record, i.item, i.source));
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(found),
+            }
+        }
+    }
+
+    /// Finds every snapshot that holds `row` (a JSON row; its leaf hash is over its RFC 8785
+    /// form) and verifies each one's item receipt and source-key evidence offline against
+    /// `keys`, as [`Client::verify_payload`] does for a payload.
+    pub async fn verify_row(
+        &self,
+        row: &Value,
+        keys: &TrustedKeys,
+    ) -> Result<Vec<PayloadRecord>, ClientError> {
+        let leaf = payload_hash(row).map_err(|e| ClientError::Invalid(e.to_string()))?;
+        let mut out = vec![];
+        for (index, item, source) in self.find_items(&leaf).await? {
+            let verdict = match self.evidence(index, Some(item), None).await {
+                Ok(answer) => verified(answer, keys, |r| verify_row_receipt(row, r, keys)),
+                Err(e) if e.status() == Some(409) => Err(PayloadFailure::NotYetIncluded(index)),
+                Err(e) => return Err(e),
+            };
+            out.push(PayloadRecord {
+                index,
+                item: Some(item),
+                source,
+                verdict,
+            });
+        }
+        Ok(out)
+    }
+
     /// Finds every record of `payload` (a signal of it, or a snapshot of it alone) and verifies
     /// each one's receipt offline against `keys`, and for a signed record the evidence that the
     /// key was its source's. The server is trusted for nothing: a record it fails to list is
@@ -103,25 +179,31 @@ impl Client {
         let mut out = vec![];
         for summary in self.find_by_content_root(&root).await? {
             let verdict = match self.evidence(summary.index, None, None).await {
-                Ok(answer) => verified(payload, answer, keys),
+                Ok(answer) => verified(answer, keys, |r| verify_payload_receipt(payload, r, keys)),
                 Err(e) if e.status() == Some(409) => {
                     Err(PayloadFailure::NotYetIncluded(summary.index))
                 }
                 Err(e) => return Err(e),
             };
-            out.push(PayloadRecord { summary, verdict });
+            out.push(PayloadRecord {
+                index: summary.index,
+                item: None,
+                source: summary.source,
+                verdict,
+            });
         }
         Ok(out)
     }
 }
 
-/// The offline checks of one record of the payload.
+/// The offline checks of one record: `check` proves the value from the receipt, then the
+/// signing key's evidence is checked.
 fn verified(
-    payload: &Value,
     answer: RecordEvidence,
     keys: &TrustedKeys,
+    check: impl FnOnce(&Receipt) -> Result<VerifiedReceipt, PayloadError>,
 ) -> Result<Evidence, PayloadFailure> {
-    let verified = verify_payload_receipt(payload, &answer.receipt, keys)?;
+    let verified = check(&answer.receipt)?;
     let key = match verified.source_signature {
         None => None,
         Some(_) => Some(verify_source_evidence(

@@ -137,6 +137,8 @@ pub struct FindQuery {
     pub content_root: Option<Hash>,
     pub leaf_hash: Option<Hash>,
     pub source: Option<String>,
+    /// `signal`, `snapshot`, `digest` or `source`.
+    pub kind: Option<String>,
     /// RFC 3339, inclusive.
     pub since: Option<String>,
     /// RFC 3339, exclusive.
@@ -152,6 +154,7 @@ impl FindQuery {
             ("content_root", self.content_root.map(|h| h.to_hex())),
             ("leaf_hash", self.leaf_hash.map(|h| h.to_hex())),
             ("source", self.source.clone()),
+            ("kind", self.kind.clone()),
             ("since", self.since.clone()),
             ("until", self.until.clone()),
             ("after", self.after.map(|a| a.to_string())),

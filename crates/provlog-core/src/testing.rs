@@ -266,6 +266,8 @@ pub fn consistency_tampers(
 }
 
 /// A small signed log of mixed records, for receipt tests, benchmarks, fuzz seeds and CLI tests.
+pub mod registry_log;
+
 pub mod fixture {
     use ed25519_dalek::SigningKey;
     use serde_json::{json, Map, Value};

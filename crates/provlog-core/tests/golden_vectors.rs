@@ -969,3 +969,36 @@ fn registry_vectors_are_current() {
     assert_eq!(checks.len(), 8, "every check is exercised: {checks:?}");
     check_or_update("registry.json", v);
 }
+
+/// Source-key evidence (`GET /v1/records/{id}/evidence` bodies) over a small log of registry
+/// records and signed signals: valid cases and one or more per failed check.
+#[test]
+fn evidence_vectors_are_current() {
+    use provlog_core::testing::registry_log::{evidence_cases, log};
+    let log = log();
+    let cases: Vec<Value> = evidence_cases(&log)
+        .into_iter()
+        .map(|(desc, leaf, evidence, check)| {
+            assert_eq!(
+                log.check(leaf, evidence.as_ref()).err().map(|e| e.check()),
+                check,
+                "{desc}"
+            );
+            json!({
+                "desc": desc,
+                "receipt": serde_json::to_value(log.receipt(leaf)).unwrap(),
+                "source_evidence": evidence,
+                "valid": check.is_none(),
+                "error": check,
+            })
+        })
+        .collect();
+    check_or_update(
+        "evidence.json",
+        json!({
+            "description": "Source-key evidence: a record's receipt with the item receipts of the registry records that added (and retired) its signing key, at one checkpoint; valid and failing cases with the check provlog-core's verify_source_evidence fails each at (desc after ': '). Verify with log_vkey.",
+            "log_vkey": log.signer.verifier_key().to_string(),
+            "cases": cases,
+        }),
+    );
+}

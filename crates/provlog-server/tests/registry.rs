@@ -1,6 +1,7 @@
 //! The source registry as records of the log, through the router on both backends: each admin
 //! change is one registry record, a new key needs its proof of possession, and the public
-//! `GET /v1/sources` states what the records state, each provable with its receipt.
+//! `GET /v1/sources` states what the records state, each provable with its receipt; and a
+//! snapshot row (or a registry event) is found by its leaf hash (`GET /v1/items`).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -21,6 +22,7 @@ on_both_backends!(
     each_registry_change_is_a_record_the_public_registry_states,
     a_key_is_added_only_with_its_proof_of_possession,
     a_signed_records_evidence_proves_its_key_from_the_registry,
+    rows_are_found_by_their_leaf_hash,
 );
 
 fn signer(seed: u8, key_id: &str) -> SourceSigner {
@@ -253,5 +255,90 @@ async fn a_signed_records_evidence_proves_its_key_from_the_registry(store: Store
         api.send("GET", "/v1/records/99/evidence", None, None).await,
         StatusCode::NOT_FOUND,
         "not-found",
+    );
+}
+
+async fn rows_are_found_by_their_leaf_hash(store: Store) {
+    let api = setup(store, |_| {}).await;
+    let admin = api.admin().await;
+    api.source(&admin, json!({"id": "grades", "display_name": "Grades"}))
+        .await;
+    let (_, ingest) = api.create_key(&admin, "ingest", Some("grades")).await;
+    let row = json!({"token": "SOL", "grade": "B"});
+    let mut ids = vec![];
+    for items in [
+        json!([{"token": "ETH"}, row.clone(), row.clone()]),
+        json!([row.clone()]),
+    ] {
+        let body = json!({"kind": "snapshot", "source": "grades", "items": items});
+        let (s, v) = api.write(&ingest, &body).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.push(v["records"][0]["id"].as_str().unwrap().to_string());
+    }
+    let hash = leaf_hash(&canonicalize(&row).unwrap()).to_hex();
+    let (s, page) = api
+        .send("GET", &format!("/v1/items?leaf_hash={hash}"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let at = |v: &Value| -> Vec<(String, u64)> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["record"].as_str().unwrap().to_string(),
+                    i["item"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        at(&page),
+        [
+            (ids[0].clone(), 1),
+            (ids[0].clone(), 2),
+            (ids[1].clone(), 0)
+        ]
+    );
+    assert_eq!(page["items"][0]["source"], "grades");
+    assert_eq!(page["next"], Value::Null);
+    // Pages end at a record: two of three fit, the second record's item is on the next page.
+    let (_, first) = api
+        .send(
+            "GET",
+            &format!("/v1/items?leaf_hash={hash}&limit=2"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(at(&first).len(), 2, "{first}");
+    let next = first["next"].as_u64().unwrap();
+    let (_, second) = api
+        .send(
+            "GET",
+            &format!("/v1/items?leaf_hash={hash}&limit=2&after={next}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(at(&second), [(ids[1].clone(), 0)]);
+    // The source's registration event is item 0 of its registry record.
+    let (_, grades) = api.send("GET", "/v1/sources/grades", None, None).await;
+    let event = canonicalize(&grades["records"][0]["event"]).unwrap();
+    let (_, found) = api
+        .send(
+            "GET",
+            &format!("/v1/items?leaf_hash={}", leaf_hash(&event).to_hex()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(at(&found), [("0".to_string(), 0)]);
+    expect_problem(
+        api.send("GET", "/v1/items?leaf_hash=nope", None, None)
+            .await,
+        StatusCode::BAD_REQUEST,
+        "bad-request",
     );
 }

@@ -44,6 +44,8 @@ pub struct RecordFilter {
     pub content_root: Option<Hash>,
     pub leaf_hash: Option<Hash>,
     pub source: Option<String>,
+    /// `signal`, `snapshot`, `digest` or `source`.
+    pub kind: Option<String>,
     /// Inclusive lower bound on received time, unix ms.
     pub since_ms: Option<i64>,
     /// Exclusive upper bound on received time, unix ms.
@@ -138,6 +140,15 @@ pub trait Reads {
 
     /// Leaf data of all items of a snapshot record, in order.
     async fn items(&self, record: u64) -> Result<Vec<Vec<u8>>>;
+
+    /// `(record, item, the record's source)` of the items whose leaf hash is `leaf_hash`,
+    /// oldest first, of records after `after`, at most `limit`.
+    async fn items_with_leaf_hash(
+        &self,
+        leaf_hash: &Hash,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<(u64, u64, String)>>;
 
     /// Canonical bytes of records `[start, start + count)`, for tlog-tiles entry bundles.
     async fn leaves(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>>;

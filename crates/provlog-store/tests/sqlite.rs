@@ -366,3 +366,26 @@ async fn urls_pick_the_backend_or_say_why_not() {
     );
     assert_eq!(s.record(1).await.unwrap().unwrap().leaf, record(1).leaf);
 }
+
+/// Items stored before their leaf hash was (SQLite's migration cannot compute SHA-256) get it
+/// when the log is bound, and are then found by it.
+#[tokio::test]
+async fn items_stored_without_their_leaf_hash_get_it_when_the_log_is_bound() {
+    let db = backends::sqlite().await;
+    db.store.init_log(ORIGIN).await.unwrap();
+    let mut snapshot = record(1);
+    snapshot.items = vec![b"row a".to_vec(), b"row b".to_vec()];
+    db.store.sequence(&[snapshot], None).await.unwrap();
+    let mut conn = raw(&db).await;
+    sqlx::query("UPDATE snapshot_items SET leaf_hash = NULL")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let row_b = leaf_hash(b"row b");
+    let find = || db.store.items_with_leaf_hash(&row_b, None, 10);
+    assert!(find().await.unwrap().is_empty());
+    db.store.init_log(ORIGIN).await.unwrap();
+    let found = find().await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].0, found[0].1), (0, 1));
+}

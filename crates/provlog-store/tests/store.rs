@@ -265,6 +265,14 @@ async fn lookups_and_lineage(s: Store) {
         .await
         .unwrap();
     assert_eq!(by_root.len(), 1);
+    for (kind, n) in [("signal", 2), ("snapshot", 2), ("source", 0)] {
+        let filter = provlog_store::RecordFilter {
+            kind: Some(kind.into()),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(s.find_records(&filter).await.unwrap().len(), n, "{kind}");
+    }
     let page = s
         .find_records(&provlog_store::RecordFilter {
             after: Some(1),

@@ -304,6 +304,52 @@ async fn check_verify_payload(fx: &Fixture, client: &Client, log: &str, rpc: &st
         .map(|r| r["leaf_index"].as_u64().unwrap())
         .collect();
     assert_eq!(leaves, [9, 10]);
+
+    // One row of a snapshot, as JSON or as the CSV line it came from: found by its leaf hash.
+    let rows = json!([{"token": "ETH", "grade": "A"}, {"token": "SOL", "grade": "B"}]);
+    let snapshot = json!({"kind": "snapshot", "source": "e2e-chain", "items": rows});
+    let ack = client.submit(&Submission::one(&snapshot)).await.unwrap();
+    let index = ack.records[0].index;
+    let summary: Value = wait_for("the snapshot row", Duration::from_secs(30), || {
+        let (code, stdout, _) = verify_payload(
+            fx,
+            r#"{"grade":"B","token":"SOL"}"#,
+            log,
+            &["--item", "--json"],
+        );
+        async move { (code == 0).then(|| serde_json::from_str(&stdout).unwrap()) }
+    })
+    .await;
+    assert_eq!(
+        (summary["leaf_index"].as_u64(), summary["item"].as_u64()),
+        (Some(index), Some(1)),
+        "{summary}"
+    );
+    let csv = fx.path("row.csv");
+    std::fs::write(&csv, "token,grade\nSOL,B\n").unwrap();
+    let vkey = fx.vkey_file.to_str().unwrap();
+    let args = [
+        "verify",
+        "payload",
+        csv.to_str().unwrap(),
+        "--item",
+        "--url",
+        log,
+        "--key",
+        vkey,
+    ];
+    let (code, stdout, stderr) = outcome(&provlog(&args));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(&format!("row 1 of record {index}")),
+        "{stdout}"
+    );
+    let (code, _, stderr) = verify_payload(fx, r#"{"grade":"C","token":"SOL"}"#, log, &["--item"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("no item of"), "{stderr}");
+    std::fs::write(&csv, "token,grade\nSOL,B\nETH,A\n").unwrap();
+    let (code, _, stderr) = outcome(&provlog(&args));
+    assert_eq!(code, 2, "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -62,6 +62,9 @@ pub enum Command {
         verifies it offline; the log is trusted for nothing but listing them. It prints the\n\
         source, leaf, received time, checkpoint and the time bound: the anchoring block's\n\
         timestamp with --rpc-url, else the checkpoint (the operator's clock).\n\
+        A signed record's key must be proven the source's by the log's registry records.\n\
+        With --item the file is one row of a snapshot: a JSON value, or a .csv file of the\n\
+        header and that one line (read as `provlog submit snapshot` reads CSV).\n\
         Exit 0: logged, every check passed; 1: not in the log, evidence failed, or another\n\
         source than --source; 2: usage, unreadable input or unreachable server."
     )]
@@ -80,6 +83,9 @@ pub enum Command {
         /// The source the payload must come from.
         #[arg(long, value_name = "ID")]
         source: Option<String>,
+        /// The file is one row of a snapshot, not a signal's payload.
+        #[arg(long)]
+        item: bool,
         /// Print what was verified as JSON.
         #[arg(long)]
         json: bool,
@@ -140,6 +146,7 @@ pub fn run(cmd: Command) -> Result<(), Failure> {
             token_file,
             keys,
             source,
+            item,
             json,
             chain,
         } => payload::verify(&payload::Args {
@@ -148,6 +155,7 @@ pub fn run(cmd: Command) -> Result<(), Failure> {
             token_file: token_file.as_deref(),
             keys: &keys,
             source: source.as_deref(),
+            item,
             json,
             chain: &chain,
         }),

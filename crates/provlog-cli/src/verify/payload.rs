@@ -20,6 +20,8 @@ pub(super) struct Args<'a> {
     pub token_file: Option<&'a Path>,
     pub keys: &'a [String],
     pub source: Option<&'a str>,
+    /// The file is one row of a snapshot.
+    pub item: bool,
     pub json: bool,
     pub chain: &'a ChainCheck,
 }
@@ -34,42 +36,50 @@ pub(super) fn verify(args: &Args<'_>) -> Result<(), Failure> {
     let keys = trusted_keys(args.keys)?;
     let pinned = args.chain.pinned()?;
     let bytes = read_input(args.file)?;
-    let payload = parse_json(&bytes, &Limits::default())
-        .map_err(|e| Failure::Usage(format!("{}: not a JSON payload: {e}", args.file.display())))?;
+    let payload = read_value(args, &bytes)?;
     let root = provlog_core::payload::payload_hash(&payload)
         .map_err(|e| Failure::Usage(format!("{}: {e}", args.file.display())))?;
+    // A row is found by its leaf hash (the same hash: SHA-256 of 0x00 and its RFC 8785 form).
+    let what = if args.item { "row" } else { "payload" };
     let client = crate::admin::connect(args.url, args.token_file, None)?;
     let unreachable = |e: provlog_client::ClientError| {
         Failure::Usage(format!("asking the log at {}: {e}", args.url))
     };
     crate::admin::runtime()?.block_on(async {
-        let found = client
-            .verify_payload(&payload, &keys)
-            .await
-            .map_err(unreachable)?;
+        let found = if args.item {
+            client.verify_row(&payload, &keys).await
+        } else {
+            client.verify_payload(&payload, &keys).await
+        }
+        .map_err(unreachable)?;
         if found.is_empty() {
+            let (of, held) = if args.item {
+                ("item", "leaf hash")
+            } else {
+                ("record", "content root")
+            };
             return Err(Failure::Invalid(format!(
-                "not in the log: no record of {} has content root {root} (the payload's \
-                 SHA-256 of 0x00 and its RFC 8785 form)",
+                "not in the log: no {of} of {} has {held} {root} (the {what}'s SHA-256 of 0x00 \
+                 and its RFC 8785 form)",
                 args.url
             )));
         }
         let (wanted, others): (Vec<PayloadRecord>, Vec<PayloadRecord>) = found
             .into_iter()
-            .partition(|r| args.source.is_none_or(|s| r.summary.source == s));
+            .partition(|r| args.source.is_none_or(|s| r.source == s));
         if wanted.is_empty() {
-            let mut by: Vec<&str> = others.iter().map(|r| r.summary.source.as_str()).collect();
+            let mut by: Vec<&str> = others.iter().map(|r| r.source.as_str()).collect();
             by.sort_unstable();
             by.dedup();
             return Err(Failure::Invalid(format!(
-                "the payload was logged by source {}, not {}",
+                "the {what} was logged by source {}, not {}",
                 by.join(", "),
                 args.source.unwrap_or_default()
             )));
         }
         let mut proven = vec![];
         for record in wanted {
-            let index = record.summary.index;
+            let index = record.index;
             let evidence = record
                 .verdict
                 .map_err(|e| Failure::Invalid(format!("record {index}: {e}")))?;
@@ -89,7 +99,10 @@ pub(super) fn verify(args: &Args<'_>) -> Result<(), Failure> {
         if args.json {
             println!("{}", summary_json(&root.to_string(), &proven, &others));
         } else {
-            print!("{}", summary_text(&root.to_string(), &proven, &others));
+            print!(
+                "{}",
+                summary_text(what, &root.to_string(), &proven, &others)
+            );
         }
         Ok(())
     })
@@ -101,6 +114,7 @@ fn record_json(p: &Proven) -> Value {
         "source": v.record.source.as_str(),
         "kind": v.record.kind,
         "leaf_index": v.leaf_index,
+        "item": v.item.as_ref().map(|i| i.index),
         "received_at": v.record.received_at.to_string(),
         "checkpoint_size": v.checkpoint.checkpoint.size,
         "checkpoint_root": v.checkpoint.checkpoint.root,
@@ -132,21 +146,31 @@ fn summary_json(root: &str, proven: &[Proven], others: &[PayloadRecord]) -> Valu
     out["records"] = proven.iter().map(record_json).collect();
     out["other_sources"] = others
         .iter()
-        .map(|r| json!({"source": r.summary.source, "leaf_index": r.summary.index}))
+        .map(|r| json!({"source": r.source, "leaf_index": r.index, "item": r.item}))
         .collect();
     out
 }
 
-fn summary_text(root: &str, proven: &[Proven], others: &[PayloadRecord]) -> String {
+fn summary_text(what: &str, root: &str, proven: &[Proven], others: &[PayloadRecord]) -> String {
+    let held = if what == "row" {
+        "leaf hash"
+    } else {
+        "content root"
+    };
     let mut out = format!(
-        "payload logged: {} record(s) with content root {root}\n",
+        "{what} logged: {} record(s) with {held} {root}\n",
         proven.len()
     );
     for p in proven {
         let v = &p.evidence.verified;
         let cp = &v.checkpoint.checkpoint;
+        let row = v
+            .item
+            .as_ref()
+            .map(|i| format!("row {} of ", i.index))
+            .unwrap_or_default();
         out += &format!(
-            "record {}: {} from source {}, received {} (the log's clock)\n",
+            "{row}record {}: {} from source {}, received {} (the log's clock)\n",
             v.leaf_index,
             v.record.kind,
             v.record.source.as_str(),
@@ -194,8 +218,31 @@ fn summary_text(root: &str, proven: &[Proven], others: &[PayloadRecord]) -> Stri
     for r in others {
         out += &format!(
             "also logged by source {} as record {} (not checked: not --source)\n",
-            r.summary.source, r.summary.index
+            r.source, r.index
         );
     }
     out
+}
+
+/// The value of the file: a JSON payload or row, or with `--item` a `.csv` file of a header and
+/// one row (a JSON object of strings, as `provlog submit snapshot` reads CSV).
+fn read_value(args: &Args<'_>, bytes: &[u8]) -> Result<Value, Failure> {
+    let is_csv = args
+        .file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if args.item && is_csv {
+        let mut rows = crate::submit::csv_rows(args.file, bytes)?;
+        if rows.len() != 1 {
+            return Err(Failure::Usage(format!(
+                "{}: a header and exactly one row, not {} rows",
+                args.file.display(),
+                rows.len()
+            )));
+        }
+        return Ok(rows.remove(0));
+    }
+    let what = if args.item { "row" } else { "payload" };
+    parse_json(bytes, &Limits::default())
+        .map_err(|e| Failure::Usage(format!("{}: not a JSON {what}: {e}", args.file.display())))
 }

@@ -4,6 +4,8 @@
 // DOM is built with textContent and createElement only (the page's CSP allows no inline code).
 
 import { toHex, parseVerifierKey, PathStep, UnsupportedError, VerifiedReceipt, verifyReceipt, VerifyError } from "./verify.js";
+import { fromBase64, leafHash, toBase64 } from "./bytes.js";
+import { canonicalize, duplicateKey, Json, strictOffence } from "./jcs.js";
 
 interface ExplorerConfig {
   explorer_tx_url: string | null;
@@ -104,7 +106,17 @@ interface RecordView {
   leaf_hash: string; content_root: string; in_checkpoint: boolean; parents: string[];
   provenance: { source: string; key_id?: string; key_status?: string; signature: string;
     quality: { check: string; passed: boolean; detail?: string }[] };
-  record: { content: { items: number; media_type: string; alg: string }; metadata: unknown };
+  record: { content: { items: number; media_type: string; alg: string }; metadata: unknown;
+    signature?: { key_id: string; public_key: string } };
+}
+
+/** GET /v1/sources: a source as its registry records state it. */
+interface Statement { leaf_index: number; at: string }
+interface RegisteredSource {
+  id: string; registered: Statement; schema_sha256: string | null; schema_policy: string;
+  require_signature: boolean; settings_stated: Statement;
+  keys: { key_id: string; public_key: string; proven: boolean; added: Statement; retired: Statement | null }[];
+  records: { leaf_index: number; received_at: string; event: { event: string; key_id?: string } }[];
 }
 interface Edge { child: string; parent: string; depth: number }
 
@@ -173,7 +185,10 @@ async function openRecord(id: string): Promise<void> {
     ["signature", el("span", sigText, p.signature === "invalid" ? "fail" : p.signature === "verified" ? "pass" : "")],
     ["signing key", p.key_id ?? "—"],
     ["key status", p.key_status ? `${p.key_status} in the source's registry now` : "—"],
+    ["in the log's registry", await registryRow(r)],
   ]);
+  $("payload-block").hidden = r.kind !== "signal";
+  $("payload-result").textContent = "";
   const tbody = $("quality").querySelector("tbody")!;
   const rows = p.quality.map((q) => {
     const tr = el("tr");
@@ -191,6 +206,129 @@ async function openRecord(id: string): Promise<void> {
   item.max = String(Math.max(0, r.record.content.items - 1));
   const lineage = await apiJson<{ ancestors: Edge[]; descendants: Edge[] }>(`/v1/records/${r.id}/lineage?depth=4`);
   drawLineage(r.id, lineage.ancestors, lineage.descendants);
+}
+
+/** A button that opens record `leaf`. */
+function recordLink(leaf: number, text = `record ${leaf}`): HTMLButtonElement {
+  const b = el("button", text, "link");
+  b.type = "button";
+  b.dataset.leaf = String(leaf);
+  b.addEventListener("click", () => void openRecord(String(leaf)).catch((e: Error) => ($("search-status").textContent = e.message)));
+  return b;
+}
+
+/**
+ * What the registry records say of the record's signing key: the record that added it (which
+ * must come before this one), the one that retired it, and whether its public key is the one
+ * that signed. The server's word, shown; `provlog verify payload` proves it offline.
+ */
+async function registryRow(r: RecordView): Promise<string | Node> {
+  const sig = r.record.signature;
+  if (!sig) return "unsigned: no key to establish";
+  let source: RegisteredSource;
+  try {
+    source = await apiJson<RegisteredSource>(`/v1/sources/${encodeURIComponent(r.source)}`);
+  } catch (e) {
+    return el("span", `no registry records of ${r.source}: ${(e as Error).message}`, "fail");
+  }
+  const key = source.keys.find((k) => k.key_id === sig.key_id);
+  const span = el("span");
+  span.id = "key-registry";
+  if (!key) {
+    span.className = "fail";
+    span.textContent = `key ${sig.key_id} was never registered for ${r.source}`;
+  } else if (key.public_key !== sig.public_key) {
+    span.className = "fail";
+    span.textContent = `key ${sig.key_id} was registered with ANOTHER public key: the signing key is not ${r.source}'s`;
+  } else if (key.added.leaf_index > r.index) {
+    span.className = "fail";
+    span.textContent = `key ${sig.key_id} was registered after this record, `;
+    span.append(recordLink(key.added.leaf_index));
+  } else if (key.retired && key.retired.leaf_index < r.index) {
+    span.className = "fail";
+    span.textContent = `key ${sig.key_id} was retired before this record, `;
+    span.append(recordLink(key.retired.leaf_index));
+  } else {
+    span.className = "pass";
+    span.append(`key ${sig.key_id} registered by `, recordLink(key.added.leaf_index),
+      ` (${key.added.at}${key.proven ? ", with proof of possession" : ", backfilled"})`);
+    if (key.retired) span.append(", retired after this record by ", recordLink(key.retired.leaf_index));
+  }
+  return span;
+}
+
+/** Checks a pasted payload against the record's content root: SHA-256(0x00 ‖ JCS(payload)). */
+async function checkPayload(): Promise<void> {
+  const out = $("payload-result");
+  if (!current) return;
+  const text = $<HTMLTextAreaElement>("payload").value;
+  let value: Json;
+  try {
+    value = JSON.parse(text) as Json;
+  } catch (e) {
+    out.className = "fail";
+    out.textContent = `not JSON: ${(e as Error).message}`;
+    return;
+  }
+  const offence = duplicateKey(text) ?? strictOffence(value);
+  if (offence) {
+    out.className = "fail";
+    out.textContent = `not a payload the log accepts: ${offence}`;
+    return;
+  }
+  const root = toBase64(await leafHash(new TextEncoder().encode(canonicalize(value))));
+  const matches = fromBase64(current.content_root) !== null && root === current.content_root;
+  out.className = matches ? "pass" : "fail";
+  out.dataset.matches = String(matches);
+  out.textContent = matches
+    ? `This payload is the record's content: its leaf hash ${root} is the content root. The receipt below proves the record is in the log.`
+    : `NOT this record's content: the payload hashes to ${root}, the record's content root is ${current.content_root}.`;
+}
+
+async function listSources(): Promise<void> {
+  const status = $("sources-status");
+  const list = $("source-list");
+  status.textContent = "loading…";
+  try {
+    const sources = await apiJson<RegisteredSource[]>("/v1/sources");
+    status.textContent = sources.length === 0 ? "no source is registered yet" : "";
+    list.replaceChildren(...sources.map((s) => {
+      const div = el("div", undefined, "source");
+      div.dataset.source = s.id;
+      div.append(el("h3", s.id));
+      const settings = el("table", undefined, "kv");
+      kv(settings, [
+        ["registered", recordLink(s.registered.leaf_index, `record ${s.registered.leaf_index} (${s.registered.at})`)],
+        ["schema", s.schema_sha256 ? el("span", `SHA-256 ${s.schema_sha256}, policy ${s.schema_policy}`, "mono") : "none"],
+        ["signatures", s.require_signature ? "required" : "optional"],
+        ["settings stated by", recordLink(s.settings_stated.leaf_index)],
+      ]);
+      const keys = el("table", undefined, "keys");
+      const head = el("tr");
+      head.append(el("th", "key"), el("th", "public key"), el("th", "added"), el("th", "retired"));
+      keys.append(head);
+      for (const k of s.keys) {
+        const tr = el("tr");
+        const added = el("td");
+        added.append(recordLink(k.added.leaf_index), ` ${k.added.at}${k.proven ? "" : " (backfilled)"}`);
+        const retired = el("td");
+        if (k.retired) retired.append(recordLink(k.retired.leaf_index), ` ${k.retired.at}`);
+        else retired.textContent = "active";
+        tr.append(el("td", k.key_id), el("td", k.public_key, "mono"), added, retired);
+        keys.append(tr);
+      }
+      const history = el("ol", undefined, "history");
+      for (const rec of s.records) {
+        const li = el("li");
+        li.append(recordLink(rec.leaf_index), ` ${rec.event.event}${rec.event.key_id ? ` ${rec.event.key_id}` : ""} · ${rec.received_at}`);
+        history.append(li);
+      }
+      div.append(settings, el("h4", "Keys"), keys, el("h4", "Registry records"), history);
+      return div;
+    }));
+  } catch (e) {
+    status.textContent = (e as Error).message;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -375,7 +513,8 @@ async function verifyText(text: string): Promise<void> {
 
 async function fetchAndVerify(): Promise<void> {
   if (!current) return;
-  const item = current.kind === "snapshot" ? `?item=${encodeURIComponent($<HTMLInputElement>("item").value || "0")}` : "";
+  // A registry record's receipt proves its event (item 0) too.
+  const item = current.kind === "source" ? "?item=0" : current.kind === "snapshot" ? `?item=${encodeURIComponent($<HTMLInputElement>("item").value || "0")}` : "";
   const resp = await api(`/v1/records/${current.id}/receipt${item}`);
   const text = await resp.text();
   if (!resp.ok) {
@@ -399,6 +538,8 @@ function wire(): void {
     fetchAndVerify().catch((e: Error) => show(null, "{}", e));
   });
   $("verify-pasted").addEventListener("click", () => void verifyText($<HTMLTextAreaElement>("receipt-json").value));
+  $("check-payload").addEventListener("click", () => void checkPayload());
+  $("list-sources").addEventListener("click", () => void listSources());
   $("receipt-file").addEventListener("change", async () => {
     const file = $<HTMLInputElement>("receipt-file").files?.[0];
     if (!file) return;

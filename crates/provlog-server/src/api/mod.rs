@@ -54,6 +54,7 @@ macro_rules! routes {
 routes! {
     post "/v1/records" => write::submit,
     get "/v1/records" => read::find,
+    get "/v1/items" => read::items,
     post "/v1/records/snapshot" => write::submit_ndjson,
     get "/v1/records/{id}" => read::record,
     get "/v1/records/{id}/lineage" => read::lineage,

@@ -9,7 +9,7 @@ use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use provlog_core::record::Timestamp;
+use provlog_core::record::{Kind, Timestamp};
 use provlog_core::Hash;
 use provlog_store::{LineageEdge, RecordFilter, StoredCheckpoint, StoredRecord};
 use serde::{Deserialize, Serialize};
@@ -209,8 +209,11 @@ pub(crate) struct FindQuery {
     content_root: Option<String>,
     /// The record with this leaf hash: base64 or 64 hex digits.
     leaf_hash: Option<String>,
-    /// Records of this source.
+    /// Records of this source (its registry records included).
     source: Option<String>,
+    /// Records of this kind: `signal`, `snapshot`, `digest` or `source` (registry records).
+    #[param(value_type = Option<String>)]
+    kind: Option<Kind>,
     /// Received at or after (`YYYY-MM-DDTHH:MM:SS.sssZ`, UTC).
     #[param(value_type = Option<String>, format = DateTime, example = "2026-11-27T00:00:00.000Z")]
     since: Option<Timestamp>,
@@ -259,6 +262,7 @@ pub(crate) async fn find(state: State, Q(q): Q<FindQuery>) -> Result<Json<Record
         content_root: hash("content_root", q.content_root)?,
         leaf_hash: hash("leaf_hash", q.leaf_hash)?,
         source: q.source,
+        kind: q.kind.map(|k| k.as_str().to_string()),
         since_ms: q.since.map(|t| t.unix_millis()),
         until_ms: q.until.map(|t| t.unix_millis()),
         after: q.after,
@@ -271,6 +275,84 @@ pub(crate) async fn find(state: State, Q(q): Q<FindQuery>) -> Result<Json<Record
     Ok(Json(RecordPage {
         next,
         records: records.iter().map(RecordSummary::from).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ItemQuery {
+    /// The item's RFC 9162 leaf hash, SHA-256(0x00 || its leaf data — for a JSON row, its RFC
+    /// 8785 form): base64 or 64 hex digits.
+    leaf_hash: String,
+    /// Cursor: the previous page's `next`; items of records after this index.
+    after: Option<u64>,
+    /// Items per page: 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// Where an item is: a record and the item's index in its content tree.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ItemLocation {
+    /// The record's id; `GET /v1/records/{id}/receipt?item={item}` proves the item.
+    record: String,
+    item: u64,
+    /// The record's source.
+    source: String,
+}
+
+/// One page of item locations, oldest record first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ItemPage {
+    /// The `after` of the following page; null on the last page.
+    #[schema(required = true)]
+    next: Option<u64>,
+    items: Vec<ItemLocation>,
+}
+
+/// Finds the snapshot rows (and registry events) with a leaf hash: from one row a consumer
+/// received to the records that hold it.
+#[utoipa::path(
+    get,
+    path = "/v1/items",
+    tag = "records",
+    security((), ("bearer" = ["read"])),
+    params(ItemQuery),
+    responses(
+        (status = 200, description = "A page of the items with that leaf hash", body = ItemPage),
+        (status = 400, description = "A malformed query parameter (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+        ReadErrors,
+    )
+)]
+pub(crate) async fn items(state: State, Q(q): Q<ItemQuery>) -> Result<Json<ItemPage>, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let leaf_hash = q
+        .leaf_hash
+        .parse::<Hash>()
+        .map_err(|e| ApiError::BadRequest(format!("leaf_hash: {e}")))?;
+    let mut found = state
+        .store
+        .items_with_leaf_hash(&leaf_hash, q.after, limit)
+        .await?;
+    // A page ends at a record: the cursor is a record index, so the last record's items go to
+    // the next page unless they fill this one.
+    let mut next = None;
+    if let (true, Some(&(last, ..))) = (found.len() == limit as usize, found.last()) {
+        if found.iter().any(|(record, ..)| *record != last) {
+            found.retain(|(record, ..)| *record != last);
+        }
+        next = found.last().map(|(record, ..)| *record);
+    }
+    Ok(Json(ItemPage {
+        next,
+        items: found
+            .into_iter()
+            .map(|(record, item, source)| ItemLocation {
+                record: record.to_string(),
+                item,
+                source,
+            })
+            .collect(),
     }))
 }
 

@@ -1,7 +1,7 @@
 //! How batches of rows are written on PostgreSQL: each column travels as one array parameter
 //! through `UNNEST`, so a batch costs one round trip per table.
 
-use provlog_core::Hash;
+use provlog_core::{leaf_hash, Hash};
 use sqlx::PgConnection;
 
 use crate::convert::to_db;
@@ -17,7 +17,8 @@ pub(crate) async fn insert_records(
     let (mut leaf_hashes, mut leaves, mut sources, mut kinds, mut roots, mut times) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     let (mut children, mut parents) = (vec![], vec![]);
-    let (mut item_records, mut item_indexes, mut item_data) = (vec![], vec![], vec![]);
+    let (mut item_records, mut item_indexes, mut item_data, mut item_hashes) =
+        (vec![], vec![], vec![], vec![]);
     for (i, r) in batch.iter().enumerate() {
         let index = to_db(first + i as u64)?;
         idx.push(index);
@@ -35,6 +36,7 @@ pub(crate) async fn insert_records(
             item_records.push(index);
             item_indexes.push(to_db(j as u64)?);
             item_data.push(data.as_slice());
+            item_hashes.push(leaf_hash(data).as_bytes().to_vec());
         }
     }
     sqlx::query(
@@ -63,12 +65,13 @@ pub(crate) async fn insert_records(
     }
     if !item_records.is_empty() {
         sqlx::query(
-            "INSERT INTO snapshot_items (record, item, data)
-             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bytea[])",
+            "INSERT INTO snapshot_items (record, item, data, leaf_hash)
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bytea[], $4::bytea[])",
         )
         .bind(&item_records)
         .bind(&item_indexes)
         .bind(&item_data)
+        .bind(&item_hashes)
         .execute(&mut *conn)
         .await?;
     }

@@ -3,10 +3,38 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use provlog_core::leaf_hash;
 
 use super::dialect::{now, now_plus_ms, Backend, MIGRATOR};
 use super::trust::backfill_registry;
 use crate::{Coordination, Result, StoreError};
+
+/// Stores the leaf hash of items written before the column existed (on SQLite, which has no
+/// SHA-256 for the migration to use), in batches; how many.
+async fn backfill_item_hashes(backend: &Backend) -> Result<u64> {
+    let mut hashed = 0;
+    loop {
+        let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT record, item, data FROM snapshot_items WHERE leaf_hash IS NULL LIMIT 1000",
+        )
+        .fetch_all(&backend.pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(hashed);
+        }
+        let mut tx = backend.pool.begin().await?;
+        for (record, item, data) in &rows {
+            sqlx::query("UPDATE snapshot_items SET leaf_hash = $1 WHERE record = $2 AND item = $3")
+                .bind(leaf_hash(data).as_bytes().as_slice())
+                .bind(record)
+                .bind(item)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        hashed += rows.len() as u64;
+    }
+}
 
 #[async_trait]
 impl Coordination for Backend {
@@ -30,6 +58,13 @@ impl Coordination for Backend {
                 expected: origin.to_string(),
                 found,
             });
+        }
+        let hashed = backfill_item_hashes(self).await?;
+        if hashed > 0 {
+            tracing::info!(
+                items = hashed,
+                "stored the leaf hashes of snapshot items stored before them"
+            );
         }
         let logged = backfill_registry(self).await?;
         if logged > 0 {

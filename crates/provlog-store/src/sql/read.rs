@@ -1,6 +1,7 @@
 //! Reads, written once and compiled into each backend with its `dialect`.
 
 use async_trait::async_trait;
+use provlog_core::Hash;
 use sqlx::QueryBuilder;
 
 use super::dialect::{ms, Backend, Db};
@@ -36,6 +37,9 @@ impl Reads for Backend {
         }
         if let Some(source) = &f.source {
             q.push(" AND source = ").push_bind(source.as_str());
+        }
+        if let Some(kind) = &f.kind {
+            q.push(" AND kind = ").push_bind(kind.as_str());
         }
         if let Some(since) = f.since_ms {
             q.push(" AND received_ms >= ").push_bind(since);
@@ -83,6 +87,26 @@ impl Reads for Backend {
                 .fetch_all(&self.pool)
                 .await?,
         )
+    }
+
+    async fn items_with_leaf_hash(
+        &self,
+        leaf_hash: &Hash,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<(u64, u64, String)>> {
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT i.record, i.item, r.source FROM snapshot_items i JOIN records r ON r.idx = i.record
+             WHERE i.leaf_hash = $1 AND i.record > $2 ORDER BY i.record, i.item LIMIT $3",
+        )
+        .bind(leaf_hash.as_bytes().as_slice())
+        .bind(after.map(to_db).transpose()?.unwrap_or(-1))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(record, item, source)| Ok((from_db(record)?, from_db(item)?, source)))
+            .collect()
     }
 
     async fn leaves(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>> {

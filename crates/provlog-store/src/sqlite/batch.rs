@@ -1,7 +1,7 @@
 //! How batches of rows are written on SQLite: one prepared statement per table, run per row.
 //! SQLite runs in this process, so a statement costs microseconds, not a round trip.
 
-use provlog_core::Hash;
+use provlog_core::{leaf_hash, Hash};
 use sqlx::SqliteConnection;
 
 use crate::convert::to_db;
@@ -39,10 +39,13 @@ pub(crate) async fn insert_records(
             .await?;
         }
         for (j, data) in r.items.iter().enumerate() {
-            sqlx::query("INSERT INTO snapshot_items (record, item, data) VALUES ($1, $2, $3)")
-                .bind(index)
-                .bind(to_db(j as u64)?)
-                .bind(data.as_slice())
+            sqlx::query(
+                "INSERT INTO snapshot_items (record, item, data, leaf_hash) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(index)
+            .bind(to_db(j as u64)?)
+            .bind(data.as_slice())
+            .bind(leaf_hash(data).as_bytes().as_slice())
                 .execute(&mut *conn)
                 .await?;
         }

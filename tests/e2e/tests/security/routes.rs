@@ -81,6 +81,7 @@ fn plausible(method: &str, path: &str, cx: &Ctx) -> Option<(String, Body)> {
             Body::Ndjson("{\"item\":1}\n{\"item\":2}\n".into()),
         )),
         ("get", "/v1/records") => none("/v1/records?limit=5"),
+        ("get", "/v1/items") => none(&format!("/v1/items?leaf_hash={}", "00".repeat(32))),
         ("get", "/v1/records/{id}") => none("/v1/records/0"),
         ("get", "/v1/records/{id}/lineage") => none("/v1/records/1/lineage"),
         ("get", "/v1/records/{id}/receipt") => none("/v1/records/0/receipt"),
