@@ -79,6 +79,10 @@ fn dev_proves_the_demo_and_a_second_run_reuses_everything() {
         "{out}"
     );
     assert!(
+        out.contains("key         demo-signals-1 is demo.signals's: the log registered it at leaf 1 with a proof of possession"),
+        "the signing key is proven from the registry records: {out}"
+    );
+    assert!(
         out.contains("item        row"),
         "a snapshot row is proven: {out}"
     );

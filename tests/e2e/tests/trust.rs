@@ -236,6 +236,81 @@ async fn check_payload_key_evidence(fx: &Fixture, url: &str, db: &TestDb, ingest
         stderr.contains("registered for the source with another public key"),
         "{stderr}"
     );
+
+    // A key the database has and the registry does not (inserted behind its back): it signs,
+    // the server accepts, and verify payload finds no record registering it. Registered
+    // through the API afterwards, its registry record comes after what it signed.
+    let late =
+        SourceSigner::new(ed25519_dalek::SigningKey::from_bytes(&[67; 32]), "late-1").unwrap();
+    let late_key = BASE64_STANDARD.decode(late.public_key_base64()).unwrap();
+    sqlx::query("INSERT INTO source_keys (source, key_id, public_key) VALUES ($1, 'late-1', $2)")
+        .bind(SOURCE)
+        .bind(&late_key)
+        .execute(&mut db.connect().await)
+        .await
+        .unwrap();
+    let late_client = Client::new(url)
+        .unwrap()
+        .with_token(ingest.to_string())
+        .with_signer(late.clone());
+    let p667 = r#"{"asset": "ETH", "price": 667}"#;
+    submit_when_accepted(&late_client, &late, p667).await;
+    let (code, _, stderr) = verify_payload(fx, url, p667, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("no record registering it"), "{stderr}");
+    sqlx::query("DELETE FROM source_keys WHERE key_id = 'late-1'")
+        .execute(&mut db.connect().await)
+        .await
+        .unwrap();
+    let admin = Client::new(url).unwrap().with_token(
+        std::fs::read_to_string(fx.path("admin.key"))
+            .unwrap()
+            .trim(),
+    );
+    admin.add_signer(SOURCE, &late).await.unwrap();
+    // Once a checkpoint covers the registration, the evidence shows it came after.
+    refused_once_checkpointed(fx, url, p667, "after the record").await;
+
+    // A key retired through the registry, then revived in the database: what it signs after
+    // its retirement record fails.
+    admin.retire_source_key(SOURCE, "late-1").await.unwrap();
+    sqlx::query("UPDATE source_keys SET revoked_at = NULL WHERE key_id = 'late-1'")
+        .execute(&mut db.connect().await)
+        .await
+        .unwrap();
+    let p668 = r#"{"asset": "ETH", "price": 668}"#;
+    submit_when_accepted(&late_client, &late, p668).await;
+    refused_once_checkpointed(fx, url, p668, "before the record").await;
+}
+
+/// Submits `payload` signed by `signer` until the server accepts it (its trust cache may hold
+/// the old key state for a moment) and a checkpoint covers it.
+async fn submit_when_accepted(client: &Client, signer: &SourceSigner, payload: &str) {
+    let payload: Value = serde_json::from_str(payload).unwrap();
+    wait_for("the signed submission", Duration::from_secs(30), || {
+        let (client, signer, payload) = (client.clone(), signer.clone(), payload.clone());
+        async move {
+            let mut record = signal(SOURCE, payload);
+            signer.sign_record(&mut record).unwrap();
+            let submission = Submission::one(&record).wait_for_receipts();
+            client
+                .submit(&submission)
+                .await
+                .ok()
+                .filter(|a| a.receipt_status.as_deref() == Some("ready"))
+        }
+    })
+    .await;
+}
+
+/// `verify payload` exits 1 with `reason`, once the checkpoints have caught up.
+async fn refused_once_checkpointed(fx: &Fixture, url: &str, payload: &str, reason: &str) {
+    let stderr = wait_for(reason, Duration::from_secs(30), || {
+        let (code, _, stderr) = verify_payload(fx, url, payload, &[]);
+        async move { (code == 1 && stderr.contains(reason)).then_some(stderr) }
+    })
+    .await;
+    assert!(stderr.contains("source key"), "{stderr}");
 }
 
 #[tokio::test]
@@ -286,7 +361,11 @@ async fn keys_sources_signed_receipts_and_no_secret_in_the_logs() {
             "source.key_added",
             "key.created",
             "key.rotated",
-            "key.revoked"
+            "key.revoked",
+            // From the key-evidence checks; their database edits leave no audit event, which
+            // is why the registry is in the log.
+            "source.key_added",
+            "source.key_revoked"
         ]
     );
 

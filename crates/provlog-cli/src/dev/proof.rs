@@ -8,6 +8,7 @@ use provlog_chain::anvil::{self, Anvil};
 use provlog_chain::primitives::Address;
 use provlog_client::Client;
 use provlog_core::checkpoint::{verify_checkpoint, TrustedKeys, VerifierKey};
+use provlog_core::evidence::verify_source_evidence;
 use provlog_core::log::verify_consistency;
 use provlog_core::receipt::{verify_receipt, Receipt};
 use provlog_core::record::signal_content;
@@ -159,6 +160,31 @@ pub(super) async fn prove(
         say(format!(
             "  payload     {} hashes to that content root: the value itself is proven",
             String::from_utf8_lossy(&canonical)
+        ));
+    }
+    if verified.source_signature.is_some() {
+        // That the key was the source's: the registry records at the same checkpoint.
+        let size = verified.checkpoint.checkpoint.size;
+        let answer = client
+            .evidence(pick.index, pick.item, Some(size))
+            .await
+            .map_err(usage("fetching the signing key's registry evidence"))?;
+        let key = verify_source_evidence(&verified, answer.source_evidence.as_ref(), trusted)
+            .map_err(|e| Failure::Invalid(format!("source key: {e}")))?;
+        say(format!(
+            "  key         {} is {}'s: the log registered it at leaf {}{}, before this record; {}",
+            key.key_id,
+            verified.record.source.as_str(),
+            key.added.leaf_index,
+            if key.proven {
+                " with a proof of possession"
+            } else {
+                ""
+            },
+            match key.retired {
+                Some(r) => format!("retired it at leaf {}, after", r.leaf_index),
+                None => "not retired".into(),
+            }
         ));
     }
     Ok(())

@@ -69,7 +69,8 @@ pub fn summary_text(v: &VerifiedReceipt, on_chain: Option<&OnChain>) -> String {
     match &v.source_signature {
         Some(sig) => {
             out += &format!(
-                "  signature   source key {} signed this content (check that the key is {}'s)\n",
+                "  signature   source key {} signed this content (that the key is {}'s, the log's \
+                 registry records prove: provlog verify payload)\n",
                 sig.key_id,
                 r.source.as_str()
             )

@@ -168,6 +168,9 @@ async function openRecord(id: string): Promise<void> {
   current = r;
   location.hash = `q=${r.id}`;
   $("record").hidden = false;
+  // The registry lookup comes first, so the record's id (which tests and users take as "the
+  // page shows this record") appears with its whole provenance.
+  const registry = await registryRow(r);
   $("record-id").textContent = r.id;
   kv($("record-summary"), [
     ["kind", r.kind],
@@ -185,7 +188,7 @@ async function openRecord(id: string): Promise<void> {
     ["signature", el("span", sigText, p.signature === "invalid" ? "fail" : p.signature === "verified" ? "pass" : "")],
     ["signing key", p.key_id ?? "—"],
     ["key status", p.key_status ? `${p.key_status} in the source's registry now` : "—"],
-    ["in the log's registry", await registryRow(r)],
+    ["in the log's registry", registry],
   ]);
   $("payload-block").hidden = r.kind !== "signal";
   $("payload-result").textContent = "";
