@@ -28,7 +28,7 @@ use crate::{ApiError, AppState};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Submission {
-    #[schema(value_type = openapi::RecordKind)]
+    #[schema(value_type = openapi::SubmittedKind)]
     kind: Kind,
     /// 1..=64 characters of `[a-z0-9._-]`, starting with a letter or digit.
     #[schema(value_type = String, pattern = "^[a-z0-9][a-z0-9._-]{0,63}$", example = "acme-signals")]

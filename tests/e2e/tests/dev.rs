@@ -177,6 +177,41 @@ fn dev_proves_the_demo_and_a_second_run_reuses_everything() {
     }
 }
 
+/// From the value a consumer received, against the running dev log and its chain: the demo
+/// signal's payload (from demo.json), and the same with one value changed.
+fn verify_the_demo_payload(dir: &Path, log: &str, chain: &str) {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("demo.json")).unwrap()).unwrap();
+    let payload = &manifest["signal"]["payload"];
+    let file = dir.join("received.json");
+    let key = dir.join("log.vkey");
+    let run = |value: &serde_json::Value| {
+        std::fs::write(&file, value.to_string()).unwrap();
+        let args = ["verify", "payload", file.to_str().unwrap(), "--url", log];
+        let rest = ["--key", key.to_str().unwrap(), "--rpc-url", chain, "--json"];
+        provlog(&[&args[..], &rest].concat())
+    };
+    let out = run(payload);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["source"], "demo.signals", "{summary}");
+    assert_eq!(
+        summary["leaf_index"], manifest["signal"]["index"],
+        "{summary}"
+    );
+    assert_eq!(
+        summary["signature"]["key_id"], "demo-signals-1",
+        "{summary}"
+    );
+    assert_eq!(summary["signature"]["registration_leaf"], 1, "{summary}");
+    assert!(summary["not_after"].is_string(), "{summary}");
+    let mut changed = payload.clone();
+    changed["trader_grade"] = serde_json::json!(99.9);
+    let out = run(&changed);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("not in the log"));
+}
+
 #[test]
 fn ctrl_c_stops_the_log_and_the_chain() {
     let tmp = tempfile::tempdir().unwrap();
@@ -192,13 +227,16 @@ fn ctrl_c_stops_the_log_and_the_chain() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = String::new();
-    let mut chain_url = None;
+    let (mut chain_url, mut log_url) = (None, None);
     for line in lines.by_ref() {
         let line = line.unwrap();
         seen += &line;
         seen.push('\n');
         if let Some(rest) = line.strip_prefix("chain   anvil at ") {
             chain_url = rest.split_whitespace().next().map(str::to_string);
+        }
+        if let Some(rest) = line.strip_prefix("The log is serving at ") {
+            log_url = rest.split_whitespace().next().map(str::to_string);
         }
         if line.contains("Ctrl-C stops both") {
             break;
@@ -207,6 +245,7 @@ fn ctrl_c_stops_the_log_and_the_chain() {
     assert!(seen.contains("Ctrl-C stops both"), "{seen}");
     let chain_url = chain_url.unwrap();
     let port: u16 = chain_url.rsplit(':').next().unwrap().parse().unwrap();
+    verify_the_demo_payload(&dir, &log_url.unwrap(), &chain_url);
 
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])

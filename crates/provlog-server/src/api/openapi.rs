@@ -115,16 +115,28 @@ pub(crate) fn swagger_ui<S: Clone + Send + Sync + 'static>() -> Router<S> {
 #[schema(format = Byte, example = "U5Nu6YzPFpNB+lJOxsAGWlAeuqanKeXA7uKKG98Yeyk=")]
 pub struct Hash(pub String);
 
-/// A record's kind.
+/// What a submission logs.
 #[derive(Debug, ToSchema)]
 #[schema(rename_all = "lowercase")]
-pub enum RecordKind {
-    /// One JSON value (`payload`), stored by the log.
+pub enum SubmittedKind {
+    /// One JSON value (`payload`); the log keeps its hash, the content root.
     Signal,
     /// A list of items (`items` or `items_base64`), each provable on its own.
     Snapshot,
     /// A root computed by the client (`content`) over data that never leaves it.
     Digest,
+}
+
+/// A record's kind: what was submitted, or `source` for the registry records the log writes
+/// itself (docs/formats.md, "Registry records").
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum RecordKind {
+    Signal,
+    Snapshot,
+    Digest,
+    /// A change to a source's registration; its one item is the change.
+    Source,
 }
 
 /// The `wait` query parameter of the write routes: `receipt` answers once a checkpoint covers

@@ -212,7 +212,7 @@ pub(crate) struct FindQuery {
     /// Records of this source (its registry records included).
     source: Option<String>,
     /// Records of this kind: `signal`, `snapshot`, `digest` or `source` (registry records).
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<openapi::RecordKind>)]
     kind: Option<Kind>,
     /// Received at or after (`YYYY-MM-DDTHH:MM:SS.sssZ`, UTC).
     #[param(value_type = Option<String>, format = DateTime, example = "2026-11-27T00:00:00.000Z")]
