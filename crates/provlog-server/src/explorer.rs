@@ -46,6 +46,11 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
         JS,
         include_bytes!("../explorer/dist/verify.js"),
     ),
+    (
+        "evidence.js",
+        JS,
+        include_bytes!("../explorer/dist/evidence.js"),
+    ),
     ("bytes.js", JS, include_bytes!("../explorer/dist/bytes.js")),
     ("jcs.js", JS, include_bytes!("../explorer/dist/jcs.js")),
     (

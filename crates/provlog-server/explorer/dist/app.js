@@ -5,6 +5,7 @@
 import { toHex, parseVerifierKey, UnsupportedError, verifyReceipt, VerifyError } from "./verify.js";
 import { fromBase64, leafHash, toBase64 } from "./bytes.js";
 import { canonicalize, duplicateKey, strictOffence } from "./jcs.js";
+import { EvidenceError, verifySourceEvidence } from "./evidence.js";
 const $ = (id) => {
     const el = document.getElementById(id);
     if (!el)
@@ -136,8 +137,8 @@ async function openRecord(id) {
     current = r;
     location.hash = `q=${r.id}`;
     $("record").hidden = false;
-    // The registry lookup comes first, so the record's id (which tests and users take as "the
-    // page shows this record") appears with its whole provenance.
+    // The key's evidence is checked first, so the record's id (which tests and users take as
+    // "the page shows this record") appears with its whole provenance.
     const registry = await registryRow(r);
     $("record-id").textContent = r.id;
     kv($("record-summary"), [
@@ -156,7 +157,7 @@ async function openRecord(id) {
         ["signature", el("span", sigText, p.signature === "invalid" ? "fail" : p.signature === "verified" ? "pass" : "")],
         ["signing key", p.key_id ?? "—"],
         ["key status", p.key_status ? `${p.key_status} in the source's registry now` : "—"],
-        ["in the log's registry", registry],
+        ["key evidence", registry],
     ]);
     $("payload-block").hidden = r.kind !== "signal";
     $("payload-result").textContent = "";
@@ -187,49 +188,55 @@ function recordLink(leaf, text = `record ${leaf}`) {
     return b;
 }
 /**
- * What the registry records say of the record's signing key: the record that added it (which
- * must come before this one), the one that retired it, and whether its public key is the one
- * that signed. The server's word, shown; `provlog verify payload` proves it offline.
+ * Whether the record's signing key was its source's, proven in this browser: the record's
+ * evidence (GET /v1/records/{id}/evidence) is verified against the pinned key as
+ * provlog_core::evidence::verify_source_evidence does.
  */
 async function registryRow(r) {
     const sig = r.record.signature;
     if (!sig)
         return "unsigned: no key to establish";
-    let source;
-    try {
-        source = await apiJson(`/v1/sources/${encodeURIComponent(r.source)}`);
-    }
-    catch (e) {
-        return el("span", `no registry records of ${r.source}: ${e.message}`, "fail");
-    }
-    const key = source.keys.find((k) => k.key_id === sig.key_id);
     const span = el("span");
     span.id = "key-registry";
-    if (!key) {
+    const fail = (text) => {
         span.className = "fail";
-        span.textContent = `key ${sig.key_id} was never registered for ${r.source}`;
+        span.textContent = text;
+        return span;
+    };
+    const resp = await api(`/v1/records/${encodeURIComponent(r.id)}/evidence`);
+    if (resp.status === 409)
+        return "not in a signed checkpoint yet: the evidence follows it";
+    if (!resp.ok)
+        return fail(`the server sent no evidence (${resp.status})`);
+    const answer = (await resp.json());
+    let keys;
+    try {
+        keys = [await parseVerifierKey($("vkey").value)];
     }
-    else if (key.public_key !== sig.public_key) {
-        span.className = "fail";
-        span.textContent = `key ${sig.key_id} was registered with ANOTHER public key: the signing key is not ${r.source}'s`;
+    catch (e) {
+        return fail(`verifier key: ${e.message}`);
     }
-    else if (key.added.leaf_index > r.index) {
-        span.className = "fail";
-        span.textContent = `key ${sig.key_id} was registered after this record, `;
-        span.append(recordLink(key.added.leaf_index));
+    let verified;
+    try {
+        verified = await verifyReceipt(JSON.stringify(answer.receipt), keys);
     }
-    else if (key.retired && key.retired.leaf_index < r.index) {
-        span.className = "fail";
-        span.textContent = `key ${sig.key_id} was retired before this record, `;
-        span.append(recordLink(key.retired.leaf_index));
+    catch (e) {
+        return fail(`the evidence's receipt does not verify: ${e.message}`);
     }
-    else {
+    try {
+        const key = await verifySourceEvidence(verified, answer.source_evidence, keys);
         span.className = "pass";
-        span.append(`key ${sig.key_id} registered by `, recordLink(key.added.leaf_index), ` (${key.added.at}${key.proven ? ", with proof of possession" : ", backfilled"})`);
+        const added = Number(key.added.leafIndex);
+        span.append(`proven in this browser: key ${key.keyId} is ${r.source}'s, registered by `, recordLink(added), ` (${key.added.at}${key.proven ? ", with proof of possession" : ", backfilled"})`);
         if (key.retired)
-            span.append(", retired after this record by ", recordLink(key.retired.leaf_index));
+            span.append(", retired after this record by ", recordLink(Number(key.retired.leafIndex)));
+        return span;
     }
-    return span;
+    catch (e) {
+        const check = e instanceof EvidenceError ? e.check : "error";
+        span.dataset.check = check;
+        return fail(`NOT proven the source's key: ${e.message}`);
+    }
 }
 /** Checks a pasted payload against the record's content root: SHA-256(0x00 ‖ JCS(payload)). */
 async function checkPayload() {

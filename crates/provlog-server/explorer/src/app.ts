@@ -6,6 +6,7 @@
 import { toHex, parseVerifierKey, PathStep, UnsupportedError, VerifiedReceipt, verifyReceipt, VerifyError } from "./verify.js";
 import { fromBase64, leafHash, toBase64 } from "./bytes.js";
 import { canonicalize, duplicateKey, Json, strictOffence } from "./jcs.js";
+import { EvidenceError, verifySourceEvidence } from "./evidence.js";
 
 interface ExplorerConfig {
   explorer_tx_url: string | null;
@@ -168,8 +169,8 @@ async function openRecord(id: string): Promise<void> {
   current = r;
   location.hash = `q=${r.id}`;
   $("record").hidden = false;
-  // The registry lookup comes first, so the record's id (which tests and users take as "the
-  // page shows this record") appears with its whole provenance.
+  // The key's evidence is checked first, so the record's id (which tests and users take as
+  // "the page shows this record") appears with its whole provenance.
   const registry = await registryRow(r);
   $("record-id").textContent = r.id;
   kv($("record-summary"), [
@@ -188,7 +189,7 @@ async function openRecord(id: string): Promise<void> {
     ["signature", el("span", sigText, p.signature === "invalid" ? "fail" : p.signature === "verified" ? "pass" : "")],
     ["signing key", p.key_id ?? "—"],
     ["key status", p.key_status ? `${p.key_status} in the source's registry now` : "—"],
-    ["in the log's registry", registry],
+    ["key evidence", registry],
   ]);
   $("payload-block").hidden = r.kind !== "signal";
   $("payload-result").textContent = "";
@@ -221,43 +222,49 @@ function recordLink(leaf: number, text = `record ${leaf}`): HTMLButtonElement {
 }
 
 /**
- * What the registry records say of the record's signing key: the record that added it (which
- * must come before this one), the one that retired it, and whether its public key is the one
- * that signed. The server's word, shown; `provlog verify payload` proves it offline.
+ * Whether the record's signing key was its source's, proven in this browser: the record's
+ * evidence (GET /v1/records/{id}/evidence) is verified against the pinned key as
+ * provlog_core::evidence::verify_source_evidence does.
  */
 async function registryRow(r: RecordView): Promise<string | Node> {
   const sig = r.record.signature;
   if (!sig) return "unsigned: no key to establish";
-  let source: RegisteredSource;
-  try {
-    source = await apiJson<RegisteredSource>(`/v1/sources/${encodeURIComponent(r.source)}`);
-  } catch (e) {
-    return el("span", `no registry records of ${r.source}: ${(e as Error).message}`, "fail");
-  }
-  const key = source.keys.find((k) => k.key_id === sig.key_id);
   const span = el("span");
   span.id = "key-registry";
-  if (!key) {
+  const fail = (text: string) => {
     span.className = "fail";
-    span.textContent = `key ${sig.key_id} was never registered for ${r.source}`;
-  } else if (key.public_key !== sig.public_key) {
-    span.className = "fail";
-    span.textContent = `key ${sig.key_id} was registered with ANOTHER public key: the signing key is not ${r.source}'s`;
-  } else if (key.added.leaf_index > r.index) {
-    span.className = "fail";
-    span.textContent = `key ${sig.key_id} was registered after this record, `;
-    span.append(recordLink(key.added.leaf_index));
-  } else if (key.retired && key.retired.leaf_index < r.index) {
-    span.className = "fail";
-    span.textContent = `key ${sig.key_id} was retired before this record, `;
-    span.append(recordLink(key.retired.leaf_index));
-  } else {
-    span.className = "pass";
-    span.append(`key ${sig.key_id} registered by `, recordLink(key.added.leaf_index),
-      ` (${key.added.at}${key.proven ? ", with proof of possession" : ", backfilled"})`);
-    if (key.retired) span.append(", retired after this record by ", recordLink(key.retired.leaf_index));
+    span.textContent = text;
+    return span;
+  };
+  const resp = await api(`/v1/records/${encodeURIComponent(r.id)}/evidence`);
+  if (resp.status === 409) return "not in a signed checkpoint yet: the evidence follows it";
+  if (!resp.ok) return fail(`the server sent no evidence (${resp.status})`);
+  const answer = (await resp.json()) as { receipt: unknown; source_evidence: unknown };
+  let keys;
+  try {
+    keys = [await parseVerifierKey($<HTMLInputElement>("vkey").value)];
+  } catch (e) {
+    return fail(`verifier key: ${(e as Error).message}`);
   }
-  return span;
+  let verified: VerifiedReceipt;
+  try {
+    verified = await verifyReceipt(JSON.stringify(answer.receipt), keys);
+  } catch (e) {
+    return fail(`the evidence's receipt does not verify: ${(e as Error).message}`);
+  }
+  try {
+    const key = await verifySourceEvidence(verified, answer.source_evidence, keys);
+    span.className = "pass";
+    const added = Number(key.added.leafIndex);
+    span.append(`proven in this browser: key ${key.keyId} is ${r.source}'s, registered by `, recordLink(added),
+      ` (${key.added.at}${key.proven ? ", with proof of possession" : ", backfilled"})`);
+    if (key.retired) span.append(", retired after this record by ", recordLink(Number(key.retired.leafIndex)));
+    return span;
+  } catch (e) {
+    const check = e instanceof EvidenceError ? e.check : "error";
+    span.dataset.check = check;
+    return fail(`NOT proven the source's key: ${(e as Error).message}`);
+  }
 }
 
 /** Checks a pasted payload against the record's content root: SHA-256(0x00 ‖ JCS(payload)). */

@@ -10,6 +10,7 @@ import {
   anchorLogId,
   ed25519Verify,
   fromBase64,
+  leafHash,
   parseVerifierKey,
   toBase64,
   toHex,
@@ -166,4 +167,44 @@ test("duplicate keys are refused, as serde refuses them, though JSON.parse keeps
   const doubled = `${text.slice(0, -1)},"format":"provlog-receipt/v1"}`;
   assert.equal(JSON.parse(doubled).format, "provlog-receipt/v1");
   await assert.rejects(verifyReceipt(doubled, trusted), (e) => e.check === "parse" && /duplicate field/.test(e.message));
+});
+
+test("source-key evidence: the same verdict, at the same check, as provlog-core", async () => {
+  const { verifySourceEvidence, EvidenceError } = await import("../dist/evidence.js");
+  const v = JSON.parse(read("evidence.json"));
+  const keys = [await parseVerifierKey(v.log_vkey)];
+  const seen = new Set();
+  for (const c of v.cases) {
+    const record = await verifyReceipt(JSON.stringify(c.receipt), keys);
+    try {
+      const key = await verifySourceEvidence(record, c.source_evidence, keys);
+      assert.ok(c.valid, `${c.desc}: verified, but the core refuses it at ${c.error}`);
+      assert.ok(key.added.leafIndex < record.leafIndex, c.desc);
+    } catch (e) {
+      if (!(e instanceof EvidenceError)) throw e;
+      assert.equal(e.check, c.error, `${c.desc}: ${e.message}`);
+      seen.add(e.check);
+    }
+  }
+  assert.equal(seen.size, 10, [...seen].join());
+});
+
+test("registry records: each valid event is canonical and its record's content root", async () => {
+  const v = JSON.parse(read("registry.json"));
+  const history = v.cases.find((c) => c.valid);
+  for (const r of history.records) {
+    const record = JSON.parse(r.record);
+    assert.equal(record.kind, "source");
+    assert.equal(canonicalize(JSON.parse(r.item)), r.item);
+    const root = toBase64(await leafHash(new TextEncoder().encode(r.item)));
+    assert.equal(root, record.content.root, r.item);
+  }
+  // The proof of possession signs exactly the message the vector gives.
+  const p = v.possession;
+  const message = new TextEncoder().encode(
+    "provlog source key possession v1\n" +
+      canonicalize({ key_id: p.key_id, origin: p.origin, public_key: p.public_key, source: p.source }),
+  );
+  assert.equal(toBase64(message), p.message_base64);
+  assert.ok(await ed25519Verify(fromBase64(p.public_key), message, fromBase64(p.proof)));
 });
