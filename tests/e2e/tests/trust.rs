@@ -211,25 +211,7 @@ async fn check_payload_key_evidence(fx: &Fixture, url: &str, db: &TestDb, ingest
         .unwrap()
         .with_token(ingest.to_string())
         .with_signer(swapped.clone());
-    // The server's trust cache holds the old key for up to trust_cache_ttl_ms.
-    wait_for(
-        "the swapped key to be accepted",
-        Duration::from_secs(30),
-        || {
-            let (client, swapped) = (client.clone(), swapped.clone());
-            async move {
-                let mut record = signal(SOURCE, json!({"asset": "ETH", "price": 666}));
-                swapped.sign_record(&mut record).unwrap();
-                let submission = Submission::one(&record).wait_for_receipts();
-                client
-                    .submit(&submission)
-                    .await
-                    .ok()
-                    .filter(|a| a.receipt_status.as_deref() == Some("ready"))
-            }
-        },
-    )
-    .await;
+    submit_when_accepted(&client, &swapped, r#"{"asset": "ETH", "price": 666}"#).await;
     let (code, _, stderr) = verify_payload(fx, url, r#"{"asset": "ETH", "price": 666}"#, &[]);
     assert_eq!(code, 1, "{stderr}");
     assert!(

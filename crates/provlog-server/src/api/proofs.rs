@@ -14,7 +14,7 @@ use provlog_core::receipt::{
     verify_receipt, ItemInclusion, Receipt, VerifiedReceipt, RECEIPT_FORMAT_V1,
 };
 use provlog_core::record::Record;
-use provlog_core::registry::RegistryEvent;
+use provlog_core::registry::SourceHistory;
 use provlog_core::Hash;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -216,37 +216,35 @@ async fn source_evidence(
         return Ok(None);
     };
     let source = verified.record.source.as_str();
+    let corrupt = |e: &dyn std::fmt::Display| {
+        ApiError::Internal(format!("the registry records of {source}: {e}"))
+    };
+    // The source's history as its registry records in the checkpoint state it.
+    let size = verified.checkpoint.checkpoint.size;
     let rows = state.store.registry(Some(source)).await?;
+    let rows: Vec<_> = rows.iter().filter(|r| r.index < size).collect();
     let records = rows
         .iter()
-        .map(|r| Record::from_canonical_bytes(&r.leaf).map(|record| (r, record)))
+        .map(|r| Record::from_canonical_bytes(&r.leaf))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::Internal(format!("a registry record of {source}: {e}")))?;
-    // The records that mention the key id, in log order: its addition first.
-    let size = verified.checkpoint.checkpoint.size;
-    let mut added = None;
-    let mut retired = None;
-    for (row, _) in records.iter().filter(|(r, _)| r.index < size) {
-        match RegistryEvent::from_item(&row.item) {
-            Ok(RegistryEvent::KeyAdded { key_id, .. }) if key_id == signature.key_id => {
-                added.get_or_insert(row.index);
-            }
-            Ok(RegistryEvent::KeyRetired { key_id }) if key_id == signature.key_id => {
-                retired.get_or_insert(row.index);
-            }
-            _ => {}
-        }
-    }
-    let Some(added) = added else {
+        .map_err(|e| corrupt(&e))?;
+    let history = SourceHistory::fold(
+        rows.iter()
+            .zip(&records)
+            .map(|(row, record)| (row.index, record, row.item.as_slice())),
+    )
+    .map_err(|e| corrupt(&e))?;
+    let Some(key) = history.and_then(|h| h.keys.into_iter().find(|k| k.key_id == signature.key_id))
+    else {
         return Ok(None);
     };
-    let key_retired = match retired {
-        Some(index) => Some(build_receipt(state, index, Some(0), Some(size)).await?),
+    let key_retired = match key.retired {
+        Some(r) => Some(build_receipt(state, r.leaf_index, Some(0), Some(size)).await?),
         None => None,
     };
     Ok(Some(SourceEvidence {
         format: SOURCE_EVIDENCE_FORMAT_V1.to_string(),
-        key_added: build_receipt(state, added, Some(0), Some(size)).await?,
+        key_added: build_receipt(state, key.added.leaf_index, Some(0), Some(size)).await?,
         key_retired,
     }))
 }

@@ -75,6 +75,18 @@ async fn commit_audited(
     Ok(())
 }
 
+/// Serialises a check-then-write with the other writers until the transaction ends: on
+/// PostgreSQL this row lock orders them across replicas, on SQLite the write lock already has.
+async fn lock_log_state(conn: &mut Connection) -> Result<()> {
+    sqlx::query(concat!(
+        "SELECT id FROM log_state WHERE id = 1",
+        for_update!()
+    ))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Appends the registry records of `events` for `source`, in the caller's write transaction.
 async fn log_registry(conn: &mut Connection, source: &str, events: &[RegistryEvent]) -> Result<()> {
     let origin: String = sqlx::query_scalar("SELECT origin FROM log_state WHERE id = 1")
@@ -99,12 +111,7 @@ pub(super) async fn backfill_registry(backend: &Backend) -> Result<u64> {
     for id in unlogged {
         let mut tx = backend.write().await?;
         // Taken first, so two replicas starting at once cannot both find the source unlogged.
-        sqlx::query(concat!(
-            "SELECT id FROM log_state WHERE id = 1",
-            for_update!()
-        ))
-        .execute(&mut *tx)
-        .await?;
+        lock_log_state(&mut tx).await?;
         let exists: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM records WHERE kind = 'source' AND source = $1)",
         )
@@ -333,14 +340,8 @@ impl Trust for Backend {
 
     async fn bootstrap_admin_key(&self, key: &NewApiKey) -> Result<Change<()>> {
         let mut tx = self.write().await?;
-        // Two bootstraps must not both find no admin key: on PostgreSQL this row lock
-        // serialises them across replicas, on SQLite the write lock already has.
-        sqlx::query(concat!(
-            "SELECT id FROM log_state WHERE id = 1",
-            for_update!()
-        ))
-        .execute(&mut *tx)
-        .await?;
+        // Two bootstraps must not both find no admin key.
+        lock_log_state(&mut tx).await?;
         if admin_key_exists(&mut tx).await? {
             return Ok(Change::Conflict("an admin key already exists".into()));
         }
