@@ -51,6 +51,11 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
         JS,
         include_bytes!("../explorer/dist/evidence.js"),
     ),
+    (
+        "trackrecord.js",
+        JS,
+        include_bytes!("../explorer/dist/trackrecord.js"),
+    ),
     ("bytes.js", JS, include_bytes!("../explorer/dist/bytes.js")),
     ("jcs.js", JS, include_bytes!("../explorer/dist/jcs.js")),
     (

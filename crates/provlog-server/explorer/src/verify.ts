@@ -270,19 +270,24 @@ export async function verifyCheckpoint(note: string, trusted: VerifierKey[]): Pr
 }
 
 // ---------------------------------------------------------------------------------------------
-// Records (docs/formats.md, "Records (v1)")
+// Records (docs/formats.md, "Records"): format v2 adds the source's chain; v1 still verifies
 
 type Obj = { [key: string]: Json };
 
 export interface Record {
-  v: 1;
+  v: 1 | 2;
   origin: string;
   source: string;
-  kind: "signal" | "snapshot" | "digest" | "source";
+  /** `close` is format v2 only: the log's mark ending a source's track record. */
+  kind: "signal" | "snapshot" | "digest" | "source" | "close";
   content: { alg: "rfc9162-sha256" | "sha256"; root: string; items: number; media_type: string };
   parents: string[];
+  /** v2: base64 leaf hash of the source's previous record; absent exactly when `seq` is 0. */
+  prev?: string;
   metadata: Obj;
   received_at: string;
+  /** v2 (required there): the source's sequence number, 0 for its first record. */
+  seq?: number;
   quality?: { check: string; passed: boolean; detail?: string }[];
   signature?: {
     alg: "ed25519";
@@ -327,13 +332,14 @@ function uint(v: Json | undefined, field: string, min: number): number {
 const utf8Len = (s: string) => enc.encode(s).length;
 const b64Of = (n: number) => (s: string) => fromBase64(s)?.length === n;
 const ORIGIN = (s: string) => s.length > 0 && s.length <= 255 && /^[\x21-\x2a\x2c-\x7e]+$/.test(s);
-const SOURCE = (s: string) => /^[a-z0-9][a-z0-9._-]{0,63}$/.test(s);
+export const SOURCE = (s: string) => /^[a-z0-9][a-z0-9._-]{0,63}$/.test(s);
 const MEDIA_PART = "[a-z0-9][a-z0-9!#$&^_.+-]{0,126}";
 const MEDIA = (s: string) => new RegExp(`^${MEDIA_PART}/${MEDIA_PART}$`).test(s);
 const KEY_ID = (s: string) => /^[A-Za-z0-9._:-]{1,64}$/.test(s);
 const NONCE = (s: string) => /^[A-Za-z0-9_-]{16,128}$/.test(s);
 
-function validTime(s: string): boolean {
+/** A record time as the core's `Timestamp` reads it; fixed width, so strings compare as times. */
+export function validTime(s: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z$/.exec(s);
   if (!m) return false;
   const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number);
@@ -343,8 +349,8 @@ function validTime(s: string): boolean {
 }
 
 /**
- * Parses record bytes as provlog-core's `Record::from_canonical_bytes` does: a valid v1 record,
- * within the default limits, that is exactly its own canonical form. Throws a reason.
+ * Parses record bytes as provlog-core's `Record::from_canonical_bytes` does: a valid v1 or v2
+ * record, within the default limits, that is exactly its own canonical form. Throws a reason.
  */
 export function parseRecord(text: string): Record {
   let value: Json;
@@ -358,27 +364,34 @@ export function parseRecord(text: string): Record {
   const offence = strictOffence(value);
   if (offence) throw new RecordInvalid(offence);
   if (!isObj(value)) throw new RecordInvalid("a record is a JSON object");
-  if (value.v !== 1) throw new RecordInvalid(`unsupported record version ${JSON.stringify(value.v)}`);
+  if (value.v !== 1 && value.v !== 2) {
+    throw new RecordInvalid(`unsupported record version ${JSON.stringify(value.v)}; this code reads versions 1 and 2`);
+  }
   const r = fields(
     value,
     "record",
     ["v", "origin", "source", "kind", "content", "parents", "metadata", "received_at"],
-    ["quality", "signature"],
+    ["prev", "quality", "seq", "signature"],
   );
   str(r.origin, "origin", ORIGIN, "must be 1..=255 bytes of printable ASCII without spaces or '+'");
   str(r.source, "source", SOURCE, "must be 1..=64 characters of [a-z0-9._-], starting with a letter or digit");
-  const kind = str(r.kind, "kind", (s) => ["signal", "snapshot", "digest", "source"].includes(s), "unknown kind");
+  const kind = str(r.kind, "kind", (s) => ["signal", "snapshot", "digest", "source", "close"].includes(s), "unknown kind");
   const c = fields(r.content, "content", ["alg", "root", "items", "media_type"]);
   const alg = str(c.alg, "content.alg", (s) => s === "rfc9162-sha256" || s === "sha256", "unknown algorithm");
   str(c.root, "content.root", b64Of(32), "must be base64 of 32 bytes");
   const items = uint(c.items, "content.items", 1);
   const media = str(c.media_type, "content.media_type", MEDIA, "must be type/subtype in lower case");
   if (kind !== "digest" && alg === "sha256") bad("content.alg", `${kind} content uses rfc9162-sha256`);
-  // A registry record (kind source) holds one JSON item, its change, like a signal.
-  const single = kind === "signal" || kind === "source";
+  // A registry record (kind source) holds one JSON item, its change, like a signal; so does a
+  // close record, its {"close":true}.
+  const single = kind === "signal" || kind === "source" || kind === "close";
   if (single && items !== 1) bad("content.items", `a ${kind} is exactly one item`);
   if (single && media !== "application/json") bad("content.media_type", `a ${kind} is application/json`);
   if (kind === "digest" && alg === "sha256" && items !== 1) bad("content.items", "a sha256 digest covers exactly one item");
+  // Their types, then check_chain's rules, which the core runs right after the content's.
+  const seq = "seq" in r ? uint(r.seq, "seq", 0) : undefined;
+  if ("prev" in r) str(r.prev, "prev", b64Of(32), "must be base64 of 32 bytes");
+  checkChain(r.v as 1 | 2, kind, seq, "prev" in r);
   if (!Array.isArray(r.parents)) bad("parents", "must be an array");
   if (r.parents.length > 64) bad("parents", "at most 64");
   for (const p of r.parents) str(p, "parents", b64Of(32), "must be base64 leaf hashes");
@@ -421,6 +434,18 @@ export function parseRecord(text: string): Record {
     throw new RecordInvalid("the bytes are valid but not the canonical (RFC 8785) form of the record");
   }
   return r as unknown as Record;
+}
+
+/** The chain rules of provlog-core's `Record::check_chain`, with its messages. */
+function checkChain(v: 1 | 2, kind: string, seq: number | undefined, hasPrev: boolean): void {
+  if (v === 1) {
+    if (seq !== undefined || hasPrev) bad("seq", "format v1 has no seq or prev (they are v2)");
+    if (kind === "close") bad("kind", "close records are format v2");
+    return;
+  }
+  if (seq === undefined) bad("seq", "required in format v2");
+  if (seq === 0 && hasPrev) bad("prev", "a source's first record (seq 0) has no prev");
+  if (seq > 0 && !hasPrev) bad("prev", "required when seq > 0");
 }
 
 /** The message a source signs: the context line, then the JCS statement (formats.md). */
@@ -517,26 +542,43 @@ export async function verifyReceipt(json: string, trusted: VerifierKey[]): Promi
   }
 }
 
-async function verifyInOrder(json: string, trusted: VerifierKey[], passed: string[]): Promise<VerifiedReceipt> {
-  if (json.length > 4 << 20) parseFail("receipt is larger than 4 MiB");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch (e) {
-    parseFail(`not JSON: ${(e as Error).message}`);
-  }
-  const dup = duplicateKey(json);
-  if (dup !== null) parseFail(`duplicate field ${JSON.stringify(dup)}`);
+/** A receipt's fields, typed as serde reads them into provlog-core's `Receipt`. */
+export interface ReceiptFields {
+  format: string;
+  record: string;
+  leafHash: Uint8Array;
+  leafIndex: bigint;
+  inclusionProof: Uint8Array[];
+  checkpoint: string;
+  item?: { index: bigint; data: string; proof: Uint8Array[] };
+  anchor?: Anchor;
+}
+
+/** Reads an anchor reference as serde reads `AnchorRef`; throws a VerifyError at "parse". */
+export function readAnchor(raw: unknown): Anchor {
+  const a = exactKeys(raw, "anchor", ["chain_id", "contract", "log_id", "tx_hash", "block_number", "block_hash", "tree_size"], ["block_timestamp"]);
+  for (const k of ["chain_id", "block_number", "tree_size"]) u64Field(a[k], `anchor.${k}`);
+  if (a.block_timestamp !== undefined) u64Field(a.block_timestamp, "anchor.block_timestamp");
+  for (const k of ["contract", "log_id", "tx_hash", "block_hash"]) if (typeof a[k] !== "string") parseFail(`anchor.${k} is not a string`);
+  return a as unknown as Anchor;
+}
+
+/**
+ * Reads a parsed receipt's fields as the core's deserialisation does (unknown fields refused, an
+ * explicit null for an optional member taken as absent); throws a VerifyError at "parse". Bundles
+ * that carry receipts (track records' evidence) are read with it too.
+ */
+export function readReceipt(raw: unknown): ReceiptFields {
   const r = exactKeys(raw, "receipt", ["format", "record", "leaf_hash", "leaf_index", "inclusion_proof", "checkpoint"], ["item", "anchor"]);
   if (typeof r.format !== "string") parseFail("format is not a string");
   if (typeof r.record !== "string" || !r.record.isWellFormed()) parseFail("record is not a string");
   if (typeof r.checkpoint !== "string") parseFail("checkpoint is not a string");
-  const claimedLeaf = hashField(r.leaf_hash, "leaf_hash");
+  const claimed = hashField(r.leaf_hash, "leaf_hash");
   const leafIndex = u64Field(r.leaf_index, "leaf_index");
   if (!Array.isArray(r.inclusion_proof)) parseFail("inclusion_proof is not an array");
-  const proof = r.inclusion_proof.map((h, i) => hashField(h, `inclusion_proof[${i}]`));
+  const inclusionProof = r.inclusion_proof.map((h, i) => hashField(h, `inclusion_proof[${i}]`));
   // serde reads an explicit null for an optional member as absent.
-  let item: { index: bigint; data: string; proof: Uint8Array[] } | undefined;
+  let item: ReceiptFields["item"];
   if (r.item !== undefined && r.item !== null) {
     const it = exactKeys(r.item, "item", ["index", "data", "proof"]);
     if (typeof it.data !== "string") parseFail("item.data is not a string");
@@ -547,14 +589,22 @@ async function verifyInOrder(json: string, trusted: VerifierKey[], passed: strin
       proof: it.proof.map((h, i) => hashField(h, `item.proof[${i}]`)),
     };
   }
-  let anchor: Anchor | undefined;
-  if (r.anchor !== undefined && r.anchor !== null) {
-    const a = exactKeys(r.anchor, "anchor", ["chain_id", "contract", "log_id", "tx_hash", "block_number", "block_hash", "tree_size"], ["block_timestamp"]);
-    for (const k of ["chain_id", "block_number", "tree_size"]) u64Field(a[k], `anchor.${k}`);
-    if (a.block_timestamp !== undefined) u64Field(a.block_timestamp, "anchor.block_timestamp");
-    for (const k of ["contract", "log_id", "tx_hash", "block_hash"]) if (typeof a[k] !== "string") parseFail(`anchor.${k} is not a string`);
-    anchor = a as unknown as Anchor;
+  const anchor = r.anchor !== undefined && r.anchor !== null ? readAnchor(r.anchor) : undefined;
+  return { format: r.format, record: r.record, leafHash: claimed, leafIndex, inclusionProof, checkpoint: r.checkpoint, item, anchor };
+}
+
+async function verifyInOrder(json: string, trusted: VerifierKey[], passed: string[]): Promise<VerifiedReceipt> {
+  if (json.length > 4 << 20) parseFail("receipt is larger than 4 MiB");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (e) {
+    parseFail(`not JSON: ${(e as Error).message}`);
   }
+  const dup = duplicateKey(json);
+  if (dup !== null) parseFail(`duplicate field ${JSON.stringify(dup)}`);
+  const r = readReceipt(raw);
+  const { leafHash: claimedLeaf, leafIndex, inclusionProof: proof, item, anchor } = r;
 
   // 1. format
   if (r.format !== "provlog-receipt/v1") {
@@ -569,7 +619,7 @@ async function verifyInOrder(json: string, trusted: VerifierKey[], passed: strin
     if (e instanceof RecordInvalid) throw new VerifyError("record", e.message);
     throw e;
   }
-  passed.push("record is a valid v1 record in canonical (RFC 8785) form");
+  passed.push(`record is a valid v${record.v} record in canonical (RFC 8785) form`);
   // 3. record hash
   const recordBytes = enc.encode(r.record);
   const leaf = await leafHash(recordBytes);
