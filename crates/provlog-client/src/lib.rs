@@ -296,6 +296,42 @@ impl Client {
         })
     }
 
+    /// `GET /v1/sources/{source}/track-record`: the bundle of `window` as the server sent it
+    /// (JSON bytes). A window reaching the present waits about a checkpoint interval.
+    pub async fn track_record_json(
+        &self,
+        source: &str,
+        window: &provlog_core::track_record::Window,
+    ) -> Result<Vec<u8>, ClientError> {
+        let query = [
+            ("since", window.since.map(|t| t.to_string())),
+            ("until", window.until.map(|t| t.to_string())),
+            ("from_seq", window.from_seq.map(|s| s.to_string())),
+            ("to_seq", window.to_seq.map(|s| s.to_string())),
+        ];
+        Ok(self
+            .get_raw(&format!("v1/sources/{source}/track-record"), &query)
+            .await?
+            .body)
+    }
+
+    /// [`Client::track_record_json`], parsed. Verify it with
+    /// `provlog_core::track_record::verify_track_record`.
+    pub async fn track_record(
+        &self,
+        source: &str,
+        window: &provlog_core::track_record::Window,
+    ) -> Result<provlog_core::track_record::TrackRecord, ClientError> {
+        let url = self.url(&format!("v1/sources/{source}/track-record"), &[])?;
+        let bytes = self.track_record_json(source, window).await?;
+        provlog_core::track_record::TrackRecord::from_json(&bytes).map_err(|e| {
+            ClientError::Decode {
+                url: url.to_string(),
+                reason: e.to_string(),
+            }
+        })
+    }
+
     /// `GET /v1/checkpoint`: the latest signed checkpoint (C2SP signed note text).
     pub async fn checkpoint(&self) -> Result<String, ClientError> {
         let raw = self.get_raw("v1/checkpoint", &[]).await?;

@@ -105,7 +105,11 @@ impl SourceSigner {
         let source: SourceId =
             serde_json::from_value(get("source").unwrap_or(Value::Null)).map_err(invalid)?;
         let content = match kind {
-            Kind::Source => return Err(invalid("records of kind source are written by the log")),
+            Kind::Source | Kind::Close => {
+                return Err(invalid(format!(
+                    "records of kind {kind} are written by the log"
+                )))
+            }
             Kind::Signal => {
                 signal_content(&get("payload").ok_or_else(|| invalid("no payload"))?)
                     .map_err(invalid)?

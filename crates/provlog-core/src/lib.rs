@@ -10,12 +10,13 @@
 //! - [`checkpoint`]: C2SP checkpoints signed as C2SP signed notes (Ed25519, strict).
 //! - [`cosignature`]: C2SP tlog-cosignature v1, a witness's (here, a monitor's) signed statement
 //!   that a checkpoint is the largest consistent tree head it has seen.
-//! - [`record`]: the v1 record format (RFC 8785 canonical JSON) whose bytes are the log leaves.
+//! - [`record`]: the record formats v1 and v2 (RFC 8785 canonical JSON) whose bytes are the log leaves.
 //! - [`registry`]: the source registry as records of the log (kind `source`), proofs of
 //!   possession of source keys, and the history they fold into.
 //! - [`payload`]: from the value a consumer received to the check that a receipt proves it.
 //! - [`evidence`]: source-key evidence, the registry records proving a signing key was the
 //!   source's when it signed.
+//! - [`track_record`]: a source's records over a window with the proof that none is missing.
 //! - [`receipt`]: receipts, the self-contained evidence that a record is in the log, verified
 //!   offline; the inclusion part also as a C2SP tlog-proof.
 //! - [`httpsig`]: the RFC 9421 / RFC 9530 profile of signed submissions.
@@ -38,6 +39,7 @@ pub mod payload;
 pub mod receipt;
 pub mod record;
 pub mod registry;
+pub mod track_record;
 
 #[doc(hidden)]
 pub mod testing;

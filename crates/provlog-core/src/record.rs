@@ -1,11 +1,15 @@
-//! Records, format v1: the JSON document whose RFC 8785 (JCS) canonical bytes are one leaf of
-//! the log. A record says which source submitted what content (a signal, a snapshot of items,
-//! or the digest of data that stays with the client), its lineage, and when the log received it.
+//! Records: the JSON document whose RFC 8785 (JCS) canonical bytes are one leaf of the log. A
+//! record says which source submitted what content (a signal, a snapshot of items, or the digest
+//! of data that stays with the client), its lineage, and when the log received it. Format v2
+//! adds the source's chain: its sequence number (`seq`) and the leaf hash of its previous record
+//! (`prev`), so a source's history can be shown complete ([`crate::track_record`]). Records of
+//! format v1 still parse and verify.
 //!
 //! The canonical bytes are computed once, hashed ([`Record::leaf_hash`], RFC 9162 leaf hash) and
 //! stored byte for byte; readers parse them with [`Record::from_canonical_bytes`], which refuses
-//! anything but the exact canonical form. The byte-level specification, with worked examples, is
-//! `docs/formats.md` ("Records (v1)").
+//! anything but the exact canonical form. The sequencer takes [`Record::unsealed`] and fills in
+//! the chain under its lock ([`Unsealed::seal`]). The byte-level specification, with worked
+//! examples, is `docs/formats.md` ("Records").
 //!
 //! - [`json`]-level rules (strict parsing, integers within ±(2^53−1), [`canonicalize`]) apply to
 //!   records and to payloads alike.
@@ -37,8 +41,10 @@ pub use time::Timestamp;
 use crate::content::ContentTree;
 use crate::hash::{leaf_hash, Hash};
 
-/// The record format this module reads and writes (`"v": 1`).
-pub const FORMAT_VERSION: u64 = 1;
+/// The record format the log writes (`"v": 2`); [`FORMAT_V1`] still reads.
+pub const FORMAT_VERSION: u64 = 2;
+/// The first record format, without the source's chain.
+pub const FORMAT_V1: u64 = 1;
 /// Most parents (lineage links) a record may have.
 pub const MAX_PARENTS: usize = 64;
 /// Default limit on the canonical size of `metadata`, in bytes.
@@ -73,27 +79,43 @@ impl Default for Limits {
     }
 }
 
-/// The `v` field. Only version 1 exists; it serialises as the integer `1`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// The `v` field, serialised as the integer `1` or `2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub enum FormatVersion {
     #[default]
     V1,
+    /// With the source's chain (`seq`, `prev`).
+    V2,
+}
+
+impl FormatVersion {
+    pub fn number(self) -> u64 {
+        match self {
+            FormatVersion::V1 => FORMAT_V1,
+            FormatVersion::V2 => FORMAT_VERSION,
+        }
+    }
+
+    fn from_number(v: u64) -> Option<Self> {
+        match v {
+            FORMAT_V1 => Some(FormatVersion::V1),
+            FORMAT_VERSION => Some(FormatVersion::V2),
+            _ => None,
+        }
+    }
 }
 
 impl Serialize for FormatVersion {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(FORMAT_VERSION)
+        s.serialize_u64(self.number())
     }
 }
 
 impl<'de> Deserialize<'de> for FormatVersion {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match u64::deserialize(d)? {
-            FORMAT_VERSION => Ok(FormatVersion::V1),
-            v => Err(serde::de::Error::custom(format!(
-                "unsupported record version {v}"
-            ))),
-        }
+        let v = u64::deserialize(d)?;
+        FormatVersion::from_number(v)
+            .ok_or_else(|| serde::de::Error::custom(format!("unsupported record version {v}")))
     }
 }
 
@@ -110,6 +132,10 @@ pub enum Kind {
     /// A change to a source's registration, written by the log itself
     /// ([`crate::registry`]): its one item is the change, as canonical JSON.
     Source,
+    /// A mark the log writes into a source's chain (format v2 only) when a track record is asked
+    /// up to the present: the record after the window, proving nothing of the source came
+    /// between ([`crate::track_record`]). Its one item is `{"close":true}`.
+    Close,
 }
 
 impl Kind {
@@ -119,6 +145,7 @@ impl Kind {
             Kind::Snapshot => "snapshot",
             Kind::Digest => "digest",
             Kind::Source => "source",
+            Kind::Close => "close",
         }
     }
 }
@@ -160,7 +187,7 @@ pub struct QualityCheck {
     pub detail: Option<String>,
 }
 
-/// A log record, format v1. Fields are listed in canonical (sorted) order.
+/// A log record, format v1 or v2. Fields are listed in canonical (sorted) order.
 ///
 /// Build one, [`validate`](Record::validate) it, and take its
 /// [`canonical bytes`](Record::to_canonical_bytes) once: those bytes are the log leaf.
@@ -175,11 +202,17 @@ pub struct Record {
     pub origin: LogOrigin,
     /// Leaf hashes of earlier records this one derives from, in the submitter's order.
     pub parents: Vec<Hash>,
+    /// v2: leaf hash of the same source's previous record; absent for its first (`seq` 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<Hash>,
     /// Omitted from the JSON when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub quality: Vec<QualityCheck>,
-    /// Server time at ingest.
+    /// Server time at ingest. In v2, never earlier than the source's previous record's.
     pub received_at: Timestamp,
+    /// v2: the source's sequence number: 0 for its first record, then dense.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<SourceSignature>,
     pub source: SourceId,
@@ -196,14 +229,16 @@ impl Content {
             return Err(RecordError::invalid("content.items", "must be 1..=2^53-1"));
         }
         match (kind, self.alg) {
-            (Kind::Signal | Kind::Snapshot | Kind::Source, ContentAlg::Sha256) => Err(
-                RecordError::invalid("content.alg", format!("{kind} content uses rfc9162-sha256")),
+            (Kind::Signal | Kind::Snapshot | Kind::Source | Kind::Close, ContentAlg::Sha256) => {
+                Err(RecordError::invalid(
+                    "content.alg",
+                    format!("{kind} content uses rfc9162-sha256"),
+                ))
+            }
+            (Kind::Signal | Kind::Source | Kind::Close, _) if self.items != 1 => Err(
+                RecordError::invalid("content.items", format!("a {kind} is exactly one item")),
             ),
-            (Kind::Signal | Kind::Source, _) if self.items != 1 => Err(RecordError::invalid(
-                "content.items",
-                format!("a {kind} is exactly one item"),
-            )),
-            (Kind::Signal | Kind::Source, _) if !self.media_type.is_json() => {
+            (Kind::Signal | Kind::Source | Kind::Close, _) if !self.media_type.is_json() => {
                 Err(RecordError::invalid(
                     "content.media_type",
                     format!("a {kind} is application/json"),
@@ -234,8 +269,15 @@ fn rebase_path(err: RecordError, base: &str) -> RecordError {
 }
 
 impl Record {
-    /// Checks every rule of format v1 that the field types do not already guarantee.
+    /// Checks every rule of the record's format that the field types do not already guarantee.
     pub fn validate(&self, limits: &Limits) -> Result<(), RecordError> {
+        self.check_chain()?;
+        self.validate_unsealed(limits)
+    }
+
+    /// Checks every rule but the chain's (`seq`, `prev`), which the sequencer fills in: for a
+    /// record built to be [`unsealed`](Record::unsealed).
+    pub fn validate_unsealed(&self, limits: &Limits) -> Result<(), RecordError> {
         self.content.check_for(self.kind)?;
 
         if self.parents.len() > MAX_PARENTS {
@@ -307,6 +349,61 @@ impl Record {
         Ok(())
     }
 
+    /// v1 records have no chain and no `close` kind; in v2, `seq` is present, within 2^53−1, and
+    /// `prev` is present exactly when `seq` > 0.
+    fn check_chain(&self) -> Result<(), RecordError> {
+        match self.v {
+            FormatVersion::V1 if self.seq.is_some() || self.prev.is_some() => Err(
+                RecordError::invalid("seq", "format v1 has no seq or prev (they are v2)"),
+            ),
+            FormatVersion::V1 if self.kind == Kind::Close => {
+                Err(RecordError::invalid("kind", "close records are format v2"))
+            }
+            FormatVersion::V1 => Ok(()),
+            FormatVersion::V2 => match (self.seq, self.prev) {
+                (None, _) => Err(RecordError::invalid("seq", "required in format v2")),
+                (Some(seq), _) if seq > MAX_SAFE_INTEGER => {
+                    Err(RecordError::invalid("seq", "must be 0..=2^53-1"))
+                }
+                (Some(0), Some(_)) => Err(RecordError::invalid(
+                    "prev",
+                    "a source's first record (seq 0) has no prev",
+                )),
+                (Some(seq), None) if seq > 0 => {
+                    Err(RecordError::invalid("prev", "required when seq > 0"))
+                }
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// The canonical bytes of this record in format v2 without its chain and time, for the
+    /// sequencer to [`seal`](Unsealed::seal) once it knows them. Call
+    /// [`validate_unsealed`](Record::validate_unsealed) first (the chain fields of `self` are
+    /// ignored).
+    pub fn unsealed(&self) -> Result<Unsealed, RecordError> {
+        let value = serde_json::to_value(self).map_err(|e| RecordError::Canonicalization {
+            reason: e.to_string(),
+        })?;
+        let Value::Object(fields) = value else {
+            unreachable!("a record serialises as an object");
+        };
+        let mut parts = Vec::with_capacity(fields.len());
+        for (key, value) in fields {
+            if matches!(key.as_str(), "prev" | "received_at" | "seq" | "v") {
+                continue;
+            }
+            let mut part = canonicalize(&Value::String(key.clone()))?;
+            part.push(b':');
+            part.extend(canonicalize(&value)?);
+            parts.push((key, part));
+        }
+        Ok(Unsealed {
+            parts,
+            received_at: self.received_at,
+        })
+    }
+
     /// The RFC 8785 canonical bytes: the log leaf. Call [`validate`](Record::validate) first;
     /// this only refuses what cannot be canonicalised (unsafe integers in `metadata`).
     pub fn to_canonical_bytes(&self) -> Result<Vec<u8>, RecordError> {
@@ -327,7 +424,7 @@ impl Record {
         Self::from_canonical_bytes_with(bytes, &Limits::default())
     }
 
-    /// Parses a stored leaf: strict JSON, version 1, the v1 schema (unknown fields refused),
+    /// Parses a stored leaf: strict JSON, version 1 or 2, its schema (unknown fields refused),
     /// [`validate`](Record::validate) under `limits`, and `bytes` must be exactly the record's
     /// canonical form ([`RecordError::NotCanonical`] otherwise). Does not check the signature.
     pub fn from_canonical_bytes_with(bytes: &[u8], limits: &Limits) -> Result<Record, RecordError> {
@@ -338,7 +435,8 @@ impl Record {
             });
         };
         match fields.get("v") {
-            Some(Value::Number(n)) if n.as_u64() == Some(FORMAT_VERSION) => {}
+            Some(Value::Number(n)) if n.as_u64().and_then(FormatVersion::from_number).is_some() => {
+            }
             Some(other) => {
                 return Err(RecordError::UnsupportedVersion {
                     found: other.to_string(),
@@ -358,6 +456,70 @@ impl Record {
             return Err(RecordError::NotCanonical);
         }
         Ok(record)
+    }
+}
+
+/// A record's canonical fields but for `prev`, `received_at`, `seq` and `v`, which the sequencer
+/// fills in: [`seal`](Unsealed::seal) gives exactly the canonical bytes of the v2 record with
+/// them, without serialising the record again under the sequencer's lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsealed {
+    /// `"key":value` in canonical form, keys sorted (all record keys are ASCII, so byte order is
+    /// RFC 8785's UTF-16 order).
+    parts: Vec<(String, Vec<u8>)>,
+    received_at: Timestamp,
+}
+
+impl Unsealed {
+    /// The time the record was built with; the sequencer keeps a source's times non-decreasing.
+    pub fn received_at(&self) -> Timestamp {
+        self.received_at
+    }
+
+    /// The canonical bytes of the v2 record with this chain position and time.
+    pub fn seal(&self, seq: u64, prev: Option<Hash>, received_at: Timestamp) -> Vec<u8> {
+        let string = |s: String| Value::String(s).to_string();
+        let mut chain: Vec<(&str, String)> = vec![
+            ("received_at", string(received_at.to_string())),
+            ("seq", seq.to_string()),
+            ("v", FORMAT_VERSION.to_string()),
+        ];
+        if let Some(prev) = prev {
+            chain.push(("prev", string(prev.to_base64())));
+        }
+        let size = self.parts.iter().map(|(_, p)| p.len() + 1).sum::<usize>() + 128;
+        let mut out = Vec::with_capacity(size);
+        out.push(b'{');
+        let mut ours = self
+            .parts
+            .iter()
+            .map(|(k, p)| (k.as_str(), p.as_slice()))
+            .peekable();
+        chain.sort_by_key(|(k, _)| *k);
+        let mut chain = chain.into_iter().peekable();
+        loop {
+            let next_is_ours = match (ours.peek(), chain.peek()) {
+                (Some((a, _)), Some((b, _))) => a < b,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            if next_is_ours {
+                let (_, part) = ours.next().expect("peeked");
+                out.extend_from_slice(part);
+            } else {
+                let (key, value) = chain.next().expect("peeked");
+                out.push(b'"');
+                out.extend_from_slice(key.as_bytes());
+                out.extend_from_slice(b"\":");
+                out.extend_from_slice(value.as_bytes());
+            }
+        }
+        out.push(b'}');
+        out
     }
 }
 

@@ -146,6 +146,8 @@ pub fn registry_record(
         received_at,
         signature: None,
         source,
+        seq: None,
+        prev: None,
         v: FormatVersion::V1,
     };
     Ok((record, item))

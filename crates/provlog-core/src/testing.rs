@@ -267,6 +267,7 @@ pub fn consistency_tampers(
 
 /// A small signed log of mixed records, for receipt tests, benchmarks, fuzz seeds and CLI tests.
 pub mod registry_log;
+pub mod track_log;
 
 pub mod fixture {
     use ed25519_dalek::SigningKey;
@@ -358,6 +359,8 @@ pub mod fixture {
                         .expect("valid time"),
                     signature,
                     source,
+                    seq: None,
+                    prev: None,
                     v: FormatVersion::V1,
                 };
                 let bytes = record.to_canonical_bytes().expect("valid record");

@@ -485,7 +485,12 @@ fn tampered_records(c: &mut Cases, b: &Bases) {
         in_record("\"source\":", "\"sourcez\":1,\"source\":"),
     );
     c.add(
-        "signal: record version 2",
+        "signal: record version 3",
+        &b.signal,
+        in_record("\"v\":1}", "\"v\":3}"),
+    );
+    c.add(
+        "signal: a v1 record under version 2 (no chain)",
         &b.signal,
         in_record("\"v\":1}", "\"v\":2}"),
     );
@@ -998,6 +1003,49 @@ fn evidence_vectors_are_current() {
         json!({
             "description": "Source-key evidence: a record's receipt with the item receipts of the registry records that added (and retired) its signing key, at one checkpoint; valid and failing cases with the check provlog-core's verify_source_evidence fails each at (desc after ': '). Verify with log_vkey.",
             "log_vkey": log.signer.verifier_key().to_string(),
+            "cases": cases,
+        }),
+    );
+}
+
+/// Track-record bundles (`GET /v1/sources/{id}/track-record` bodies) over a small chained log
+/// of two interleaved sources: honest windows, and one attack per way a bundle can lie, with the
+/// check provlog-core's verify_track_record fails it at.
+#[test]
+fn track_record_vectors_are_current() {
+    use provlog_core::testing::track_log::{cases, log};
+    use provlog_core::track_record::verify_track_record;
+    let trusted = log().trusted();
+    let cases: Vec<Value> = cases()
+        .into_iter()
+        .map(|(desc, bundle, check)| {
+            let got = verify_track_record(&bundle, &trusted);
+            assert_eq!(got.as_ref().err().map(|e| e.check()), check, "{desc}");
+            let mut case = json!({
+                "desc": desc,
+                "bundle": serde_json::to_value(&bundle).unwrap(),
+                "valid": check.is_none(),
+                "error": check,
+            });
+            if let Ok(v) = got {
+                case["expect"] = json!({
+                    "count": v.records.len(),
+                    "first_seq": v.first_seq,
+                    "span": v.span().map(|(a, b)| [a.to_string(), b.to_string()]),
+                    "complete_until": v.complete_until.to_string(),
+                    "closed": v.closed,
+                    "gaps": v.gaps(),
+                    "signed_by": v.records.iter().map(|e| e.key.as_ref().map(|k| k.key_id.to_string())).collect::<Vec<_>>(),
+                });
+            }
+            case
+        })
+        .collect();
+    check_or_update(
+        "track-records.json",
+        json!({
+            "description": "Track-record bundles (provlog-track-record/v1): a source's records over a window with the records just before and after it, all at one checkpoint; valid cases with what a verifier reports, and failing cases with the check provlog-core's verify_track_record fails each at (desc after ': '). Verify with log_vkey.",
+            "log_vkey": log().signer.verifier_key().to_string(),
             "cases": cases,
         }),
     );

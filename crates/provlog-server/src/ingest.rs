@@ -230,6 +230,9 @@ fn build_content(
             "records of kind source are written by the log itself, when a source's registration \
              changes (the admin API)",
         )),
+        Kind::Close => Err(invalid(
+            "records of kind close are written by the log itself, to end a track record",
+        )),
         Kind::Signal => {
             let payload = s
                 .payload
@@ -359,26 +362,18 @@ pub(crate) fn build(
             .map_err(|e| ApiError::Internal(e.to_string()))?,
         signature: s.signature,
         source: s.source,
-        v: FormatVersion::V1,
+        seq: None,
+        prev: None,
+        v: FormatVersion::V2,
     };
-    record.validate(&limits(state)).map_err(invalid)?;
+    record.validate_unsealed(&limits(state)).map_err(invalid)?;
     if record.signature.is_some() {
         record
             .verify_source_signature()
             .map_err(|e| invalid(format!("source signature: {e}")))?;
     }
-    let leaf = record.to_canonical_bytes().map_err(invalid)?;
     Ok(Built {
-        new: NewRecord {
-            leaf_hash: provlog_core::leaf_hash(&leaf),
-            leaf,
-            source: record.source.as_str().to_string(),
-            kind: record.kind.as_str(),
-            content_root: record.content.root,
-            received_ms,
-            parents,
-            items,
-        },
+        new: NewRecord::new(&record, parents, items).map_err(invalid)?,
     })
 }
 

@@ -46,7 +46,10 @@ pub use anchors::{
     AnchorFilter, AnchorRow, AnchorStatus, AnchorTarget, Anchoring, MinedBlock, NewAnchor,
 };
 pub use integrate::{Integration, Sizes};
-pub use read::{Lineage, LineageEdge, Reads, RecordFilter, StoredCheckpoint, StoredRecord};
+pub use read::{
+    ChainQuery, ChainWindow, Lineage, LineageEdge, Reads, RecordFilter, StoredCheckpoint,
+    StoredRecord,
+};
 pub use registry::RegistryRow;
 pub use sequence::{NewRecord, SequenceOutcome, Sequenced, Sequencing};
 pub use trust::{

@@ -18,12 +18,15 @@ pub struct StoredRecord {
     pub kind: String,
     pub content_root: Hash,
     pub received_ms: i64,
+    /// Its place in its source's chain (in the bytes of format v2 records; numbered by the
+    /// store for the format v1 records before them).
+    pub seq: u64,
 }
 
-pub(crate) type RecordRow = (i64, Vec<u8>, Vec<u8>, String, String, Vec<u8>, i64);
+pub(crate) type RecordRow = (i64, Vec<u8>, Vec<u8>, String, String, Vec<u8>, i64, i64);
 
 pub(crate) fn record(row: RecordRow) -> Result<StoredRecord> {
-    let (idx, leaf_hash, leaf, source, kind, root, received_ms) = row;
+    let (idx, leaf_hash, leaf, source, kind, root, received_ms, seq) = row;
     Ok(StoredRecord {
         index: from_db(idx)?,
         leaf_hash: hash(&leaf_hash)?,
@@ -32,11 +35,34 @@ pub(crate) fn record(row: RecordRow) -> Result<StoredRecord> {
         kind,
         content_root: hash(&root)?,
         received_ms,
+        seq: from_db(seq)?,
     })
 }
 
 pub(crate) const RECORD_COLUMNS: &str =
-    "idx, leaf_hash, leaf, source, kind, content_root, received_ms";
+    "idx, leaf_hash, leaf, source, kind, content_root, received_ms, source_seq";
+
+/// Where a window falls in a source's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainWindow {
+    /// The source's last record.
+    pub head: StoredRecord,
+    /// Sequence number of its first record of format v2 (with the chain in its bytes), if any.
+    pub first_chained: Option<u64>,
+    /// The first record not before the window (`received_ms >= since`, `seq >= from`), if any.
+    pub start: Option<u64>,
+    /// The last record not after the window (`received_ms < until`, `seq <= to`), if any.
+    pub end: Option<u64>,
+}
+
+/// A window of a source's chain: each bound optional, as in a track-record bundle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChainQuery {
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub from_seq: Option<u64>,
+    pub to_seq: Option<u64>,
+}
 
 /// Lookup criteria; all given ones must match. Results are in index order after `after`.
 #[derive(Debug, Clone, Default)]
@@ -159,4 +185,10 @@ pub trait Reads {
 
     /// Checkpoints, newest first, with sizes below `before` when given.
     async fn checkpoints(&self, before: Option<u64>, limit: u32) -> Result<Vec<StoredCheckpoint>>;
+
+    /// Where `window` falls in `source`'s chain; `None` when the source has no records.
+    async fn chain_window(&self, source: &str, window: &ChainQuery) -> Result<Option<ChainWindow>>;
+
+    /// Records of `source` numbered `from..=to`, in sequence order.
+    async fn chain(&self, source: &str, from: u64, to: u64) -> Result<Vec<StoredRecord>>;
 }

@@ -140,17 +140,7 @@ pub(crate) fn records(
             let (record, item) =
                 registry_record(origin.clone(), source.clone(), event, received_at)
                     .map_err(corrupt)?;
-            let leaf = record.to_canonical_bytes().map_err(corrupt)?;
-            Ok(NewRecord {
-                leaf_hash: provlog_core::leaf_hash(&leaf),
-                leaf,
-                source: source.to_string(),
-                kind: record.kind.as_str(),
-                content_root: record.content.root,
-                received_ms: received_at.unix_millis(),
-                parents: Vec::new(),
-                items: vec![item],
-            })
+            NewRecord::new(&record, Vec::new(), vec![item]).map_err(corrupt)
         })
         .collect()
 }

@@ -1,26 +1,53 @@
-//! The write path: one short transaction per batch assigns dense indexes and stores the exact
-//! leaf bytes. Acknowledged means committed: callers answer only after `sequence` returns.
+//! The write path: one short transaction per batch assigns dense indexes and each source's next
+//! sequence numbers, seals the records (format v2: `seq`, `prev`, `received_at`) and stores the
+//! exact leaf bytes. Acknowledged means committed: callers answer only after `sequence` returns.
 
 use async_trait::async_trait;
+use provlog_core::record::{Record, RecordError, Unsealed};
 use provlog_core::Hash;
 
 use crate::Result;
 
-/// A record ready to be logged: its canonical bytes and what lookups need.
+/// A record ready to be logged: its canonical fields without the chain, and what lookups need.
 #[derive(Debug, Clone)]
 pub struct NewRecord {
-    /// The record's canonical bytes: the leaf data, stored byte for byte.
-    pub leaf: Vec<u8>,
-    pub leaf_hash: Hash,
+    /// Sealed into the leaf bytes (stored byte for byte) in the sequencing transaction.
+    pub record: Unsealed,
     pub source: String,
-    /// `signal`, `snapshot` or `digest`.
+    /// `signal`, `snapshot`, `digest`, `source` or `close`.
     pub kind: &'static str,
     pub content_root: Hash,
-    pub received_ms: i64,
     /// Indexes of the records named as parents (resolved with [`Sequencing::resolve_parents`]).
     pub parents: Vec<u64>,
-    /// Leaf data of a snapshot's items, in order; empty for other kinds.
+    /// Leaf data of a snapshot's items (or a log-written record's one item), in order.
     pub items: Vec<Vec<u8>>,
+}
+
+impl NewRecord {
+    /// `record` (validated by the caller) with its resolved parents and its items' leaf data.
+    pub fn new(
+        record: &Record,
+        parents: Vec<u64>,
+        items: Vec<Vec<u8>>,
+    ) -> Result<NewRecord, RecordError> {
+        Ok(NewRecord {
+            record: record.unsealed()?,
+            source: record.source.to_string(),
+            kind: record.kind.as_str(),
+            content_root: record.content.root,
+            parents,
+            items,
+        })
+    }
+}
+
+/// A record as sealed in its sequencing transaction.
+#[derive(Debug, Clone)]
+pub(crate) struct Sealed {
+    pub(crate) leaf: Vec<u8>,
+    pub(crate) leaf_hash: Hash,
+    pub(crate) seq: u64,
+    pub(crate) received_ms: i64,
 }
 
 /// Where a record landed.

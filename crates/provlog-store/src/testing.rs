@@ -5,7 +5,47 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::Store;
+use provlog_core::record::{
+    signal_content, snapshot_content_json, FormatVersion, Kind, LogOrigin, Record, SourceId,
+    Timestamp,
+};
+use serde_json::json;
+
+use crate::{NewRecord, Store};
+
+/// Record `i` of `source` in the log `origin`: a signal, or a snapshot of two JSON items, named
+/// by `i`, received at 1_764_000_000_000 + i ms, ready to sequence.
+pub fn new_record(
+    origin: &str,
+    source: &str,
+    i: u64,
+    parents: Vec<u64>,
+    snapshot: bool,
+) -> NewRecord {
+    let (kind, content, items) = if snapshot {
+        let (content, items) =
+            snapshot_content_json(&[json!({"row": "a"}), json!({"row": i})]).expect("a snapshot");
+        (Kind::Snapshot, content, items)
+    } else {
+        let (content, _) = signal_content(&json!({"signal": i})).expect("a signal");
+        (Kind::Signal, content, vec![])
+    };
+    let record = Record {
+        content,
+        kind,
+        metadata: Default::default(),
+        origin: LogOrigin::new(origin).expect("an origin"),
+        parents: vec![],
+        prev: None,
+        quality: vec![],
+        received_at: Timestamp::from_unix_millis(1_764_000_000_000 + i as i64).expect("a time"),
+        seq: None,
+        signature: None,
+        source: SourceId::new(source).expect("a source id"),
+        v: FormatVersion::V2,
+    };
+    NewRecord::new(&record, parents, items).expect("a valid record")
+}
 
 /// A migrated SQLite database in a directory that is deleted on drop.
 #[derive(Debug)]

@@ -17,17 +17,7 @@ use sqlx::{Connection, SqliteConnection};
 const ORIGIN: &str = "example.com/provlog/sqlite-test";
 
 fn record(i: u64) -> NewRecord {
-    let leaf = format!("{{\"sqlite\":{i}}}").into_bytes();
-    NewRecord {
-        leaf_hash: leaf_hash(&leaf),
-        leaf,
-        source: "laptop".into(),
-        kind: "signal",
-        content_root: Hash::sha256(&i.to_be_bytes()),
-        received_ms: 1_764_000_000_000 + i as i64,
-        parents: vec![],
-        items: vec![],
-    }
+    provlog_store::testing::new_record(ORIGIN, "laptop", i, vec![], false)
 }
 
 fn indexes(outcome: SequenceOutcome) -> Vec<u64> {
@@ -96,12 +86,12 @@ async fn a_reopened_file_keeps_its_log() {
             .unwrap();
         s.init_log(ORIGIN).await.unwrap();
         let batch: Vec<NewRecord> = (0..10).map(record).collect();
-        for r in &batch {
-            mem.append(&r.leaf);
-        }
         s.sequence(&batch, Some(("first", Hash::sha256(b"first"))))
             .await
             .unwrap();
+        for i in 0..10 {
+            mem.append(&s.record(i).await.unwrap().unwrap().leaf);
+        }
         assert!(s
             .acquire_lease(LEADER_LEASE, "a", Duration::from_secs(30))
             .await
@@ -131,6 +121,14 @@ async fn a_reopened_file_keeps_its_log() {
         s.latest_checkpoint().await.unwrap().unwrap().root,
         mem.root()
     );
+    let mut first = vec![];
+    for i in 0..10 {
+        first.push(provlog_store::Sequenced {
+            index: i,
+            leaf_hash: s.record(i).await.unwrap().unwrap().leaf_hash,
+            content_root: record(i).content_root,
+        });
+    }
     assert_eq!(
         s.sequence(
             &(0..10).map(record).collect::<Vec<_>>(),
@@ -138,25 +136,17 @@ async fn a_reopened_file_keeps_its_log() {
         )
         .await
         .unwrap(),
-        SequenceOutcome::Replayed(
-            (0..10)
-                .map(|i| provlog_store::Sequenced {
-                    index: i,
-                    leaf_hash: record(i).leaf_hash,
-                    content_root: record(i).content_root,
-                })
-                .collect()
-        )
+        SequenceOutcome::Replayed(first)
     );
     // The log goes on where it stopped, over the stored frontier.
     let more: Vec<NewRecord> = (10..13).map(record).collect();
-    for r in &more {
-        mem.append(&r.leaf);
-    }
     assert_eq!(
         indexes(s.sequence(&more, None).await.unwrap()),
         [10, 11, 12]
     );
+    for i in 10..13 {
+        mem.append(&s.record(i).await.unwrap().unwrap().leaf);
+    }
     assert!(s
         .acquire_lease(LEADER_LEASE, "b", Duration::from_secs(30))
         .await
@@ -255,8 +245,13 @@ async fn the_schema_refuses_what_postgresql_refuses() {
         "INSERT INTO nodes (idx, hash) VALUES (-1, zeroblob(32))",
         "UPDATE log_state SET next_index = -1",
         "INSERT INTO log_state (id, origin) VALUES (2, 'x')",
-        "INSERT INTO records (idx, leaf_hash, leaf, source, kind, content_root, received_ms)
-         VALUES (9, zeroblob(32), x'00', 's', 'poem', zeroblob(32), 0)",
+        "INSERT INTO records
+             (idx, leaf_hash, leaf, source, kind, content_root, received_ms, format, source_seq)
+         VALUES (9, zeroblob(32), x'00', 's', 'poem', zeroblob(32), 0, 2, 0)",
+        // A source's sequence numbers are unique.
+        "INSERT INTO records
+             (idx, leaf_hash, leaf, source, kind, content_root, received_ms, format, source_seq)
+         VALUES (9, zeroblob(32), x'00', 'laptop', 'signal', zeroblob(32), 0, 2, 0)",
         "INSERT INTO api_keys (id, key_hash, scope) VALUES ('k', zeroblob(32), 'ingest')",
         "INSERT INTO sources (id, display_name, schema, schema_policy) VALUES ('s', 'S', '{', 'flag')",
         // Foreign keys are on.
@@ -364,7 +359,8 @@ async fn urls_pick_the_backend_or_say_why_not() {
         indexes(s.sequence(&[record(0), record(1)], None).await.unwrap()),
         [0, 1]
     );
-    assert_eq!(s.record(1).await.unwrap().unwrap().leaf, record(1).leaf);
+    let stored = s.record(1).await.unwrap().unwrap();
+    assert_eq!(stored.leaf_hash, leaf_hash(&stored.leaf));
 }
 
 /// Items stored before their leaf hash was (SQLite's migration cannot compute SHA-256) get it

@@ -13,25 +13,16 @@ use provlog_store::{NewRecord, SequenceOutcome, Store, StoreError, LEADER_LEASE}
 const ORIGIN: &str = "example.com/provlog/store-test";
 
 fn record(i: u64, parents: Vec<u64>) -> NewRecord {
-    let leaf = format!("{{\"record\":{i}}}").into_bytes();
-    NewRecord {
-        leaf_hash: leaf_hash(&leaf),
-        leaf,
-        source: format!("source-{}", i % 3),
-        kind: if i.is_multiple_of(2) {
-            "signal"
-        } else {
-            "snapshot"
-        },
-        content_root: Hash::sha256(&i.to_be_bytes()),
-        received_ms: 1_764_000_000_000 + i as i64,
-        parents,
-        items: if i % 2 == 1 {
-            vec![b"a".to_vec(), b"b".to_vec()]
-        } else {
-            vec![]
-        },
-    }
+    let source = format!("source-{}", i % 3);
+    provlog_store::testing::new_record(ORIGIN, &source, i, parents, i % 2 == 1)
+}
+
+/// The stored leaf of record `index`.
+async fn leaf(s: &Store, index: u64) -> provlog_store::StoredRecord {
+    s.record(index)
+        .await
+        .unwrap()
+        .expect("the record is stored")
 }
 
 async fn store(s: Store) -> Store {
@@ -48,6 +39,7 @@ async fn lead(s: &Store, holder: &str) {
 
 backends::on_both_backends!(
     concurrent_batches_get_dense_unique_indexes,
+    concurrent_writers_of_one_source_chain_densely,
     integration_matches_the_in_memory_log,
     only_the_lease_holder_integrates_and_checkpoints,
     idempotency_keys_replay_or_conflict,
@@ -84,6 +76,54 @@ async fn concurrent_batches_get_dense_unique_indexes(s: Store) {
     assert_eq!(s.sizes().await.unwrap().sequenced, 200);
 }
 
+/// Many writers of the same two sources at once (each `Store` clone draws its own connections,
+/// as replicas do): every source's records are numbered 0.. without gaps in log order, each
+/// names the one before as `prev`, and times never go back along a chain.
+async fn concurrent_writers_of_one_source_chain_densely(s: Store) {
+    use provlog_core::record::{FormatVersion, Record};
+    let s = store(s).await;
+    let mut tasks = vec![];
+    for t in 0..8u64 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..5u64 {
+                let batch: Vec<NewRecord> = (0..6)
+                    .map(|i| {
+                        // Times in reverse of the order the writers reach the lock.
+                        let n = 10_000 - (t * 100 + round * 10 + i);
+                        let source = if i % 2 == 0 { "chain-a" } else { "chain-b" };
+                        provlog_store::testing::new_record(ORIGIN, source, n, vec![], i == 3)
+                    })
+                    .collect();
+                new(s.sequence(&batch, None).await.unwrap());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let size = s.sizes().await.unwrap().sequenced;
+    assert_eq!(size, 8 * 5 * 6);
+    let mut heads: std::collections::HashMap<String, (u64, Hash, i64)> = Default::default();
+    for index in 0..size {
+        let stored = leaf(&s, index).await;
+        let r = Record::from_canonical_bytes(&stored.leaf).unwrap();
+        assert_eq!(r.v, FormatVersion::V2);
+        let source = r.source.to_string();
+        let (seq, prev) = match heads.get(&source) {
+            None => (0, None),
+            Some(&(seq, hash, received)) => {
+                assert!(stored.received_ms >= received, "time went back at {index}");
+                (seq + 1, Some(hash))
+            }
+        };
+        assert_eq!((r.seq, r.prev), (Some(seq), prev), "record {index}");
+        assert_eq!(stored.received_ms, r.received_at.unix_millis());
+        heads.insert(source, (seq, stored.leaf_hash, stored.received_ms));
+    }
+    assert_eq!(heads["chain-a"].0 + heads["chain-b"].0 + 2, size);
+}
+
 async fn integration_matches_the_in_memory_log(s: Store) {
     let s = store(s).await;
     lead(&s, "a").await;
@@ -92,10 +132,9 @@ async fn integration_matches_the_in_memory_log(s: Store) {
     // Uneven batches and integration steps cross many subtree boundaries.
     for batch in [1u64, 2, 5, 1, 17, 64, 3, 100] {
         let records: Vec<NewRecord> = (next..next + batch).map(|i| record(i, vec![])).collect();
-        for r in &records {
-            mem.append(&r.leaf);
+        for r in new(s.sequence(&records, None).await.unwrap()) {
+            mem.append(&leaf(&s, r.index).await.leaf);
         }
-        new(s.sequence(&records, None).await.unwrap());
         next += batch;
         while let Some(size) = s.integrate("a", 7).await.unwrap() {
             let plan = log::root_plan(size).unwrap();
@@ -117,7 +156,8 @@ async fn integration_matches_the_in_memory_log(s: Store) {
     let fetched =
         log::FetchedNodes::new(plan.iter().copied().zip(s.read_nodes(&plan).await.unwrap()));
     let proof = log::inclusion_proof(42, next, &fetched).unwrap();
-    log::verify_inclusion(42, next, &record(42, vec![]).leaf_hash, &proof, &mem.root()).unwrap();
+    let hash = leaf(&s, 42).await.leaf_hash;
+    log::verify_inclusion(42, next, &hash, &proof, &mem.root()).unwrap();
 }
 
 async fn only_the_lease_holder_integrates_and_checkpoints(s: Store) {
@@ -150,7 +190,7 @@ async fn only_the_lease_holder_integrates_and_checkpoints(s: Store) {
         s.lease_holder(LEADER_LEASE).await.unwrap().as_deref(),
         Some("b")
     );
-    let root = record(0, vec![]).leaf_hash;
+    let root = leaf(&s, 0).await.leaf_hash;
     assert!(matches!(
         s.store_checkpoint("a", 1, &root, "note").await,
         Err(StoreError::NotLeader { .. })
@@ -212,16 +252,18 @@ async fn lookups_and_lineage(s: Store) {
         .sequence(&[record(2, vec![1]), record(3, vec![2, 0])], None)
         .await
         .unwrap());
-    let got = s.record(3).await.unwrap().unwrap();
-    assert_eq!(got.leaf, record(3, vec![]).leaf);
+    let got = leaf(&s, 3).await;
+    assert_eq!(got.leaf_hash, leaf_hash(&got.leaf));
+    let parsed = provlog_core::record::Record::from_canonical_bytes(&got.leaf).unwrap();
+    assert_eq!(parsed.content.root, record(3, vec![]).content_root);
     assert_eq!(s.parents(3).await.unwrap(), vec![0, 2]);
     assert_eq!(
         s.items(1).await.unwrap(),
-        vec![b"a".to_vec(), b"b".to_vec()]
+        vec![br#"{"row":"a"}"#.to_vec(), br#"{"row":1}"#.to_vec()]
     );
     assert!(s.record(9).await.unwrap().is_none());
 
-    let hashes = [record(2, vec![]).leaf_hash, Hash::default()];
+    let hashes = [leaf(&s, 2).await.leaf_hash, Hash::default()];
     assert_eq!(
         s.resolve_parents(&hashes).await.unwrap(),
         vec![Some(2), None]
@@ -258,7 +300,7 @@ async fn lookups_and_lineage(s: Store) {
     );
     let by_root = s
         .find_records(&provlog_store::RecordFilter {
-            content_root: Some(Hash::sha256(&2u64.to_be_bytes())),
+            content_root: Some(record(2, vec![]).content_root),
             limit: 10,
             ..Default::default()
         })

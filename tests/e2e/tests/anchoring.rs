@@ -352,6 +352,88 @@ async fn check_verify_payload(fx: &Fixture, client: &Client, log: &str, rpc: &st
     assert_eq!(code, 2, "{stderr}");
 }
 
+/// `provlog verify track-record FILE --key …` with extra arguments.
+fn verify_track_record(fx: &Fixture, file: &Path, extra: &[&str]) -> (i32, String, String) {
+    let vkey = fx.vkey_file.to_str().unwrap();
+    let mut args = vec![
+        "verify",
+        "track-record",
+        file.to_str().unwrap(),
+        "--key",
+        vkey,
+    ];
+    args.extend_from_slice(extra);
+    outcome(&provlog(&args))
+}
+
+/// A source's track record from the running log: the whole history verifies with gaps 0, a
+/// window whose end is anchored is checked on chain, and each way of cutting records out of a
+/// bundle exits 1 naming its check.
+async fn check_track_record(fx: &Fixture, client: &Client, rpc: &str, contract: &str) {
+    use provlog_core::track_record::Window;
+    let whole = client
+        .track_record_json("e2e-chain", &Window::default())
+        .await
+        .unwrap();
+    let file = fx.path("track-record.json");
+    std::fs::write(&file, &whole).unwrap();
+    let (code, stdout, stderr) = verify_track_record(fx, &file, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("track record valid: source e2e-chain"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("gaps 0"), "{stdout}");
+    let bundle: Value = serde_json::from_slice(&whole).unwrap();
+    let n = bundle["records"].as_array().unwrap().len();
+    assert!(n >= 3, "{n} records");
+    let (code, stdout, stderr) = verify_track_record(fx, &file, &["--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["count"], n);
+    assert_eq!(summary["gaps"], 0);
+    assert_eq!(summary["closed"], true);
+
+    // Its first record only: the record after it is old enough to be anchored.
+    let first = Window {
+        to_seq: Some(0),
+        ..Window::default()
+    };
+    let early = client.track_record_json("e2e-chain", &first).await.unwrap();
+    let early_file = fx.path("track-record-early.json");
+    std::fs::write(&early_file, &early).unwrap();
+    let chain = ["--rpc-url", rpc, "--contract", contract];
+    let (code, stdout, stderr) = verify_track_record(fx, &early_file, &chain);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("logged no later than"), "{stdout}");
+
+    let tampered = fx.path("track-record-tampered.json");
+    type Edit<'a> = &'a dyn Fn(&mut Value);
+    let cases: [(&str, Edit); 4] = [
+        ("seq_gap", &|b| {
+            b["records"].as_array_mut().unwrap().remove(1);
+        }),
+        ("seq_gap", &|b| {
+            b["records"].as_array_mut().unwrap().pop();
+        }),
+        ("seq_gap", &|b| {
+            b["records"].as_array_mut().unwrap().swap(1, 2)
+        }),
+        ("window_cut_short", &|b| {
+            let last = b["records"].as_array_mut().unwrap().pop().unwrap();
+            b["after"] = last;
+        }),
+    ];
+    for (check, edit) in cases {
+        let mut b = bundle.clone();
+        edit(&mut b);
+        std::fs::write(&tampered, serde_json::to_vec(&b).unwrap()).unwrap();
+        let (code, _, stderr) = verify_track_record(fx, &tampered, &[]);
+        assert_eq!(code, 1, "{check}: {stderr}");
+        assert!(stderr.contains(&format!("({check})")), "{stderr}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_anchor_and_verify_receipts_on_chain() {
     let node = Anvil::start(AnvilOptions::default())
@@ -369,6 +451,7 @@ async fn deploy_anchor_and_verify_receipts_on_chain() {
     check_the_transaction_and_block(&fx, &url, &receipt);
     let log_url = server.url();
     check_verify_payload(&fx, &client, &log_url, &url, &deployed.contract).await;
+    check_track_record(&fx, &client, &url, &deployed.contract).await;
 
     // The log lists its anchors; secrets stay out of the server's logs.
     let anchors = client.anchors(Some("confirmed"), None, None).await.unwrap();

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 mod chain;
 mod payload;
 mod summary;
+mod track;
 
 use provlog_chain::primitives::Address;
 use provlog_core::checkpoint::{TrustedKeys, VerifierKey};
@@ -92,6 +93,34 @@ pub enum Command {
         #[command(flatten)]
         chain: ChainCheck,
     },
+    /// Verify a source's track record: every record of a window, none missing.
+    #[command(
+        name = "track-record",
+        after_help = "Examples:\n  curl -s 'https://log.example/v1/sources/acme-signals/track-record?since=2026-11-01T00:00:00Z' \\\n    \
+        > acme.json && provlog verify track-record acme.json --key log.vkey\n  \
+        provlog verify track-record acme.json --key log.vkey --rpc-url https://rpc.example \\\n    \
+        --contract 0xContractAddress --json\n\n\
+        The bundle (provlog-track-record/v1) holds the window's records in sequence order, the\n\
+        source's records just before and after it, and the registry evidence of every key that\n\
+        signed in it, all at one signed checkpoint. The command checks every inclusion proof,\n\
+        that the sequence numbers run without a gap from the record before to the record after,\n\
+        that each record names the one before it (prev), that no record outside the window was\n\
+        left in and none inside it left out, and each signing key's registry evidence.\n\
+        Exit 0: complete and valid (gaps 0); 1: a record missing, moved, replaced or forged, the\n\
+        window cut short, or evidence failed; 2: usage or unreadable input."
+    )]
+    TrackRecord {
+        /// Bundle file (JSON), or - for standard input.
+        file: PathBuf,
+        /// A trusted log verifier key (name+hexid+base64), or a file of them.
+        #[arg(long = "key", value_name = "VKEY", required = true)]
+        keys: Vec<String>,
+        /// Print what was verified as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        chain: ChainCheck,
+    },
     /// Check a raw inclusion proof: {"leafIdx", "treeSize", "root", "leafHash", "proof"}.
     #[command(
         after_help = "Example:\n  echo '{\"leafIdx\":0,\"treeSize\":1,\"root\":\"bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=\",\n\
@@ -159,6 +188,12 @@ pub fn run(cmd: Command) -> Result<(), Failure> {
             json,
             chain: &chain,
         }),
+        Command::TrackRecord {
+            file,
+            keys,
+            json,
+            chain,
+        } => track::verify(&file, &keys, json, &chain),
         Command::Inclusion { file } => inclusion(&file),
         Command::Consistency { file } => consistency(&file),
     }

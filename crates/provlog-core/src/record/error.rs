@@ -20,9 +20,9 @@ pub enum RecordError {
     UnsafeInteger { path: String },
     #[error("the number at {path} does not fit in a double")]
     NumberOutOfRange { path: String },
-    #[error("unsupported record version {found}; this code reads version 1")]
+    #[error("unsupported record version {found}; this code reads versions 1 and 2")]
     UnsupportedVersion { found: String },
-    #[error("not a v1 record: {message}")]
+    #[error("not a record of its format: {message}")]
     Schema { message: String },
     #[error("invalid {field}: {reason}")]
     InvalidField { field: &'static str, reason: String },

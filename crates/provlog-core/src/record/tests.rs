@@ -37,6 +37,8 @@ fn record(kind: Kind, content: Content) -> Record {
         received_at: ts("2025-03-14T09:26:53.589Z"),
         signature: None,
         source: SourceId::new("acme.btc-momentum").unwrap(),
+        seq: None,
+        prev: None,
         v: FormatVersion::V1,
     }
 }
@@ -132,7 +134,7 @@ fn non_canonical_encodings_are_refused() {
 fn version() {
     let r = signal();
     for (v, found) in [
-        (json!(2), "2"),
+        (json!(3), "3"),
         (json!(0), "0"),
         (json!("1"), "\"1\""),
         (json!(1.5), "1.5"),
@@ -148,7 +150,54 @@ fn version() {
         );
     }
     schema_error(edited(&r, |f| drop(f.remove("v"))), "`v`");
-    assert!(serde_json::from_value::<FormatVersion>(json!(2)).is_err());
+    assert!(serde_json::from_value::<FormatVersion>(json!(3)).is_err());
+    // A v1 record under `"v": 2` lacks the chain.
+    invalid_field(
+        edited(&r, |f| {
+            f.insert("v".into(), json!(2));
+        }),
+        "seq",
+    );
+}
+
+#[test]
+fn chain_rules() {
+    let sealed = |seq, prev| {
+        let bytes = signal()
+            .unsealed()
+            .unwrap()
+            .seal(seq, prev, ts("2025-03-14T09:26:54.000Z"));
+        Record::from_canonical_bytes(&bytes).unwrap()
+    };
+    let first = sealed(0, None);
+    assert_eq!(
+        (first.v, first.seq, first.prev),
+        (FormatVersion::V2, Some(0), None)
+    );
+    let prev = first.leaf_hash().unwrap();
+    assert_eq!(sealed(1, Some(prev)).prev, Some(prev));
+    let r = sealed(1, Some(prev));
+    invalid_field(edited(&r, |f| drop(f.remove("prev"))), "prev");
+    invalid_field(
+        edited(&first, |f| {
+            f.insert("prev".into(), json!(prev.to_base64()));
+        }),
+        "prev",
+    );
+    invalid_field(edited(&r, |f| drop(f.remove("seq"))), "seq");
+    assert!(matches!(
+        edited(&r, |f| {
+            f.insert("seq".into(), json!(MAX_SAFE_INTEGER + 1));
+        }),
+        Err(RecordError::UnsafeInteger { .. })
+    ));
+    // v1 has no chain.
+    invalid_field(
+        edited(&signal(), |f| {
+            f.insert("seq".into(), json!(0));
+        }),
+        "seq",
+    );
 }
 
 #[test]

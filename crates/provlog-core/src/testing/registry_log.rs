@@ -95,6 +95,8 @@ impl Log {
                         received_at: at,
                         signature,
                         source: source(),
+                        seq: None,
+                        prev: None,
                         v: FormatVersion::V1,
                     };
                     (record, None)

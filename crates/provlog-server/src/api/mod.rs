@@ -9,6 +9,7 @@ mod proofs;
 mod read;
 mod registry;
 mod tiles;
+mod track_record;
 mod write;
 
 use std::sync::Arc;
@@ -67,6 +68,7 @@ routes! {
     get "/v1/log" => read::log_info,
     get "/v1/sources" => registry::sources,
     get "/v1/sources/{id}" => registry::source,
+    get "/v1/sources/{id}/track-record" => track_record::track_record,
     post "/v1/verify" => proofs::verify,
     get "/checkpoint" => read::c2sp_checkpoint,
     get "/tile/{*path}" => tiles::tile,

@@ -137,6 +137,8 @@ pub enum RecordKind {
     Digest,
     /// A change to a source's registration; its one item is the change.
     Source,
+    /// A mark the log writes into a source's chain to end a track-record window.
+    Close,
 }
 
 /// The `wait` query parameter of the write routes: `receipt` answers once a checkpoint covers
@@ -242,6 +244,63 @@ pub struct SourceEvidence {
     /// The registry record that retired it, when one is in the checkpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_retired: Option<Receipt>,
+}
+
+/// A track-record bundle (`provlog-track-record/v1`, `docs/formats.md`, "Track records"): a
+/// source's records over a window in sequence order, with the records just before and after
+/// it, all at one signed checkpoint.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackRecord {
+    /// `provlog-track-record/v1`.
+    #[schema(pattern = "^provlog-track-record/v1$")]
+    pub format: String,
+    pub source: String,
+    /// The window the bundle shows complete (as asked, narrowed to what can be shown).
+    pub window: TrackWindow,
+    /// The signed checkpoint (C2SP signed note) every proof leads to.
+    pub checkpoint: String,
+    /// The window's records, in sequence order.
+    pub records: Vec<TrackEntry>,
+    /// The source's record just before the window; absent when the window starts at its first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<TrackEntry>,
+    /// The source's record just after the window (a `close` record when it reaches the present).
+    pub after: TrackEntry,
+    /// Registry evidence of every key that signed in the window, by key id.
+    #[serde(default)]
+    pub evidence: std::collections::BTreeMap<String, SourceEvidence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<AnchorRef>,
+}
+
+/// The bounds of a track-record window; each optional.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackWindow {
+    /// Records received at or after this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub since: Option<String>,
+    /// Records received before this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub until: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_seq: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_seq: Option<u64>,
+}
+
+/// One record of a track record, with its inclusion proof at the bundle's checkpoint.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackEntry {
+    pub leaf_index: u64,
+    /// The record's canonical bytes (RFC 8785 JSON text).
+    pub record: String,
+    #[schema(value_type = Vec<Hash>)]
+    pub inclusion_proof: Vec<String>,
 }
 
 /// One item of a snapshot record, with its content-tree inclusion proof.

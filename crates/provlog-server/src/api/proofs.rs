@@ -13,7 +13,7 @@ use provlog_core::log::{self, FetchedNodes};
 use provlog_core::receipt::{
     verify_receipt, ItemInclusion, Receipt, VerifiedReceipt, RECEIPT_FORMAT_V1,
 };
-use provlog_core::record::Record;
+use provlog_core::record::{KeyId, Record};
 use provlog_core::registry::SourceHistory;
 use provlog_core::Hash;
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,7 @@ async fn fetch(state: &AppState, plan: &[u64]) -> Result<FetchedNodes, ApiError>
     Ok(FetchedNodes::new(plan.iter().copied().zip(hashes)))
 }
 
-fn self_check_failed(what: &str, e: impl std::fmt::Display) -> ApiError {
+pub(crate) fn self_check_failed(what: &str, e: impl std::fmt::Display) -> ApiError {
     metrics::counter!("provlog_proof_verification_failures_total", "what" => what.to_string())
         .increment(1);
     tracing::error!(what, error = %e, "a proof this server built does not verify; not serving it");
@@ -215,12 +215,22 @@ async fn source_evidence(
     let Some(signature) = &verified.source_signature else {
         return Ok(None);
     };
-    let source = verified.record.source.as_str();
+    let size = verified.checkpoint.checkpoint.size;
+    match registry_history(state, verified.record.source.as_str(), size).await? {
+        Some(history) => key_evidence(state, &history, &signature.key_id, size).await,
+        None => Ok(None),
+    }
+}
+
+/// The source's history as its registry records in the checkpoint of `size` state it.
+pub(crate) async fn registry_history(
+    state: &AppState,
+    source: &str,
+    size: u64,
+) -> Result<Option<SourceHistory>, ApiError> {
     let corrupt = |e: &dyn std::fmt::Display| {
         ApiError::Internal(format!("the registry records of {source}: {e}"))
     };
-    // The source's history as its registry records in the checkpoint state it.
-    let size = verified.checkpoint.checkpoint.size;
     let rows = state.store.registry(Some(source)).await?;
     let rows: Vec<_> = rows.iter().filter(|r| r.index < size).collect();
     let records = rows
@@ -228,14 +238,23 @@ async fn source_evidence(
         .map(|r| Record::from_canonical_bytes(&r.leaf))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| corrupt(&e))?;
-    let history = SourceHistory::fold(
+    SourceHistory::fold(
         rows.iter()
             .zip(&records)
             .map(|(row, record)| (row.index, record, row.item.as_slice())),
     )
-    .map_err(|e| corrupt(&e))?;
-    let Some(key) = history.and_then(|h| h.keys.into_iter().find(|k| k.key_id == signature.key_id))
-    else {
+    .map_err(|e| corrupt(&e))
+}
+
+/// The evidence for `key_id` in `history`, at the checkpoint of `size`; `None` when no registry
+/// record adds the key.
+pub(crate) async fn key_evidence(
+    state: &AppState,
+    history: &SourceHistory,
+    key_id: &KeyId,
+    size: u64,
+) -> Result<Option<SourceEvidence>, ApiError> {
+    let Some(key) = history.keys.iter().find(|k| &k.key_id == key_id) else {
         return Ok(None);
     };
     let key_retired = match key.retired {

@@ -441,7 +441,7 @@ impl From<&Sequenced> for Ack {
 }
 
 /// Waits until a signed checkpoint covers `index`, up to the configured timeout.
-async fn wait_for_checkpoint(state: &AppState, index: u64) -> bool {
+pub(crate) async fn wait_for_checkpoint(state: &AppState, index: u64) -> bool {
     let mut rx = state.checkpoint_size.subscribe();
     let deadline = Duration::from_millis(state.config.wait_timeout_ms);
     tokio::time::timeout(deadline, rx.wait_for(|&size| size > index))

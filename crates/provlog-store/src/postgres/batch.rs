@@ -5,29 +5,32 @@ use provlog_core::{leaf_hash, Hash};
 use sqlx::PgConnection;
 
 use crate::convert::to_db;
+use crate::sequence::Sealed;
 use crate::{NewRecord, Result};
 
-/// Stores a batch's records (with their parent links and snapshot items) at `first..`.
+/// Stores a batch's sealed records (with their parent links and snapshot items) at `first..`.
 pub(crate) async fn insert_records(
     conn: &mut PgConnection,
     first: u64,
     batch: &[NewRecord],
+    sealed: &[Sealed],
 ) -> Result<()> {
     let mut idx = Vec::with_capacity(batch.len());
-    let (mut leaf_hashes, mut leaves, mut sources, mut kinds, mut roots, mut times) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut leaf_hashes, mut leaves, mut sources, mut kinds, mut roots, mut times, mut seqs) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     let (mut children, mut parents) = (vec![], vec![]);
     let (mut item_records, mut item_indexes, mut item_data, mut item_hashes) =
         (vec![], vec![], vec![], vec![]);
-    for (i, r) in batch.iter().enumerate() {
+    for (i, (r, s)) in batch.iter().zip(sealed).enumerate() {
         let index = to_db(first + i as u64)?;
         idx.push(index);
-        leaf_hashes.push(r.leaf_hash.as_bytes().to_vec());
-        leaves.push(r.leaf.as_slice());
+        leaf_hashes.push(s.leaf_hash.as_bytes().to_vec());
+        leaves.push(s.leaf.as_slice());
         sources.push(r.source.as_str());
         kinds.push(r.kind);
         roots.push(r.content_root.as_bytes().to_vec());
-        times.push(r.received_ms);
+        times.push(s.received_ms);
+        seqs.push(to_db(s.seq)?);
         for &p in &r.parents {
             children.push(index);
             parents.push(to_db(p)?);
@@ -40,9 +43,10 @@ pub(crate) async fn insert_records(
         }
     }
     sqlx::query(
-        "INSERT INTO records (idx, leaf_hash, leaf, source, kind, content_root, received_ms)
-         SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::bytea[], $4::text[], $5::text[],
-                              $6::bytea[], $7::bigint[])",
+        "INSERT INTO records
+             (idx, leaf_hash, leaf, source, kind, content_root, received_ms, source_seq, format)
+         SELECT *, 2 FROM UNNEST($1::bigint[], $2::bytea[], $3::bytea[], $4::text[], $5::text[],
+                                 $6::bytea[], $7::bigint[], $8::bigint[])",
     )
     .bind(&idx)
     .bind(&leaf_hashes)
@@ -51,6 +55,7 @@ pub(crate) async fn insert_records(
     .bind(&kinds)
     .bind(&roots)
     .bind(&times)
+    .bind(&seqs)
     .execute(&mut *conn)
     .await?;
     if !children.is_empty() {

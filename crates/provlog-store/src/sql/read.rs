@@ -9,7 +9,9 @@ use crate::convert::{from_db, to_db};
 use crate::read::{
     checkpoint, edges, lineage_walk, record, CheckpointRow, RecordRow, RECORD_COLUMNS,
 };
-use crate::{Lineage, Reads, RecordFilter, Result, StoredCheckpoint, StoredRecord};
+use crate::{
+    ChainQuery, ChainWindow, Lineage, Reads, RecordFilter, Result, StoredCheckpoint, StoredRecord,
+};
 
 const CHECKPOINT_COLUMNS: &str = concat!("size, root, note, ", ms!("created_at"));
 
@@ -146,6 +148,80 @@ impl Reads for Backend {
             .push_bind(i64::from(limit));
         let rows: Vec<CheckpointRow> = q.build_query_as().fetch_all(&self.pool).await?;
         rows.into_iter().map(checkpoint).collect()
+    }
+
+    async fn chain_window(&self, source: &str, w: &ChainQuery) -> Result<Option<ChainWindow>> {
+        // Times never go back along a chain, and within a source log order is chain order: each
+        // bound is the first row of one index scan, in time order when the window has a time
+        // bound (records_source_time), else in sequence order (records_source_seq).
+        let bound = |first: bool, by_time: bool| {
+            let (cmp_time, cmp_seq, dir) = if first {
+                (">=", ">=", "")
+            } else {
+                ("<", "<=", " DESC")
+            };
+            let order = if by_time {
+                format!("received_ms{dir}, idx{dir}")
+            } else {
+                format!("source_seq{dir}")
+            };
+            format!(
+                "SELECT source_seq FROM records WHERE source = $1 AND received_ms {cmp_time} $2
+                 AND source_seq {cmp_seq} $3 ORDER BY {order} LIMIT 1"
+            )
+        };
+        let seq_bound =
+            |s: Option<u64>, default: i64| s.map(to_db).transpose().map(|s| s.unwrap_or(default));
+        let start: Option<i64> = sqlx::query_scalar(&bound(true, w.since_ms.is_some()))
+            .bind(source)
+            .bind(w.since_ms.unwrap_or(i64::MIN))
+            .bind(seq_bound(w.from_seq, 0)?)
+            .fetch_optional(&self.pool)
+            .await?;
+        let end: Option<i64> = sqlx::query_scalar(&bound(false, w.until_ms.is_some()))
+            .bind(source)
+            .bind(w.until_ms.unwrap_or(i64::MAX))
+            .bind(seq_bound(w.to_seq, i64::MAX)?)
+            .fetch_optional(&self.pool)
+            .await?;
+        let first_chained: Option<i64> = sqlx::query_scalar(
+            "SELECT source_seq FROM records WHERE source = $1 AND format = 2
+             ORDER BY source_seq LIMIT 1",
+        )
+        .bind(source)
+        .fetch_optional(&self.pool)
+        .await?;
+        // Read last: no record seen above is newer than the head.
+        let head: Option<RecordRow> = sqlx::query_as(&format!(
+            "SELECT {RECORD_COLUMNS} FROM records WHERE source = $1
+             ORDER BY source_seq DESC LIMIT 1"
+        ))
+        .bind(source)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(head) = head.map(record).transpose()? else {
+            return Ok(None);
+        };
+        let seq = |v: Option<i64>| v.map(from_db).transpose();
+        Ok(Some(ChainWindow {
+            head,
+            first_chained: seq(first_chained)?,
+            start: seq(start)?,
+            end: seq(end)?,
+        }))
+    }
+
+    async fn chain(&self, source: &str, from: u64, to: u64) -> Result<Vec<StoredRecord>> {
+        let rows: Vec<RecordRow> = sqlx::query_as(&format!(
+            "SELECT {RECORD_COLUMNS} FROM records
+             WHERE source = $1 AND source_seq >= $2 AND source_seq <= $3 ORDER BY source_seq"
+        ))
+        .bind(source)
+        .bind(to_db(from)?)
+        .bind(to_db(to)?)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(record).collect()
     }
 }
 

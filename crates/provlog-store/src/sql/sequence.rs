@@ -4,11 +4,15 @@
 //! failed batch gives its indexes back. How the batch's rows travel is the backend's
 //! (`insert_records`).
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
-use provlog_core::Hash;
+use provlog_core::record::Timestamp;
+use provlog_core::{leaf_hash, Hash};
 
 use super::dialect::{hash_list, in_list, insert_records, Backend, Db};
 use crate::convert::{from_db, hash, to_db};
+use crate::sequence::Sealed;
 use crate::{NewRecord, Result, SequenceOutcome, Sequenced, Sequencing, StoreError};
 
 type Connection = <Db as sqlx::Database>::Connection;
@@ -74,7 +78,7 @@ impl Backend {
                 return Ok(SequenceOutcome::Replayed(done));
             }
         }
-        let first = append(&mut tx, batch).await?;
+        let (first, sealed) = append(&mut tx, batch).await?;
         if let Some((key, request)) = idempotency {
             sqlx::query(
                 "INSERT INTO idempotency_keys (key, request_hash, first_index, count)
@@ -91,10 +95,11 @@ impl Backend {
         Ok(SequenceOutcome::New(
             batch
                 .iter()
+                .zip(sealed)
                 .enumerate()
-                .map(|(i, r)| Sequenced {
+                .map(|(i, (r, s))| Sequenced {
                     index: first + i as u64,
-                    leaf_hash: r.leaf_hash,
+                    leaf_hash: s.leaf_hash,
                     content_root: r.content_root,
                 })
                 .collect(),
@@ -102,9 +107,13 @@ impl Backend {
     }
 }
 
-/// Takes the next indexes for `batch` and writes it, in the caller's write transaction (whose
-/// lock on `log_state` keeps indexes dense until it ends); the index of its first record.
-pub(super) async fn append(conn: &mut Connection, batch: &[NewRecord]) -> Result<u64> {
+/// Takes the next indexes for `batch`, seals each record into its source's chain and writes it,
+/// in the caller's write transaction (whose lock on `log_state` keeps indexes and sequence
+/// numbers dense until it ends); the index of its first record, and the sealed records.
+pub(super) async fn append(
+    conn: &mut Connection,
+    batch: &[NewRecord],
+) -> Result<(u64, Vec<Sealed>)> {
     let n = u64::try_from(batch.len()).map_err(|_| StoreError::OutOfRange(u64::MAX))?;
     let first: i64 = sqlx::query_scalar(
         "UPDATE log_state SET next_index = next_index + $1 WHERE id = 1 RETURNING next_index - $1",
@@ -113,8 +122,66 @@ pub(super) async fn append(conn: &mut Connection, batch: &[NewRecord]) -> Result
     .fetch_one(&mut *conn)
     .await?;
     let first = from_db(first)?;
-    insert_records(conn, first, batch).await?;
-    Ok(first)
+    let mut heads: HashMap<&str, Option<Head>> = HashMap::new();
+    let mut sealed = Vec::with_capacity(batch.len());
+    for r in batch {
+        let head = match heads.get(r.source.as_str()) {
+            Some(head) => *head,
+            None => head(conn, &r.source).await?,
+        };
+        // A source's times never go back along its chain, so a window by time is a range of
+        // sequence numbers (requests race to this lock in any order).
+        let received = match head {
+            Some(h) if h.received > r.record.received_at() => h.received,
+            _ => r.record.received_at(),
+        };
+        let seq = head.map_or(0, |h| h.seq + 1);
+        let leaf = r.record.seal(seq, head.map(|h| h.leaf_hash), received);
+        let leaf_hash = leaf_hash(&leaf);
+        heads.insert(
+            &r.source,
+            Some(Head {
+                seq,
+                leaf_hash,
+                received,
+            }),
+        );
+        sealed.push(Sealed {
+            leaf,
+            leaf_hash,
+            seq,
+            received_ms: received.unix_millis(),
+        });
+    }
+    insert_records(conn, first, batch, &sealed).await?;
+    Ok((first, sealed))
+}
+
+/// The last record of a source's chain.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    seq: u64,
+    leaf_hash: Hash,
+    received: Timestamp,
+}
+
+async fn head(conn: &mut Connection, source: &str) -> Result<Option<Head>> {
+    let row: Option<(i64, Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT source_seq, leaf_hash, received_ms FROM records
+         WHERE source = $1 ORDER BY source_seq DESC LIMIT 1",
+    )
+    .bind(source)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|(seq, leaf, ms)| {
+        Ok(Head {
+            seq: from_db(seq)?,
+            leaf_hash: hash(&leaf)?,
+            received: Timestamp::from_unix_millis(ms)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        })
+    })
+    .transpose()
 }
 
 /// The result of the earlier request under `key`, if there was one; another request under the

@@ -5,27 +5,31 @@ use provlog_core::{leaf_hash, Hash};
 use sqlx::SqliteConnection;
 
 use crate::convert::to_db;
+use crate::sequence::Sealed;
 use crate::{NewRecord, Result};
 
-/// Stores a batch's records (with their parent links and snapshot items) at `first..`.
+/// Stores a batch's sealed records (with their parent links and snapshot items) at `first..`.
 pub(crate) async fn insert_records(
     conn: &mut SqliteConnection,
     first: u64,
     batch: &[NewRecord],
+    sealed: &[Sealed],
 ) -> Result<()> {
-    for (i, r) in batch.iter().enumerate() {
+    for (i, (r, s)) in batch.iter().zip(sealed).enumerate() {
         let index = to_db(first + i as u64)?;
         sqlx::query(
-            "INSERT INTO records (idx, leaf_hash, leaf, source, kind, content_root, received_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO records
+                 (idx, leaf_hash, leaf, source, kind, content_root, received_ms, source_seq, format)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 2)",
         )
         .bind(index)
-        .bind(r.leaf_hash.as_bytes().as_slice())
-        .bind(r.leaf.as_slice())
+        .bind(s.leaf_hash.as_bytes().as_slice())
+        .bind(s.leaf.as_slice())
         .bind(r.source.as_str())
         .bind(r.kind)
         .bind(r.content_root.as_bytes().as_slice())
-        .bind(r.received_ms)
+        .bind(s.received_ms)
+        .bind(to_db(s.seq)?)
         .execute(&mut *conn)
         .await?;
         for &p in &r.parents {

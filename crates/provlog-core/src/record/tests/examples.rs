@@ -35,6 +35,8 @@ fn signal_example() -> Example {
         received_at: ts("2025-03-14T09:26:53.589Z"),
         signature: None,
         source: SourceId::new("acme.eth-momentum").unwrap(),
+        seq: None,
+        prev: None,
         v: FormatVersion::V1,
     };
     let signature = record
@@ -75,6 +77,8 @@ fn snapshot_example(parent: Hash) -> Example {
         received_at: ts("2025-03-14T09:30:00.000Z"),
         signature: None,
         source: SourceId::new("acme.token-grades").unwrap(),
+        seq: None,
+        prev: None,
         v: FormatVersion::V1,
     };
     let inputs = canonical
@@ -108,6 +112,8 @@ fn digest_example() -> Example {
         received_at: ts("2025-03-14T10:00:00.000Z"),
         signature: None,
         source: SourceId::new("acme.sentiment-data").unwrap(),
+        seq: None,
+        prev: None,
         v: FormatVersion::V1,
     };
     Example {

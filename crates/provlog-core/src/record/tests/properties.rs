@@ -101,6 +101,8 @@ fn arb_record() -> impl Strategy<Value = Record> {
                     received_at: Timestamp::from_unix_millis(millis).unwrap(),
                     signature: None,
                     source: SourceId::new(source).unwrap(),
+                    seq: None,
+                    prev: None,
                     v: FormatVersion::V1,
                 };
                 if let Some((seed, key_id, nonce, created)) = signer {
@@ -127,6 +129,23 @@ proptest! {
         let back = Record::from_canonical_bytes(&bytes).unwrap();
         prop_assert_eq!(back.to_canonical_bytes().unwrap(), bytes);
         prop_assert_eq!(&back, &r);
+        prop_assert_eq!(back.verify_source_signature().unwrap().is_some(), r.signature.is_some());
+    }
+
+    #[test]
+    fn sealing_gives_the_canonical_bytes_of_the_v2_record(
+        r in arb_record(),
+        seq in 0u64..=MAX_SAFE_INTEGER,
+        prev in any::<[u8; 32]>(),
+        millis in 0i64..4_102_444_800_000,
+    ) {
+        let received_at = Timestamp::from_unix_millis(millis).unwrap();
+        let prev = (seq > 0).then(|| Hash::from_bytes(prev));
+        let sealed = r.unsealed().unwrap().seal(seq, prev, received_at);
+        let v2 = Record { v: FormatVersion::V2, seq: Some(seq), prev, received_at, ..r.clone() };
+        prop_assert_eq!(&sealed, &v2.to_canonical_bytes().unwrap());
+        let back = Record::from_canonical_bytes(&sealed).unwrap();
+        prop_assert_eq!(&back, &v2);
         prop_assert_eq!(back.verify_source_signature().unwrap().is_some(), r.signature.is_some());
     }
 

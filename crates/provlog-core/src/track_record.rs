@@ -1,0 +1,484 @@
+//! Track records: a source's records over a window, shown complete from the log alone.
+//!
+//! Every record of format v2 carries its source's sequence number and the leaf hash of the
+//! source's previous record ([`crate::record`]). A bundle (`provlog-track-record/v1`) holds the
+//! window's records in sequence order, the record just before the window (absent when the
+//! window starts at the source's first record) and the record just after it (a `close` record
+//! the log writes when the window reaches the present), each with its inclusion proof at one
+//! signed checkpoint. [`verify_track_record`] checks that the chain runs unbroken from the
+//! record before to the record after: sequence numbers consecutive, each `prev` the leaf hash of
+//! the record before it, leaf indexes and times increasing with them. A record left out, moved,
+//! or replaced breaks a link; a window cut short ends at a record whose successor is missing or
+//! inside the window's time. Source keys are established by the registry evidence
+//! ([`crate::evidence`]) the bundle carries for every key that signed in the window.
+//!
+//! The format is documented in `docs/formats.md` ("Track records").
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{TrustedKeys, VerifiedCheckpoint};
+use crate::evidence::{verify_source_evidence, EvidenceError, SourceEvidence, VerifiedKey};
+use crate::hash::Hash;
+use crate::receipt::{
+    AnchorRef, Receipt, ReceiptError, ReceiptVerifier, VerifiedReceipt, RECEIPT_FORMAT_V1,
+};
+use crate::record::{
+    Content, ContentAlg, FormatVersion, Kind, LogOrigin, MediaType, Record, SourceId, Timestamp,
+};
+
+/// The `format` of version 1 track-record bundles.
+pub const TRACK_RECORD_FORMAT_V1: &str = "provlog-track-record/v1";
+
+/// The window a bundle was asked for: records received in `[since, until)` and numbered
+/// `from_seq..=to_seq`, each bound optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_seq: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_seq: Option<u64>,
+}
+
+impl Window {
+    /// Whether a record received at `at` with sequence number `seq` belongs to the window.
+    pub fn contains(&self, seq: u64, at: Timestamp) -> bool {
+        self.since.is_none_or(|s| at >= s)
+            && self.until.is_none_or(|u| at < u)
+            && self.from_seq.is_none_or(|f| seq >= f)
+            && self.to_seq.is_none_or(|t| seq <= t)
+    }
+}
+
+/// One record of a bundle, with its inclusion proof at the bundle's checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub leaf_index: u64,
+    /// The record's canonical bytes (RFC 8785 JSON text), exactly as hashed into the log.
+    pub record: String,
+    pub inclusion_proof: Vec<Hash>,
+}
+
+/// A track-record bundle as it travels (JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackRecord {
+    /// Always [`TRACK_RECORD_FORMAT_V1`].
+    pub format: String,
+    pub source: SourceId,
+    pub window: Window,
+    /// The signed checkpoint (C2SP signed note) every proof of the bundle leads to.
+    pub checkpoint: String,
+    /// The window's records, in sequence order.
+    pub records: Vec<Entry>,
+    /// The source's record just before the window; absent when the window starts at its first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Entry>,
+    /// The source's record just after the window.
+    pub after: Entry,
+    /// Registry evidence for every key that signed a record of the window, at the checkpoint,
+    /// by key id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub evidence: BTreeMap<String, SourceEvidence>,
+    /// Where the checkpoint was anchored on chain. Not checked offline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<AnchorRef>,
+}
+
+impl TrackRecord {
+    pub fn from_json(bytes: &[u8]) -> Result<Self, TrackRecordError> {
+        serde_json::from_slice(bytes).map_err(|e| TrackRecordError::Parse(e.to_string()))
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a bundle serialises")
+    }
+}
+
+/// Where in a bundle a record sits, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    Before,
+    /// The n-th record of the window (0-based).
+    Window(usize),
+    After,
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Position::Before => f.write_str("the record before the window"),
+            Position::Window(i) => write!(f, "record {i} of the window"),
+            Position::After => f.write_str("the record after the window"),
+        }
+    }
+}
+
+/// Which check of a bundle failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrackRecordError {
+    #[error("bundle is not valid JSON of the track-record format: {0}")]
+    Parse(String),
+    #[error(
+        "unsupported bundle format {found:?} (this verifier reads {TRACK_RECORD_FORMAT_V1:?})"
+    )]
+    UnsupportedFormat { found: String },
+    #[error("{at}: {error}")]
+    Receipt {
+        at: Position,
+        error: Box<ReceiptError>,
+    },
+    #[error("{at} is of source {found:?}, not {expected:?}")]
+    WrongSource {
+        at: Position,
+        found: String,
+        expected: String,
+    },
+    #[error("{at} is a format v1 record, without the source's chain")]
+    Unchained { at: Position },
+    #[error("{at} has sequence number {found}; the chain needs {expected}: a record is missing or out of order")]
+    SeqGap {
+        at: Position,
+        expected: u64,
+        found: u64,
+    },
+    #[error("{at} does not link to the record before it (prev {found:?}, expected {expected:?}): a record was removed, replaced or reordered")]
+    PrevMismatch {
+        at: Position,
+        expected: Option<Hash>,
+        found: Option<Hash>,
+    },
+    #[error("{at} is at leaf {found}, not after leaf {previous}")]
+    LeafOrder {
+        at: Position,
+        previous: u64,
+        found: u64,
+    },
+    #[error(
+        "{at} was received at {found}, before the record ahead of it in the chain ({previous})"
+    )]
+    TimeOrder {
+        at: Position,
+        previous: Timestamp,
+        found: Timestamp,
+    },
+    #[error("{at} (seq {seq}, received {received_at}) is outside the window")]
+    OutsideWindow {
+        at: Position,
+        seq: u64,
+        received_at: Timestamp,
+    },
+    #[error(
+        "{at} (seq {seq}, received {received_at}) belongs to the window: the window was cut short"
+    )]
+    BoundaryInWindow {
+        at: Position,
+        seq: u64,
+        received_at: Timestamp,
+    },
+    #[error("the window does not start at the source's first record and the bundle has no record before it")]
+    MissingBefore,
+    #[error("key {key_id:?} signed {at}: {error}")]
+    Evidence {
+        at: Position,
+        key_id: String,
+        error: Box<EvidenceError>,
+    },
+}
+
+impl TrackRecordError {
+    /// The failed check, as a stable name other verifiers report too.
+    pub fn check(&self) -> &'static str {
+        match self {
+            TrackRecordError::Parse(_) => "parse",
+            TrackRecordError::UnsupportedFormat { .. } => "format",
+            TrackRecordError::Receipt { error, .. } => error_check(error),
+            TrackRecordError::WrongSource { .. } => "wrong_source",
+            TrackRecordError::Unchained { .. } => "unchained",
+            TrackRecordError::SeqGap { .. } => "seq_gap",
+            TrackRecordError::PrevMismatch { .. } => "prev_mismatch",
+            TrackRecordError::LeafOrder { .. } => "leaf_order",
+            TrackRecordError::TimeOrder { .. } => "time_order",
+            TrackRecordError::OutsideWindow { .. } => "outside_window",
+            TrackRecordError::BoundaryInWindow { .. } => "window_cut_short",
+            TrackRecordError::MissingBefore => "missing_before",
+            TrackRecordError::Evidence { .. } => "source_key_evidence",
+        }
+    }
+}
+
+fn error_check(error: &ReceiptError) -> &'static str {
+    match error {
+        ReceiptError::Checkpoint(_) => "checkpoint_signature",
+        ReceiptError::OriginMismatch { .. } => "origin_mismatch",
+        ReceiptError::Inclusion(_) => "inclusion",
+        ReceiptError::Record(_) => "record",
+        ReceiptError::Anchor(_) | ReceiptError::AnchorSize { .. } => "anchor",
+        _ => "receipt",
+    }
+}
+
+/// One record of a verified bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedEntry {
+    pub leaf_index: u64,
+    pub leaf_hash: Hash,
+    pub seq: u64,
+    pub record: Record,
+    /// The registry evidence of the key that signed it, if signed.
+    pub key: Option<VerifiedKey>,
+}
+
+/// What a successful verification established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedTrackRecord {
+    pub source: SourceId,
+    pub window: Window,
+    pub checkpoint: VerifiedCheckpoint,
+    /// The window's records in sequence order: every record of the source in the window.
+    pub records: Vec<VerifiedEntry>,
+    /// Sequence number of the window's first record (or of the record after, when empty).
+    pub first_seq: u64,
+    /// When the record after the window was received: the window is complete up to then.
+    pub complete_until: Timestamp,
+    /// The record after the window is a `close` record (the window reaches the present).
+    pub closed: bool,
+    pub anchor: Option<AnchorRef>,
+}
+
+impl VerifiedTrackRecord {
+    /// Missing sequence numbers in the window: 0 for every verified bundle, by construction;
+    /// reported so that tools can print it.
+    pub fn gaps(&self) -> u64 {
+        0
+    }
+
+    /// Times of the window's first and last records.
+    pub fn span(&self) -> Option<(Timestamp, Timestamp)> {
+        Some((
+            self.records.first()?.record.received_at,
+            self.records.last()?.record.received_at,
+        ))
+    }
+}
+
+struct Link {
+    at: Position,
+    receipt: VerifiedReceipt,
+}
+
+/// Verifies a bundle offline against the log keys a consumer trusts: see the module docs. The
+/// first failure is returned, naming its check and the record.
+pub fn verify_track_record(
+    bundle: &TrackRecord,
+    trusted: &TrustedKeys,
+) -> Result<VerifiedTrackRecord, TrackRecordError> {
+    if bundle.format != TRACK_RECORD_FORMAT_V1 {
+        return Err(TrackRecordError::UnsupportedFormat {
+            found: bundle.format.clone(),
+        });
+    }
+    let verifier = ReceiptVerifier::new(TrustedKeys::new(trusted.keys().cloned()));
+    let verify = |at: Position, entry: &Entry| -> Result<Link, TrackRecordError> {
+        let receipt = Receipt {
+            format: RECEIPT_FORMAT_V1.into(),
+            leaf_hash: crate::leaf_hash(entry.record.as_bytes()),
+            record: entry.record.clone(),
+            leaf_index: entry.leaf_index,
+            inclusion_proof: entry.inclusion_proof.clone(),
+            checkpoint: bundle.checkpoint.clone(),
+            item: None,
+            anchor: bundle.anchor.clone(),
+        };
+        let receipt = verifier
+            .verify(&receipt)
+            .map_err(|error| TrackRecordError::Receipt {
+                at,
+                error: Box::new(error),
+            })?;
+        if receipt.record.source != bundle.source {
+            return Err(TrackRecordError::WrongSource {
+                at,
+                found: receipt.record.source.to_string(),
+                expected: bundle.source.to_string(),
+            });
+        }
+        Ok(Link { at, receipt })
+    };
+
+    let before = bundle
+        .before
+        .as_ref()
+        .map(|e| verify(Position::Before, e))
+        .transpose()?;
+    let records = bundle
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, e)| verify(Position::Window(i), e))
+        .collect::<Result<Vec<_>, _>>()?;
+    let after = verify(Position::After, &bundle.after)?;
+
+    // The chain, from the record before (which may predate chains) to the record after.
+    let mut previous: Option<&Link> = before.as_ref();
+    let mut first_seq = None;
+    for link in records.iter().chain(std::iter::once(&after)) {
+        let record = &link.receipt.record;
+        let (Some(seq), FormatVersion::V2) = (record.seq, record.v) else {
+            return Err(TrackRecordError::Unchained { at: link.at });
+        };
+        if previous.is_none() && (seq != 0 || record.prev.is_some()) {
+            return Err(TrackRecordError::MissingBefore);
+        }
+        let expected_seq = match previous {
+            None => 0,
+            Some(p) => match p.receipt.record.seq {
+                Some(s) => s + 1,
+                // A v1 record before the window: the link is its leaf hash alone.
+                None => seq,
+            },
+        };
+        if seq != expected_seq {
+            return Err(TrackRecordError::SeqGap {
+                at: link.at,
+                expected: expected_seq,
+                found: seq,
+            });
+        }
+        let expected_prev = previous.map(|p| p.receipt.leaf_hash);
+        if record.prev != expected_prev {
+            return Err(TrackRecordError::PrevMismatch {
+                at: link.at,
+                expected: expected_prev,
+                found: record.prev,
+            });
+        }
+        if let Some(p) = previous {
+            if link.receipt.leaf_index <= p.receipt.leaf_index {
+                return Err(TrackRecordError::LeafOrder {
+                    at: link.at,
+                    previous: p.receipt.leaf_index,
+                    found: link.receipt.leaf_index,
+                });
+            }
+            if record.received_at < p.receipt.record.received_at {
+                return Err(TrackRecordError::TimeOrder {
+                    at: link.at,
+                    previous: p.receipt.record.received_at,
+                    found: record.received_at,
+                });
+            }
+        }
+        first_seq.get_or_insert(seq);
+        previous = Some(link);
+    }
+
+    // The window holds exactly the records between the two boundaries.
+    let window = &bundle.window;
+    for link in &records {
+        let r = &link.receipt.record;
+        let seq = r.seq.unwrap_or_default();
+        if !window.contains(seq, r.received_at) {
+            return Err(TrackRecordError::OutsideWindow {
+                at: link.at,
+                seq,
+                received_at: r.received_at,
+            });
+        }
+    }
+    let open_ended = window.until.is_none() && window.to_seq.is_none();
+    for boundary in before.iter().chain(std::iter::once(&after)) {
+        let r = &boundary.receipt.record;
+        // A v1 record before the window has no seq: it is outside by being before the chain.
+        let Some(seq) = r.seq else { continue };
+        // A window without an upper bound ends at a close record: complete up to it.
+        let closes = open_ended && boundary.at == Position::After && r.kind == Kind::Close;
+        if window.contains(seq, r.received_at) && !closes {
+            return Err(TrackRecordError::BoundaryInWindow {
+                at: boundary.at,
+                seq,
+                received_at: r.received_at,
+            });
+        }
+    }
+
+    // Source keys, one evidence per key; the evidence for a key is verified against each record
+    // it signed (its addition before the record, no retirement before it).
+    let mut entries = Vec::with_capacity(records.len());
+    for link in records {
+        let key = match &link.receipt.source_signature {
+            None => None,
+            Some(sig) => {
+                let evidence = bundle.evidence.get(sig.key_id.as_str());
+                Some(
+                    verify_source_evidence(&link.receipt, evidence, trusted).map_err(|error| {
+                        TrackRecordError::Evidence {
+                            at: link.at,
+                            key_id: sig.key_id.to_string(),
+                            error: Box::new(error),
+                        }
+                    })?,
+                )
+            }
+        };
+        entries.push(VerifiedEntry {
+            leaf_index: link.receipt.leaf_index,
+            leaf_hash: link.receipt.leaf_hash,
+            seq: link.receipt.record.seq.unwrap_or_default(),
+            record: link.receipt.record,
+            key,
+        });
+    }
+    Ok(VerifiedTrackRecord {
+        source: bundle.source.clone(),
+        window: window.clone(),
+        checkpoint: after.receipt.checkpoint,
+        records: entries,
+        first_seq: first_seq.unwrap_or_default(),
+        complete_until: after.receipt.record.received_at,
+        closed: after.receipt.record.kind == Kind::Close,
+        anchor: bundle.anchor.clone(),
+    })
+}
+
+/// The one item of every `close` record.
+pub const CLOSE_ITEM: &[u8] = br#"{"close":true}"#;
+
+/// A `close` record for `source` in the log `origin`, to be sealed into the source's chain, and
+/// its content item ([`CLOSE_ITEM`]).
+pub fn close_record(
+    origin: LogOrigin,
+    source: SourceId,
+    received_at: Timestamp,
+) -> (Record, Vec<u8>) {
+    let record = Record {
+        content: Content {
+            alg: ContentAlg::Rfc9162Sha256,
+            root: crate::leaf_hash(CLOSE_ITEM),
+            items: 1,
+            media_type: MediaType::json(),
+        },
+        kind: Kind::Close,
+        metadata: Default::default(),
+        origin,
+        parents: Vec::new(),
+        prev: None,
+        quality: Vec::new(),
+        received_at,
+        seq: None,
+        signature: None,
+        source,
+        v: FormatVersion::V2,
+    };
+    (record, CLOSE_ITEM.to_vec())
+}
+
+#[cfg(test)]
+mod tests;

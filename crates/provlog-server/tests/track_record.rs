@@ -1,0 +1,187 @@
+//! Track records through the router on both backends: every record carries its source's chain,
+//! `GET /v1/sources/{id}/track-record` serves windows that verify offline and show themselves
+//! complete, ending at a `close` record when they reach the present, and bad windows are
+//! refused.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use common::{expect_problem, on_both_backends, setup, Api};
+use ed25519_dalek::SigningKey;
+use provlog_client::SourceSigner;
+use provlog_core::record::{FormatVersion, Kind, Record};
+use provlog_core::track_record::{verify_track_record, TrackRecord, VerifiedTrackRecord};
+use provlog_store::Store;
+use serde_json::json;
+
+on_both_backends!(
+    records_chain_per_source_and_windows_verify_complete,
+    a_quiet_source_shares_one_close_record,
+    bad_windows_are_refused,
+);
+
+/// `GET` the track record at `query`, settling the log (as the leader would) until the answer
+/// comes: a window that reaches the present waits for a checkpoint over its close record.
+async fn track(api: &Api, source: &str, query: &str) -> TrackRecord {
+    let uri = format!("/v1/sources/{source}/track-record{query}");
+    let request = api.get(&uri);
+    let settle = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            api.settle().await;
+        }
+    };
+    let (s, v) = tokio::select! {
+        answer = request => answer,
+        _ = settle => unreachable!(),
+    };
+    assert_eq!(s, StatusCode::OK, "{uri}: {v}");
+    serde_json::from_value(v).unwrap()
+}
+
+fn verified(api: &Api, bundle: &TrackRecord) -> VerifiedTrackRecord {
+    verify_track_record(bundle, &api.state.trusted)
+        .unwrap_or_else(|e| panic!("{e}: {}", bundle.to_json_pretty()))
+}
+
+/// Writes `n` signals of `source` (every other one signed by `signer`, if any); their indexes.
+async fn signals(
+    api: &Api,
+    token: &str,
+    source: &str,
+    n: u64,
+    signer: Option<&SourceSigner>,
+) -> Vec<u64> {
+    let mut indexes = vec![];
+    for i in 0..n {
+        let mut record = json!({"kind": "signal", "source": source,
+            "payload": {"token": "BTC", "signal": i % 3}});
+        if let Some(signer) = signer.filter(|_| i % 2 == 0) {
+            signer.sign_record(&mut record).unwrap();
+        }
+        let (s, v) = api.write(token, &record).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        indexes.push(v["records"][0]["index"].as_u64().unwrap());
+    }
+    indexes
+}
+
+async fn records_chain_per_source_and_windows_verify_complete(store: Store) {
+    let api = setup(store, |_| {}).await;
+    let admin = api.admin().await;
+    let k1 = SourceSigner::new(SigningKey::from_bytes(&[61; 32]), "k1").unwrap();
+    for id in ["alpha", "beta"] {
+        api.source(&admin, json!({"id": id, "display_name": id}))
+            .await;
+    }
+    api.add_source_key(&admin, "alpha", &k1).await;
+    let (_, alpha_token) = api.create_key(&admin, "ingest", Some("alpha")).await;
+    let (_, beta_token) = api.create_key(&admin, "ingest", Some("beta")).await;
+    // Interleaved: alpha, beta, alpha, ...
+    let mut alpha = vec![];
+    for _ in 0..4 {
+        alpha.extend(signals(&api, &alpha_token, "alpha", 2, Some(&k1)).await);
+        signals(&api, &beta_token, "beta", 1, None).await;
+    }
+    api.settle().await;
+
+    // Every stored record is v2, numbered densely per source with prev links.
+    let size = api.records().await;
+    let mut heads = std::collections::HashMap::new();
+    for index in 0..size {
+        let stored = api.state.store.record(index).await.unwrap().unwrap();
+        let r = Record::from_canonical_bytes(&stored.leaf).unwrap();
+        assert_eq!(r.v, FormatVersion::V2);
+        let head: Option<&(u64, provlog_core::Hash)> = heads.get(r.source.as_str());
+        assert_eq!(r.seq, Some(head.map_or(0, |h| h.0 + 1)), "record {index}");
+        assert_eq!(r.prev, head.map(|h| h.1), "record {index}");
+        heads.insert(r.source.to_string(), (r.seq.unwrap(), stored.leaf_hash));
+    }
+
+    // The whole history: registration, key, eight signals, closed now.
+    let all = track(&api, "alpha", "").await;
+    assert_eq!(all.records.len(), 10);
+    assert!(all.before.is_none());
+    let v = verified(&api, &all);
+    assert!(v.closed);
+    assert_eq!(v.records.last().unwrap().leaf_index, *alpha.last().unwrap());
+    assert_eq!(v.records.iter().filter(|e| e.key.is_some()).count(), 4);
+    assert_eq!(all.evidence.keys().collect::<Vec<_>>(), ["k1"]);
+    let close = Record::from_canonical_bytes(all.after.record.as_bytes()).unwrap();
+    assert_eq!((close.kind, close.seq), (Kind::Close, Some(10)));
+
+    // By sequence numbers, inside the history: the record after is the next signal.
+    let part = track(&api, "alpha", "?from_seq=3&to_seq=6").await;
+    let v = verified(&api, &part);
+    assert_eq!(
+        v.records.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [3, 4, 5, 6]
+    );
+    assert_eq!(part.after.leaf_index, alpha[5]);
+    assert!(!v.closed);
+
+    // By time: from the third signal's time on, until a time still to come (left open).
+    let third = api.state.store.record(alpha[2]).await.unwrap().unwrap();
+    let since = provlog_core::record::Timestamp::from_unix_millis(third.received_ms).unwrap();
+    let query = format!("?since={since}&until=2999-01-01T00:00:00.000Z");
+    let late = track(&api, "alpha", &query).await;
+    assert_eq!(
+        late.window.until, None,
+        "a future until leaves the window open"
+    );
+    let v = verified(&api, &late);
+    assert_eq!(v.records.first().unwrap().leaf_index, alpha[2]);
+    assert!(v.closed);
+
+    // A window of another source does not see alpha's records.
+    let beta = track(&api, "beta", "").await;
+    let v = verified(&api, &beta);
+    assert_eq!(v.records.len(), 5, "registration and four signals");
+    assert!(v.records.iter().all(|e| e.record.source.as_str() == "beta"));
+}
+
+async fn a_quiet_source_shares_one_close_record(store: Store) {
+    let api = setup(store, |_| {}).await;
+    let admin = api.admin().await;
+    api.source(&admin, json!({"id": "quiet", "display_name": "Quiet"}))
+        .await;
+    let first = track(&api, "quiet", "").await;
+    let second = track(&api, "quiet", "").await;
+    assert_eq!(
+        first.after.leaf_index, second.after.leaf_index,
+        "the recent close is reused"
+    );
+    assert_eq!(
+        second.records.len(),
+        1,
+        "the registration; the close ends the window"
+    );
+    verified(&api, &second);
+    let size = api.records().await;
+    assert_eq!(size, 2, "one registration, one close record");
+}
+
+async fn bad_windows_are_refused(store: Store) {
+    let api = setup(store, |_| {}).await;
+    let admin = api.admin().await;
+    api.source(&admin, json!({"id": "oracle", "display_name": "Oracle"}))
+        .await;
+    for (query, status, problem) in [
+        ("/v1/sources/nobody/track-record", StatusCode::NOT_FOUND, "not-found"),
+        ("/v1/sources/Not%20an%20id/track-record", StatusCode::BAD_REQUEST, "bad-request"),
+        (
+            "/v1/sources/oracle/track-record?since=2026-01-02T00:00:00.000Z&until=2026-01-01T00:00:00.000Z",
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        ("/v1/sources/oracle/track-record?from_seq=5&to_seq=2", StatusCode::BAD_REQUEST, "bad-request"),
+        ("/v1/sources/oracle/track-record?since=yesterday", StatusCode::BAD_REQUEST, "bad-request"),
+        ("/v1/sources/oracle/track-record?from_seq=-1", StatusCode::BAD_REQUEST, "bad-request"),
+    ] {
+        expect_problem(api.get(query).await, status, problem);
+    }
+    assert_eq!(api.records().await, 1, "refused windows write nothing");
+}
