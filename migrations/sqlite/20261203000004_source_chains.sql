@@ -2,7 +2,8 @@
 -- leaf hash of the source's previous record, assigned in the sequencing transaction
 -- (provlog-core `record`, docs/formats.md). `source_seq` is that number, unique per source;
 -- records written before, of format 1, are numbered here in log order but not in their bytes, so
--- a track record starts after them. Records of kind `close` end a track-record window.
+-- a track record starts after them. Records of kind `close` end a track-record window;
+-- `commitment` and `reveal` records hide a payload and disclose it later (provlog-core `commitment`).
 --
 -- The table is rebuilt with its rows, as in 20261203000002_registry_records.sql (SQLite cannot
 -- change a CHECK in place; foreign keys are deferred, not switched off, inside sqlx's
@@ -17,7 +18,7 @@ CREATE TABLE records (
     leaf             BLOB NOT NULL,
     source           TEXT NOT NULL,
     kind             TEXT NOT NULL
-                     CHECK (kind IN ('signal', 'snapshot', 'digest', 'source', 'close')),
+                     CHECK (kind IN ('signal', 'snapshot', 'digest', 'source', 'close', 'commitment', 'reveal')),
     content_root     BLOB NOT NULL CHECK (length(content_root) = 32),
     received_ms      INTEGER NOT NULL,
     format           INTEGER NOT NULL CHECK (format IN (1, 2)),
@@ -35,3 +36,9 @@ CREATE INDEX records_source_time ON records (source, received_ms, idx);
 CREATE INDEX records_time ON records (received_ms, idx);
 CREATE INDEX records_registry ON records (source, idx) WHERE kind = 'source';
 CREATE UNIQUE INDEX records_source_seq ON records (source, source_seq);
+
+-- At most one reveal per commitment: checked in the sequencing transaction, held here.
+CREATE TABLE reveals (
+    commitment  INTEGER PRIMARY KEY REFERENCES records (idx),
+    reveal      INTEGER NOT NULL UNIQUE REFERENCES records (idx)
+) STRICT;

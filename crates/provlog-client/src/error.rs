@@ -179,11 +179,16 @@ pub enum ProblemKind {
     DigestMismatch,
     SchemaViolation,
     RateLimited,
+    // Commitments and reveals.
+    NotACommitment,
+    RevealDoesNotOpen,
+    RevealOutsideWindow,
+    AlreadyRevealed,
     /// A type this client does not know (a newer server, another service).
     Other(String),
 }
 
-const SLUGS: [(&str, ProblemKind); 31] = [
+const SLUGS: [(&str, ProblemKind); 35] = [
     ("bad-request", ProblemKind::BadRequest),
     ("invalid-record", ProblemKind::InvalidRecord),
     ("unknown-parent", ProblemKind::UnknownParent),
@@ -215,6 +220,10 @@ const SLUGS: [(&str, ProblemKind); 31] = [
     ("digest-mismatch", ProblemKind::DigestMismatch),
     ("schema-violation", ProblemKind::SchemaViolation),
     ("rate-limited", ProblemKind::RateLimited),
+    ("not-a-commitment", ProblemKind::NotACommitment),
+    ("reveal-does-not-open", ProblemKind::RevealDoesNotOpen),
+    ("reveal-outside-window", ProblemKind::RevealOutsideWindow),
+    ("already-revealed", ProblemKind::AlreadyRevealed),
 ];
 
 impl ProblemKind {

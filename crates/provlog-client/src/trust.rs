@@ -2,6 +2,7 @@
 //! source signature and the RFC 9421 request signature), and the admin API (bootstrap, sources,
 //! API keys, audit trail).
 
+use provlog_core::commitment::{item_content, Commitment, Reveal};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::prelude::{Engine as _, BASE64_STANDARD, BASE64_URL_SAFE_NO_PAD};
@@ -109,6 +110,19 @@ impl SourceSigner {
                 return Err(invalid(format!(
                     "records of kind {kind} are written by the log"
                 )))
+            }
+            Kind::Commitment => {
+                let c: Commitment = serde_json::from_value(
+                    get("commitment").ok_or_else(|| invalid("no commitment"))?,
+                )
+                .map_err(invalid)?;
+                item_content(&c.to_item().map_err(invalid)?)
+            }
+            Kind::Reveal => {
+                let r: Reveal =
+                    serde_json::from_value(get("reveal").ok_or_else(|| invalid("no reveal"))?)
+                        .map_err(invalid)?;
+                item_content(&r.to_item().map_err(invalid)?)
             }
             Kind::Signal => {
                 signal_content(&get("payload").ok_or_else(|| invalid("no payload"))?)

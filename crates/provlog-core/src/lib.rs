@@ -11,6 +11,7 @@
 //! - [`cosignature`]: C2SP tlog-cosignature v1, a witness's (here, a monitor's) signed statement
 //!   that a checkpoint is the largest consistent tree head it has seen.
 //! - [`record`]: the record formats v1 and v2 (RFC 8785 canonical JSON) whose bytes are the log leaves.
+//! - [`commitment`]: hiding commitments to payloads, revealed later within a window.
 //! - [`registry`]: the source registry as records of the log (kind `source`), proofs of
 //!   possession of source keys, and the history they fold into.
 //! - [`payload`]: from the value a consumer received to the check that a receipt proves it.
@@ -29,6 +30,7 @@
 //! [RFC 8785](https://www.rfc-editor.org/rfc/rfc8785).
 
 pub mod checkpoint;
+pub mod commitment;
 pub mod content;
 pub mod cosignature;
 pub mod evidence;

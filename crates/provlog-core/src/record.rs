@@ -136,6 +136,12 @@ pub enum Kind {
     /// up to the present: the record after the window, proving nothing of the source came
     /// between ([`crate::track_record`]). Its one item is `{"close":true}`.
     Close,
+    /// A hiding commitment to a payload, revealed later (format v2 only;
+    /// [`crate::commitment`]): its one item is the digest and the reveal window.
+    Commitment,
+    /// The disclosure of a commitment's payload and salt (format v2 only); its one parent is
+    /// the commitment record.
+    Reveal,
 }
 
 impl Kind {
@@ -146,7 +152,20 @@ impl Kind {
             Kind::Digest => "digest",
             Kind::Source => "source",
             Kind::Close => "close",
+            Kind::Commitment => "commitment",
+            Kind::Reveal => "reveal",
         }
+    }
+
+    /// The kinds whose content is one JSON item: the value itself (signals) or a statement the
+    /// log stores as item 0 (the others).
+    pub fn is_one_json_item(&self) -> bool {
+        !matches!(self, Kind::Snapshot | Kind::Digest)
+    }
+
+    /// The kinds only format v2 has.
+    pub fn is_v2_only(&self) -> bool {
+        matches!(self, Kind::Close | Kind::Commitment | Kind::Reveal)
     }
 }
 
@@ -220,8 +239,8 @@ pub struct Record {
 }
 
 impl Content {
-    /// Checks the rules for content of `kind`: signals and registry changes (`source`) are one
-    /// JSON value under rfc9162-sha256;
+    /// Checks the rules for content of `kind`: signals and the statements of the other kinds but
+    /// snapshots and digests are one JSON value under rfc9162-sha256;
     /// snapshots use rfc9162-sha256; digests use rfc9162-sha256 or sha256 (one item); every
     /// content has 1..=2^53−1 items.
     pub fn check_for(&self, kind: Kind) -> Result<(), RecordError> {
@@ -229,16 +248,15 @@ impl Content {
             return Err(RecordError::invalid("content.items", "must be 1..=2^53-1"));
         }
         match (kind, self.alg) {
-            (Kind::Signal | Kind::Snapshot | Kind::Source | Kind::Close, ContentAlg::Sha256) => {
-                Err(RecordError::invalid(
-                    "content.alg",
-                    format!("{kind} content uses rfc9162-sha256"),
-                ))
-            }
-            (Kind::Signal | Kind::Source | Kind::Close, _) if self.items != 1 => Err(
-                RecordError::invalid("content.items", format!("a {kind} is exactly one item")),
-            ),
-            (Kind::Signal | Kind::Source | Kind::Close, _) if !self.media_type.is_json() => {
+            (_, ContentAlg::Sha256) if kind != Kind::Digest => Err(RecordError::invalid(
+                "content.alg",
+                format!("{kind} content uses rfc9162-sha256"),
+            )),
+            _ if kind.is_one_json_item() && self.items != 1 => Err(RecordError::invalid(
+                "content.items",
+                format!("a {kind} is exactly one item"),
+            )),
+            _ if kind.is_one_json_item() && !self.media_type.is_json() => {
                 Err(RecordError::invalid(
                     "content.media_type",
                     format!("a {kind} is application/json"),
@@ -284,6 +302,12 @@ impl Record {
             return Err(RecordError::invalid(
                 "parents",
                 format!("at most {MAX_PARENTS}, got {}", self.parents.len()),
+            ));
+        }
+        if self.kind == Kind::Reveal && self.parents.len() != 1 {
+            return Err(RecordError::invalid(
+                "parents",
+                "a reveal names exactly one parent: its commitment",
             ));
         }
         let mut seen = HashSet::with_capacity(self.parents.len());
@@ -356,9 +380,10 @@ impl Record {
             FormatVersion::V1 if self.seq.is_some() || self.prev.is_some() => Err(
                 RecordError::invalid("seq", "format v1 has no seq or prev (they are v2)"),
             ),
-            FormatVersion::V1 if self.kind == Kind::Close => {
-                Err(RecordError::invalid("kind", "close records are format v2"))
-            }
+            FormatVersion::V1 if self.kind.is_v2_only() => Err(RecordError::invalid(
+                "kind",
+                format!("{} records are format v2", self.kind),
+            )),
             FormatVersion::V1 => Ok(()),
             FormatVersion::V2 => match (self.seq, self.prev) {
                 (None, _) => Err(RecordError::invalid("seq", "required in format v2")),

@@ -16,16 +16,19 @@
 
 use std::collections::BTreeMap;
 
+use base64::prelude::{Engine as _, BASE64_STANDARD};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{TrustedKeys, VerifiedCheckpoint};
+use crate::commitment::{Commitment, Reveal};
 use crate::evidence::{verify_source_evidence, EvidenceError, SourceEvidence, VerifiedKey};
 use crate::hash::Hash;
 use crate::receipt::{
     AnchorRef, Receipt, ReceiptError, ReceiptVerifier, VerifiedReceipt, RECEIPT_FORMAT_V1,
 };
 use crate::record::{
-    Content, ContentAlg, FormatVersion, Kind, LogOrigin, MediaType, Record, SourceId, Timestamp,
+    Content, ContentAlg, FormatVersion, Kind, LogOrigin, MediaType, Record, RecordError, SourceId,
+    Timestamp,
 };
 
 /// The `format` of version 1 track-record bundles.
@@ -64,6 +67,10 @@ pub struct Entry {
     /// The record's canonical bytes (RFC 8785 JSON text), exactly as hashed into the log.
     pub record: String,
     pub inclusion_proof: Vec<Hash>,
+    /// For commitments and reveals: their one item (base64), whose leaf hash is the record's
+    /// `content.root`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
 }
 
 /// A track-record bundle as it travels (JSON).
@@ -83,6 +90,9 @@ pub struct TrackRecord {
     pub before: Option<Entry>,
     /// The source's record just after the window.
     pub after: Entry,
+    /// The commitments, from before the window, that reveals in the window open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commitments: Vec<Entry>,
     /// Registry evidence for every key that signed a record of the window, at the checkpoint,
     /// by key id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -109,6 +119,8 @@ pub enum Position {
     /// The n-th record of the window (0-based).
     Window(usize),
     After,
+    /// The n-th of the bundle's `commitments`.
+    Commitment(usize),
 }
 
 impl std::fmt::Display for Position {
@@ -117,6 +129,7 @@ impl std::fmt::Display for Position {
             Position::Before => f.write_str("the record before the window"),
             Position::Window(i) => write!(f, "record {i} of the window"),
             Position::After => f.write_str("the record after the window"),
+            Position::Commitment(i) => write!(f, "commitment {i} of the bundle"),
         }
     }
 }
@@ -185,6 +198,19 @@ pub enum TrackRecordError {
     },
     #[error("the window does not start at the source's first record and the bundle has no record before it")]
     MissingBefore,
+    #[error("{at}: its item is missing or is not the record's content ({reason})")]
+    Item { at: Position, reason: String },
+    #[error("{at} is not a commitment record of the source from before the window")]
+    NotACommitment { at: Position },
+    #[error("{at} reveals a commitment that is neither in the window nor among the bundle's commitments")]
+    CommitmentMissing { at: Position },
+    #[error("{at} reveals a commitment revealed before")]
+    SecondReveal { at: Position },
+    #[error("{at}: {error}")]
+    Reveal {
+        at: Position,
+        error: crate::commitment::RevealError,
+    },
     #[error("key {key_id:?} signed {at}: {error}")]
     Evidence {
         at: Position,
@@ -210,6 +236,11 @@ impl TrackRecordError {
             TrackRecordError::BoundaryInWindow { .. } => "window_cut_short",
             TrackRecordError::MissingBefore => "missing_before",
             TrackRecordError::Evidence { .. } => "source_key_evidence",
+            TrackRecordError::Item { .. } => "item",
+            TrackRecordError::NotACommitment { .. } => "not_a_commitment",
+            TrackRecordError::CommitmentMissing { .. } => "commitment_missing",
+            TrackRecordError::SecondReveal { .. } => "second_reveal",
+            TrackRecordError::Reveal { error, .. } => error.check(),
         }
     }
 }
@@ -236,6 +267,40 @@ pub struct VerifiedEntry {
     pub key: Option<VerifiedKey>,
 }
 
+/// A commitment of the window and what became of it, as of the bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitmentState {
+    pub seq: u64,
+    pub leaf_index: u64,
+    pub commitment: Commitment,
+    pub status: CommitmentStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitmentStatus {
+    /// Opened by the window's record of this sequence number, at that time.
+    Revealed {
+        seq: u64,
+        at: Timestamp,
+        payload: serde_json::Value,
+    },
+    /// Not revealed yet, and `reveal_by` is after the bundle's [`complete_until`]
+    /// (VerifiedTrackRecord::complete_until).
+    Pending,
+    /// Not revealed, and `reveal_by` has passed within the bundle: counted against the source.
+    ExpiredUnrevealed,
+}
+
+impl CommitmentStatus {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CommitmentStatus::Revealed { .. } => "revealed",
+            CommitmentStatus::Pending => "pending",
+            CommitmentStatus::ExpiredUnrevealed => "expired_unrevealed",
+        }
+    }
+}
+
 /// What a successful verification established.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedTrackRecord {
@@ -250,6 +315,8 @@ pub struct VerifiedTrackRecord {
     pub complete_until: Timestamp,
     /// The record after the window is a `close` record (the window reaches the present).
     pub closed: bool,
+    /// The window's commitments, in sequence order, each revealed, pending or expired.
+    pub commitments: Vec<CommitmentState>,
     pub anchor: Option<AnchorRef>,
 }
 
@@ -272,6 +339,30 @@ impl VerifiedTrackRecord {
 struct Link {
     at: Position,
     receipt: VerifiedReceipt,
+    item: Option<Vec<u8>>,
+}
+
+/// The item of a commitment or reveal record, checked against its content; `None` for other
+/// kinds (whose items the bundle does not carry).
+fn statement(
+    at: Position,
+    record: &Record,
+    item: Option<&str>,
+) -> Result<Option<Vec<u8>>, TrackRecordError> {
+    if !matches!(record.kind, Kind::Commitment | Kind::Reveal) {
+        return Ok(None);
+    }
+    let wrong = |reason: &str| TrackRecordError::Item {
+        at,
+        reason: reason.to_string(),
+    };
+    let data = item
+        .ok_or_else(|| wrong("absent"))
+        .and_then(|b| BASE64_STANDARD.decode(b).map_err(|_| wrong("not base64")))?;
+    if crate::leaf_hash(&data) != record.content.root {
+        return Err(wrong("its leaf hash is not content.root"));
+    }
+    Ok(Some(data))
 }
 
 /// Verifies a bundle offline against the log keys a consumer trusts: see the module docs. The
@@ -297,6 +388,7 @@ pub fn verify_track_record(
             item: None,
             anchor: bundle.anchor.clone(),
         };
+        let item = entry.item.as_deref();
         let receipt = verifier
             .verify(&receipt)
             .map_err(|error| TrackRecordError::Receipt {
@@ -310,7 +402,8 @@ pub fn verify_track_record(
                 expected: bundle.source.to_string(),
             });
         }
-        Ok(Link { at, receipt })
+        let item = statement(at, &receipt.record, item)?;
+        Ok(Link { at, receipt, item })
     };
 
     let before = bundle
@@ -409,6 +502,9 @@ pub fn verify_track_record(
         }
     }
 
+    let commitments =
+        commitment_states(bundle, &verify, &records, after.receipt.record.received_at)?;
+
     // Source keys, one evidence per key; the evidence for a key is verified against each record
     // it signed (its addition before the record, no retirement before it).
     let mut entries = Vec::with_capacity(records.len());
@@ -444,8 +540,95 @@ pub fn verify_track_record(
         first_seq: first_seq.unwrap_or_default(),
         complete_until: after.receipt.record.received_at,
         closed: after.receipt.record.kind == Kind::Close,
+        commitments,
         anchor: bundle.anchor.clone(),
     })
+}
+
+/// Checks every reveal of the window against its commitment (in the window, or among the
+/// bundle's `commitments`), and says what became of each commitment of the window as of
+/// `complete_until`: no record of the source up to then is missing, so a commitment past its
+/// `reveal_by` without a reveal in the window was not revealed in time.
+fn commitment_states(
+    bundle: &TrackRecord,
+    verify: &dyn Fn(Position, &Entry) -> Result<Link, TrackRecordError>,
+    records: &[Link],
+    complete_until: Timestamp,
+) -> Result<Vec<CommitmentState>, TrackRecordError> {
+    let first_seq = records
+        .first()
+        .and_then(|l| l.receipt.record.seq)
+        .unwrap_or(u64::MAX);
+    let mut known: BTreeMap<Hash, (Commitment, bool)> = BTreeMap::new();
+    for (i, entry) in bundle.commitments.iter().enumerate() {
+        let at = Position::Commitment(i);
+        let link = verify(at, entry)?;
+        let r = &link.receipt.record;
+        let earlier = r.seq.is_some_and(|s| s < first_seq);
+        let commitment = match (&link.item, r.kind, earlier) {
+            (Some(item), Kind::Commitment, true) => {
+                Commitment::from_item(item).map_err(|e| TrackRecordError::Item {
+                    at,
+                    reason: e.to_string(),
+                })?
+            }
+            _ => return Err(TrackRecordError::NotACommitment { at }),
+        };
+        known.insert(link.receipt.leaf_hash, (commitment, false));
+    }
+    let mut states: Vec<CommitmentState> = vec![];
+    let mut in_window: BTreeMap<Hash, usize> = BTreeMap::new();
+    for link in records {
+        let r = &link.receipt.record;
+        let Some(item) = &link.item else { continue };
+        let at = link.at;
+        let bad_item = |e: RecordError| TrackRecordError::Item {
+            at,
+            reason: e.to_string(),
+        };
+        match r.kind {
+            Kind::Commitment => {
+                let commitment = Commitment::from_item(item).map_err(bad_item)?;
+                in_window.insert(link.receipt.leaf_hash, states.len());
+                known.insert(link.receipt.leaf_hash, (commitment.clone(), false));
+                states.push(CommitmentState {
+                    seq: r.seq.unwrap_or_default(),
+                    leaf_index: link.receipt.leaf_index,
+                    commitment,
+                    status: CommitmentStatus::Pending,
+                });
+            }
+            Kind::Reveal => {
+                let reveal = Reveal::from_item(item).map_err(bad_item)?;
+                let parent = r.parents.first().copied().unwrap_or_default();
+                let (commitment, revealed) = known
+                    .get_mut(&parent)
+                    .ok_or(TrackRecordError::CommitmentMissing { at })?;
+                if *revealed {
+                    return Err(TrackRecordError::SecondReveal { at });
+                }
+                commitment
+                    .check_reveal(&reveal, r.received_at)
+                    .map_err(|error| TrackRecordError::Reveal { at, error })?;
+                *revealed = true;
+                if let Some(&i) = in_window.get(&parent) {
+                    states[i].status = CommitmentStatus::Revealed {
+                        seq: r.seq.unwrap_or_default(),
+                        at: r.received_at,
+                        payload: reveal.payload,
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+    for state in &mut states {
+        if state.status == CommitmentStatus::Pending && state.commitment.reveal_by <= complete_until
+        {
+            state.status = CommitmentStatus::ExpiredUnrevealed;
+        }
+    }
+    Ok(states)
 }
 
 /// The one item of every `close` record.

@@ -1036,6 +1036,11 @@ fn track_record_vectors_are_current() {
                     "closed": v.closed,
                     "gaps": v.gaps(),
                     "signed_by": v.records.iter().map(|e| e.key.as_ref().map(|k| k.key_id.to_string())).collect::<Vec<_>>(),
+                    "commitments": v.commitments.iter().map(|c| json!({
+                        "seq": c.seq,
+                        "leaf_index": c.leaf_index,
+                        "status": c.status.name(),
+                    })).collect::<Vec<_>>(),
                 });
             }
             case

@@ -86,6 +86,9 @@ pub enum ApiError {
     DigestMismatch(String),
     #[error("{} schema check(s) failed", .0.len())]
     SchemaViolation(Vec<String>),
+    /// A reveal the log refuses (nothing is stored).
+    #[error("{1}")]
+    RevealRefused(RevealRefusal, String),
     #[error("rate limit of this API key exceeded; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     // ---- answered outside the handlers ----
@@ -99,6 +102,19 @@ pub enum ApiError {
     /// answer), kept with its status; see [`problem_for_every_error`].
     #[error("{1}")]
     Status(StatusCode, String),
+}
+
+/// Why a reveal is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevealRefusal {
+    /// Its parent is not a commitment of the same source.
+    NotACommitment,
+    /// The payload and salt do not open the commitment.
+    DoesNotOpen,
+    /// Before the commitment's `reveal_after` or not before its `reveal_by`.
+    OutsideWindow,
+    /// The commitment was revealed before.
+    AlreadyRevealed,
 }
 
 impl ApiError {
@@ -194,6 +210,24 @@ impl ApiError {
                 "digest-mismatch",
                 "Content-Digest mismatch",
             ),
+            RevealRefused(RevealRefusal::NotACommitment, _) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not-a-commitment",
+                "Not a commitment",
+            ),
+            RevealRefused(RevealRefusal::DoesNotOpen, _) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "reveal-does-not-open",
+                "Reveal does not open its commitment",
+            ),
+            RevealRefused(RevealRefusal::OutsideWindow, _) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "reveal-outside-window",
+                "Reveal outside its window",
+            ),
+            RevealRefused(RevealRefusal::AlreadyRevealed, _) => {
+                (StatusCode::CONFLICT, "already-revealed", "Already revealed")
+            }
             SchemaViolation(_) => (
                 StatusCode::BAD_REQUEST,
                 "schema-violation",
@@ -242,6 +276,10 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::IdempotencyConflict { key } => ApiError::IdempotencyConflict(key),
+            StoreError::AlreadyRevealed { commitment, reveal } => ApiError::RevealRefused(
+                RevealRefusal::AlreadyRevealed,
+                format!("commitment {commitment} was revealed by record {reveal}; a commitment is revealed once"),
+            ),
             // A number from the request beyond what the database stores (i64): no index,
             // size or cursor of the log is that large.
             StoreError::OutOfRange(v) => ApiError::BadRequest(format!(
@@ -440,13 +478,16 @@ pub struct WritesDisabled(pub Problem);
 #[response(content_type = PROBLEM_JSON)]
 pub struct Forbidden(pub Problem);
 
-/// The `Idempotency-Key` was used with a different body (`idempotency-conflict`)
+/// The `Idempotency-Key` was used with a different body (`idempotency-conflict`), or a
+/// reveal's commitment was revealed before (`already-revealed`)
 #[derive(Debug, ToResponse)]
 #[response(content_type = PROBLEM_JSON)]
 pub struct IdempotencyConflict(pub Problem);
 
-/// A parent is not a record of this log (`unknown-parent`), or the source is not registered
-/// (`unknown-source`)
+/// A parent is not a record of this log (`unknown-parent`), the source is not registered
+/// (`unknown-source`), or a reveal is refused: its parent is not a commitment of its source
+/// (`not-a-commitment`), it does not open it (`reveal-does-not-open`), or it comes outside the
+/// commitment's window (`reveal-outside-window`)
 #[derive(Debug, ToResponse)]
 #[response(content_type = PROBLEM_JSON)]
 pub struct UnknownReference(pub Problem);

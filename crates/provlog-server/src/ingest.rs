@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, Method, Uri};
 use base64::prelude::{Engine as _, BASE64_STANDARD};
+use provlog_core::commitment::{item_content, Commitment, Reveal, RevealError};
 use provlog_core::record::{
     digest_content, nesting_depth, signal_content, snapshot_content_bytes, snapshot_content_json,
     Content, ContentAlg, FormatVersion, Kind, Limits, LogOrigin, MediaType, Record, SourceId,
@@ -20,6 +21,7 @@ use utoipa::ToSchema;
 
 use crate::api::openapi;
 use crate::auth;
+use crate::error::RevealRefusal;
 use crate::policy::{self, SourcePolicy};
 use crate::{ApiError, AppState};
 
@@ -50,6 +52,16 @@ pub(crate) struct Submission {
     /// `digest`: the client-computed content (the data never leaves the client).
     #[serde(default)]
     content: Option<DigestContent>,
+    /// `commitment`: `{"digest", "reveal_after"?, "reveal_by"}`, the digest being SHA-256 of
+    /// "provlog-commitment/v1", a zero byte, a random 32-byte salt and the payload's RFC 8785
+    /// bytes (`docs/formats.md`, "Commitments and reveals"). The salt and payload stay with you.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    commitment: Option<Commitment>,
+    /// `reveal`: `{"payload", "salt"}` opening the commitment named as the only parent.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    reveal: Option<Reveal>,
     /// Leaf hashes of earlier records of this log that this one derives from.
     #[serde(default)]
     #[schema(value_type = Vec<openapi::Hash>)]
@@ -103,6 +115,8 @@ impl Submission {
             items_base64: None,
             media_type: None,
             content: None,
+            commitment: None,
+            reveal: None,
             parents,
             metadata: Map::new(),
             signature,
@@ -223,8 +237,15 @@ pub(crate) fn invalid(e: impl std::fmt::Display) -> ApiError {
 fn build_content(
     state: &AppState,
     s: &mut Submission,
+    received_ms: i64,
 ) -> Result<(Content, Vec<Vec<u8>>), ApiError> {
     let max_items = state.config.max_snapshot_items;
+    let statement = matches!(s.kind, Kind::Commitment | Kind::Reveal);
+    if !statement && (s.commitment.is_some() || s.reveal.is_some()) {
+        return Err(invalid(
+            "`commitment` and `reveal` belong to records of kind commitment and reveal",
+        ));
+    }
     match s.kind {
         Kind::Source => Err(invalid(
             "records of kind source are written by the log itself, when a source's registration \
@@ -233,6 +254,36 @@ fn build_content(
         Kind::Close => Err(invalid(
             "records of kind close are written by the log itself, to end a track record",
         )),
+        Kind::Commitment | Kind::Reveal => {
+            if s.payload.is_some()
+                || s.items.is_some()
+                || s.items_base64.is_some()
+                || s.content.is_some()
+            {
+                return Err(invalid(format!(
+                    "a {} has only a `{}` (and parents, metadata, signature)",
+                    s.kind, s.kind
+                )));
+            }
+            let item = match (s.kind, s.commitment.take(), s.reveal.take()) {
+                (Kind::Commitment, Some(c), None) => {
+                    c.check_window().map_err(invalid)?;
+                    if c.reveal_by.unix_millis() <= received_ms {
+                        return Err(invalid("commitment.reveal_by has passed"));
+                    }
+                    c.to_item().map_err(invalid)?
+                }
+                (Kind::Reveal, None, Some(r)) => {
+                    if nesting_depth(&r.payload) > state.config.max_payload_depth {
+                        return Err(invalid("the revealed payload nests too deep"));
+                    }
+                    r.to_item().map_err(invalid)?
+                }
+                (kind, _, _) => return Err(invalid(format!("a {kind} needs exactly a `{kind}`"))),
+            };
+            check_item_sizes(state, std::slice::from_ref(&item))?;
+            Ok((item_content(&item), vec![item]))
+        }
         Kind::Signal => {
             let payload = s
                 .payload
@@ -348,7 +399,7 @@ pub(crate) fn build(
             }
         }
     }
-    let (content, items) = build_content(state, &mut s)?;
+    let (content, items) = build_content(state, &mut s, received_ms)?;
     let origin = LogOrigin::new(state.config.origin.clone())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let record = Record {
@@ -375,6 +426,61 @@ pub(crate) fn build(
     Ok(Built {
         new: NewRecord::new(&record, parents, items).map_err(invalid)?,
     })
+}
+
+/// For each reveal among `subs`: the index of the commitment it opens (its one parent, a
+/// commitment of the same source), once it is checked to open it at `received_ms`, within its
+/// window. Any reveal that does not refuses the whole request; that the commitment was not
+/// revealed before is checked again in the sequencing transaction.
+pub(crate) async fn check_reveals(
+    state: &AppState,
+    subs: &[Submission],
+    parents: &[Vec<u64>],
+    received_ms: i64,
+) -> Result<Vec<Option<u64>>, ApiError> {
+    let at =
+        Timestamp::from_unix_millis(received_ms).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut out = Vec::with_capacity(subs.len());
+    for (s, parents) in subs.iter().zip(parents) {
+        let Some(reveal) = s.reveal.as_ref().filter(|_| s.kind == Kind::Reveal) else {
+            out.push(None);
+            continue;
+        };
+        let [commitment] = parents.as_slice() else {
+            return Err(invalid("a reveal names exactly one parent: its commitment"));
+        };
+        let not_one = || {
+            ApiError::RevealRefused(
+                RevealRefusal::NotACommitment,
+                format!(
+                    "record {commitment} is not a commitment of source {}",
+                    s.source
+                ),
+            )
+        };
+        let record = state.store.record(*commitment).await?.ok_or_else(not_one)?;
+        if record.kind != "commitment" || record.source != s.source.as_str() {
+            return Err(not_one());
+        }
+        let items = state.store.items(*commitment).await?;
+        let stated = items
+            .first()
+            .and_then(|item| Commitment::from_item(item).ok())
+            .ok_or_else(|| {
+                ApiError::Internal(format!("commitment {commitment} has no valid item"))
+            })?;
+        stated.check_reveal(reveal, at).map_err(|e| {
+            let refusal = match e {
+                RevealError::TooEarly { .. } | RevealError::TooLate { .. } => {
+                    RevealRefusal::OutsideWindow
+                }
+                _ => RevealRefusal::DoesNotOpen,
+            };
+            ApiError::RevealRefused(refusal, format!("commitment {commitment}: {e}"))
+        })?;
+        out.push(Some(*commitment));
+    }
+    Ok(out)
 }
 
 /// Resolves every named parent to an index; any unknown parent refuses the whole request.

@@ -21,6 +21,7 @@ on_both_backends!(
     records_chain_per_source_and_windows_verify_complete,
     a_quiet_source_shares_one_close_record,
     bad_windows_are_refused,
+    reveals_open_their_commitments_in_time_or_are_refused,
 );
 
 /// `GET` the track record at `query`, settling the log (as the leader would) until the answer
@@ -180,8 +181,144 @@ async fn bad_windows_are_refused(store: Store) {
         ("/v1/sources/oracle/track-record?from_seq=5&to_seq=2", StatusCode::BAD_REQUEST, "bad-request"),
         ("/v1/sources/oracle/track-record?since=yesterday", StatusCode::BAD_REQUEST, "bad-request"),
         ("/v1/sources/oracle/track-record?from_seq=-1", StatusCode::BAD_REQUEST, "bad-request"),
+        ("/v1/sources/oracle/track-record?from_seq=5", StatusCode::BAD_REQUEST, "bad-request"),
+        ("/v1/sources/oracle/track-record?since=2999-01-01T00:00:00.000Z", StatusCode::BAD_REQUEST, "bad-request"),
     ] {
         expect_problem(api.get(query).await, status, problem);
     }
     assert_eq!(api.records().await, 1, "refused windows write nothing");
+}
+
+async fn reveals_open_their_commitments_in_time_or_are_refused(store: Store) {
+    use provlog_core::commitment::{Commitment, Reveal};
+    use provlog_core::record::Timestamp;
+    use provlog_core::track_record::CommitmentStatus;
+    let api = setup(store, |_| {}).await;
+    let admin = api.admin().await;
+    for id in ["oracle", "other"] {
+        api.source(&admin, json!({"id": id, "display_name": id}))
+            .await;
+    }
+    let (_, oracle) = api.create_key(&admin, "ingest", Some("oracle")).await;
+    let (_, other) = api.create_key(&admin, "ingest", Some("other")).await;
+    let now = || {
+        Timestamp::from_unix_millis(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64,
+        )
+        .unwrap()
+    };
+    let later = |ms: i64| Timestamp::from_unix_millis(now().unix_millis() + ms).unwrap();
+    let payload = json!({"token": "BTC", "signal": 1});
+    let salt = [9u8; 32];
+    // Returns the commitment's leaf hash.
+    let commit = |token: String, source: &'static str, after: Option<Timestamp>, by: Timestamp| {
+        let api = &api;
+        let payload = payload.clone();
+        async move {
+            let c = Commitment::new(&salt, &payload, after, by).unwrap();
+            let body = json!({"kind": "commitment", "source": source, "commitment": c});
+            let (s, v) = api.write(&token, &body).await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            v["records"][0]["leaf_hash"].as_str().unwrap().to_string()
+        }
+    };
+    let reveal_body = |parent: &str, salt: [u8; 32], payload: serde_json::Value| {
+        json!({"kind": "reveal", "source": "oracle", "parents": [parent],
+            "reveal": Reveal::new(&salt, payload)})
+    };
+
+    let open = commit(oracle.clone(), "oracle", None, later(60_000)).await;
+    let not_yet = commit(
+        oracle.clone(),
+        "oracle",
+        Some(later(60_000)),
+        later(120_000),
+    )
+    .await;
+    let theirs = commit(other.clone(), "other", None, later(60_000)).await;
+    let soon = commit(oracle.clone(), "oracle", None, later(300)).await;
+    let unrevealed = commit(oracle.clone(), "oracle", None, later(300)).await;
+    let _ = unrevealed;
+    let size = api.records().await;
+
+    let refused = [
+        (
+            reveal_body(&open, [8; 32], payload.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reveal-does-not-open",
+        ),
+        (
+            reveal_body(&open, salt, json!({"token": "BTC", "signal": -1})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reveal-does-not-open",
+        ),
+        (
+            reveal_body(&not_yet, salt, payload.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reveal-outside-window",
+        ),
+        (
+            reveal_body(&theirs, salt, payload.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not-a-commitment",
+        ),
+    ];
+    for (body, status, problem) in refused {
+        expect_problem(api.write(&oracle, &body).await, status, problem);
+    }
+    // The parent must be the commitment alone, and a record of the log.
+    let mut two = reveal_body(&open, salt, payload.clone());
+    two["parents"] = json!([open, theirs]);
+    expect_problem(
+        api.write(&oracle, &two).await,
+        StatusCode::BAD_REQUEST,
+        "invalid-record",
+    );
+    let (s, v) = api
+        .write(&oracle, &reveal_body(&open, salt, payload.clone()))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    expect_problem(
+        api.write(&oracle, &reveal_body(&open, salt, payload.clone()))
+            .await,
+        StatusCode::CONFLICT,
+        "already-revealed",
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    expect_problem(
+        api.write(&oracle, &reveal_body(&soon, salt, payload.clone()))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "reveal-outside-window",
+    );
+    assert_eq!(
+        api.records().await,
+        size + 1,
+        "refused reveals store nothing"
+    );
+
+    // The track record: the revealed one with its payload, two expired, one pending.
+    let bundle = track(&api, "oracle", "").await;
+    let v = verified(&api, &bundle);
+    let states: Vec<&str> = v.commitments.iter().map(|c| c.status.name()).collect();
+    assert_eq!(
+        states,
+        [
+            "revealed",
+            "pending",
+            "expired_unrevealed",
+            "expired_unrevealed"
+        ]
+    );
+    match &v.commitments[0].status {
+        CommitmentStatus::Revealed { payload: p, .. } => assert_eq!(p, &payload),
+        other => panic!("{other:?}"),
+    }
+    // A window starting at the reveal carries the commitment it opens.
+    let part = track(&api, "oracle", "?from_seq=5").await;
+    assert_eq!(part.commitments.len(), 1);
+    verified(&api, &part);
 }

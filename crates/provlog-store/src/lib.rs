@@ -83,6 +83,8 @@ pub enum StoreError {
     WrongLog { expected: String, found: String },
     #[error("idempotency key {key:?} was used with a different request")]
     IdempotencyConflict { key: String },
+    #[error("the commitment {commitment} was revealed by record {reveal}")]
+    AlreadyRevealed { commitment: u64, reveal: u64 },
     #[error("the leader lease is not held by {holder}")]
     NotLeader { holder: String },
     #[error("a checkpoint of size {size} with another root already exists")]

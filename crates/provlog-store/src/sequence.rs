@@ -19,8 +19,10 @@ pub struct NewRecord {
     pub content_root: Hash,
     /// Indexes of the records named as parents (resolved with [`Sequencing::resolve_parents`]).
     pub parents: Vec<u64>,
-    /// Leaf data of a snapshot's items (or a log-written record's one item), in order.
+    /// Leaf data of a snapshot's items (or a statement's one item), in order.
     pub items: Vec<Vec<u8>>,
+    /// For a reveal: the index of the commitment it opens, revealed at most once.
+    pub reveals: Option<u64>,
 }
 
 impl NewRecord {
@@ -37,6 +39,7 @@ impl NewRecord {
             content_root: record.content.root,
             parents,
             items,
+            reveals: None,
         })
     }
 }

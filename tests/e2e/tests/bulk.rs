@@ -174,6 +174,110 @@ fn refuse_bad_input(cli: &Cli, csv: &str, signals: &str) {
     );
 }
 
+/// Signals committed (the log sees digests only, the salts stay in a 0600 file), revealed
+/// later, then shown in the source's verified track record; a second run reveals nothing twice
+/// and a commitment not yet due waits.
+async fn commit_and_reveal_signals(cli: &Cli, fx: &Fixture) {
+    let signals = fx.path("committed.ndjson");
+    std::fs::write(
+        &signals,
+        "{\"token\":\"BTC\",\"signal\":1}\n{\"token\":\"ETH\",\"signal\":-1}\n",
+    )
+    .unwrap();
+    let file = signals.to_str().unwrap();
+    let commit = [
+        "signals",
+        "--source",
+        "bulk-commits",
+        file,
+        "--commit",
+        "--reveal-by",
+        "+1h",
+    ];
+    let out = cli.submit(&commit);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("logged 2 commitment record(s)"), "{stdout}");
+    let salts = format!("{file}.salts.jsonl");
+    let kept = std::fs::read_to_string(&salts).unwrap();
+    assert_eq!(kept.lines().count(), 2);
+    assert!(!kept.is_empty() && kept.contains("\"salt\""));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&salts).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the salts file is the provider's secret"
+        );
+    }
+    // Not due yet: a second file, revealable only in half an hour.
+    let later = fx.path("later.json");
+    std::fs::write(&later, "{\"token\":\"SOL\",\"signal\":0}").unwrap();
+    let later_salts = fx.path("later.salts.jsonl");
+    let out = cli.submit(&[
+        "signals",
+        "--source",
+        "bulk-commits",
+        later.to_str().unwrap(),
+        "--commit",
+        "--reveal-after",
+        "+30m",
+        "--reveal-by",
+        "+1h",
+        "--salts",
+        later_salts.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out).1);
+
+    let reveal = |salts: &str| {
+        let out = cli.submit(&[
+            "reveal",
+            "--source",
+            "bulk-commits",
+            "--salts",
+            salts,
+            "--json",
+        ]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        serde_json::from_str::<Value>(stdout.trim()).unwrap()
+    };
+    let first = reveal(&salts);
+    assert_eq!(first["revealed"].as_array().unwrap().len(), 2, "{first}");
+    let again = reveal(&salts);
+    assert_eq!(again["revealed"].as_array().unwrap().len(), 0);
+    assert_eq!(again["already_revealed"], 2);
+    let waiting = reveal(later_salts.to_str().unwrap());
+    assert_eq!(waiting["not_yet"], 1, "{waiting}");
+
+    let client = provlog_client::Client::new(&cli.url).unwrap();
+    let bundle = client
+        .track_record_json("bulk-commits", &Default::default())
+        .await
+        .unwrap();
+    let path = fx.path("commits.track.json");
+    std::fs::write(&path, &bundle).unwrap();
+    let vkey = fx.vkey_file.to_str().unwrap();
+    let out = provlog(&[
+        "verify",
+        "track-record",
+        path.to_str().unwrap(),
+        "--key",
+        vkey,
+        "--json",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["gaps"], 0);
+    assert_eq!(v["commitments"]["revealed"], 2, "{v}");
+    assert_eq!(v["commitments"]["pending"], 1, "{v}");
+    let each = v["commitments"]["each"].as_array().unwrap();
+    assert_eq!(each[0]["payload"], json!({"token": "BTC", "signal": 1}));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn submit_signals_and_snapshots_then_fetch_and_verify_receipts() {
     let fx = Fixture::new("example.com/provlog/e2e-bulk");
@@ -187,6 +291,7 @@ async fn submit_signals_and_snapshots_then_fetch_and_verify_receipts() {
     let (csv, snapshot_id) = submit_snapshots(&cli, &fx).await;
     fetch_and_verify_a_row(&cli, &fx, &snapshot_id);
     refuse_bad_input(&cli, &csv, &signals);
+    commit_and_reveal_signals(&cli, &fx).await;
     drop(server);
     db.drop_db().await;
 }

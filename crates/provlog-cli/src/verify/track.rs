@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use provlog_core::receipt::{verify_receipt, Receipt, RECEIPT_FORMAT_V1};
-use provlog_core::track_record::{verify_track_record, TrackRecord, VerifiedTrackRecord};
+use provlog_core::track_record::{
+    verify_track_record, CommitmentStatus, TrackRecord, VerifiedTrackRecord,
+};
 use serde_json::{json, Value};
 
 use super::chain::{check_on_chain, OnChain};
@@ -57,6 +59,13 @@ pub(super) fn verify(
     Ok(())
 }
 
+fn count(v: &VerifiedTrackRecord, status: &str) -> usize {
+    v.commitments
+        .iter()
+        .filter(|c| c.status.name() == status)
+        .count()
+}
+
 fn summary_json(v: &VerifiedTrackRecord, on_chain: Option<&OnChain>) -> Value {
     let cp = &v.checkpoint.checkpoint;
     let span = v.span();
@@ -75,6 +84,21 @@ fn summary_json(v: &VerifiedTrackRecord, on_chain: Option<&OnChain>) -> Value {
         "complete_until": v.complete_until.to_string(),
         "closed": v.closed,
         "signed": v.records.iter().filter(|e| e.key.is_some()).count(),
+        "commitments": {
+            "revealed": count(v, "revealed"),
+            "pending": count(v, "pending"),
+            "expired_unrevealed": count(v, "expired_unrevealed"),
+            "each": v.commitments.iter().map(|c| json!({
+                "seq": c.seq,
+                "leaf_index": c.leaf_index,
+                "status": c.status.name(),
+                "reveal_by": c.commitment.reveal_by.to_string(),
+                "payload": match &c.status {
+                    CommitmentStatus::Revealed { payload, .. } => payload.clone(),
+                    _ => Value::Null,
+                },
+            })).collect::<Vec<_>>(),
+        },
         "records": v.records.iter().map(|e| json!({
             "seq": e.seq,
             "leaf_index": e.leaf_index,
@@ -144,6 +168,14 @@ fn summary_text(v: &VerifiedTrackRecord, on_chain: Option<&OnChain>) -> String {
             keys.join(", ")
         }
     );
+    if !v.commitments.is_empty() {
+        out += &format!(
+            "  commitments {} revealed in time, {} pending, {} expired unrevealed (count against the source)\n",
+            count(v, "revealed"),
+            count(v, "pending"),
+            count(v, "expired_unrevealed")
+        );
+    }
     out += &format!(
         "  checkpoint  {} at tree size {} (root {}), signed by {}\n",
         cp.origin,

@@ -10,7 +10,10 @@ use base64::prelude::{Engine as _, BASE64_STANDARD};
 use ed25519_dalek::SigningKey;
 use serde_json::json;
 
+use serde_json::Value;
+
 use crate::checkpoint::{Checkpoint, NoteSigner, TrustedKeys};
+use crate::commitment::{item_content, Commitment, Reveal, SALT_LEN};
 use crate::evidence::{SourceEvidence, SOURCE_EVIDENCE_FORMAT_V1};
 use crate::hash::Hash;
 use crate::log::MemoryLog;
@@ -55,6 +58,21 @@ enum Step {
     Close(&'static str),
     /// A signal of [`SOURCE`] whose `prev` the (lying) log forged.
     ForgedPrev,
+    /// A commitment of [`SOURCE`] to `{"signal": <its leaf>}` under the salt [leaf; 32], to be
+    /// revealed before the time of this leaf.
+    Commit {
+        reveal_by: u64,
+    },
+    /// A reveal of the commitment at this leaf, with its salt, or (false) another.
+    RevealOf {
+        leaf: u64,
+        salt_ok: bool,
+    },
+}
+
+/// The payload and salt the commitment at `leaf` commits to.
+pub fn committed(leaf: u64) -> (Value, [u8; SALT_LEN]) {
+    (json!({"signal": leaf}), [leaf as u8; SALT_LEN])
 }
 
 /// The chained log: every record is format v2, sealed as the sequencer seals it.
@@ -101,6 +119,29 @@ impl Log {
                     let (r, item) = close_record(origin(), sid(s), received);
                     (s, r, Some(item))
                 }
+                Step::Commit { reveal_by } => {
+                    let (payload, salt) = committed(i as u64);
+                    let c = Commitment::new(&salt, &payload, None, at(reveal_by)).unwrap();
+                    let item = c.to_item().unwrap();
+                    (
+                        SOURCE,
+                        statement_record(Kind::Commitment, &item, vec![], received),
+                        Some(item),
+                    )
+                }
+                Step::RevealOf { leaf, salt_ok } => {
+                    let (payload, mut salt) = committed(leaf);
+                    if !salt_ok {
+                        salt[0] ^= 1;
+                    }
+                    let item = Reveal::new(&salt, payload).to_item().unwrap();
+                    let parent = crate::leaf_hash(&records_so_far(&records, leaf));
+                    (
+                        SOURCE,
+                        statement_record(Kind::Reveal, &item, vec![parent], received),
+                        Some(item),
+                    )
+                }
             };
             let head = heads.get(source).copied();
             let seq = head.map_or(0, |(s, _)| s + 1);
@@ -137,10 +178,13 @@ impl Log {
     }
 
     pub fn entry(&self, leaf: u64, size: u64) -> Entry {
+        let (record, bytes) = &self.records[leaf as usize];
         Entry {
             leaf_index: leaf,
-            record: String::from_utf8(self.records[leaf as usize].1.clone()).unwrap(),
+            record: String::from_utf8(bytes.clone()).unwrap(),
             inclusion_proof: self.log.inclusion_proof(leaf, size).unwrap(),
+            item: matches!(record.kind, Kind::Commitment | Kind::Reveal)
+                .then(|| BASE64_STANDARD.encode(self.items[leaf as usize].as_ref().unwrap())),
         }
     }
 
@@ -207,8 +251,19 @@ impl Log {
                 evidence.insert(key_id.to_string(), self.key_evidence(source, key_id, size));
             }
         }
+        // The commitments, from before the window, of the window's reveals.
+        let by_hash =
+            |h: &Hash| (0..size).find(|&l| crate::leaf_hash(&self.records[l as usize].1) == *h);
+        let commitments = inside
+            .iter()
+            .filter(|&&l| record(l).kind == Kind::Reveal)
+            .filter_map(|&l| by_hash(&record(l).parents[0]))
+            .filter(|c| !inside.contains(c))
+            .map(|c| self.entry(c, size))
+            .collect();
         Some(TrackRecord {
             format: TRACK_RECORD_FORMAT_V1.into(),
+            commitments,
             source: sid(source),
             window,
             checkpoint: self.note(size),
@@ -238,6 +293,28 @@ impl Log {
                 })
         });
         leaf.unwrap() as u64
+    }
+}
+
+fn records_so_far(records: &[(Record, Vec<u8>)], leaf: u64) -> Vec<u8> {
+    records[leaf as usize].1.clone()
+}
+
+/// A record of [`SOURCE`] whose one item is `item`.
+fn statement_record(kind: Kind, item: &[u8], parents: Vec<Hash>, received_at: Timestamp) -> Record {
+    Record {
+        content: item_content(item),
+        kind,
+        metadata: Default::default(),
+        origin: origin(),
+        parents,
+        prev: None,
+        quality: vec![],
+        received_at,
+        seq: None,
+        signature: None,
+        source: sid(SOURCE),
+        v: FormatVersion::V2,
     }
 }
 
@@ -462,13 +539,116 @@ pub fn cases() -> Vec<(String, TrackRecord, Option<&'static str>)> {
             "prev_mismatch",
         ),
     ];
+    let c = commit_log();
+    let csize = c.size();
+    let committed_whole = c.bundle(SOURCE, Window::default(), csize).unwrap();
+    let later = Window {
+        since: Some(at(3)),
+        ..Window::default()
+    };
+    let committed_later = c.bundle(SOURCE, later, csize).unwrap();
+    let registration = c.entry(0, csize);
+    let bad = |steps: &[Step]| {
+        let log = Log::new(steps);
+        log.bundle(SOURCE, Window::default(), log.size()).unwrap()
+    };
+    use Step::*;
+    let valid = valid.into_iter().chain([
+        (
+            "commitments revealed, expired unrevealed and pending",
+            committed_whole.clone(),
+        ),
+        (
+            "a reveal whose commitment is before the window",
+            committed_later.clone(),
+        ),
+    ]);
+    let good = |leaf| RevealOf {
+        leaf,
+        salt_ok: true,
+    };
+    let failing = failing.into_iter().chain([
+        (
+            "drop the commitment a reveal opens",
+            edit(&committed_later, &|b| b.commitments.clear()),
+            "commitment_missing",
+        ),
+        (
+            "a commitment that is not one",
+            edit(&committed_later, &|b| {
+                b.commitments[0] = registration.clone()
+            }),
+            "not_a_commitment",
+        ),
+        (
+            "a reveal without its item",
+            edit(&committed_whole, &|b| b.records[4].item = None),
+            "item",
+        ),
+        (
+            "a commitment whose item is not its content",
+            edit(&committed_whole, &|b| {
+                b.records[2].item = b.records[1].item.clone()
+            }),
+            "item",
+        ),
+        (
+            "a reveal with the wrong salt the log let through",
+            bad(&[
+                Register(SOURCE),
+                Commit { reveal_by: 9 },
+                RevealOf {
+                    leaf: 1,
+                    salt_ok: false,
+                },
+                Close(SOURCE),
+            ]),
+            "reveal_does_not_open",
+        ),
+        (
+            "a reveal after reveal_by the log let through",
+            bad(&[
+                Register(SOURCE),
+                Commit { reveal_by: 2 },
+                Signal(SOURCE, false),
+                good(1),
+                Close(SOURCE),
+            ]),
+            "reveal_outside_window",
+        ),
+        (
+            "a second reveal the log let through",
+            bad(&[
+                Register(SOURCE),
+                Commit { reveal_by: 9 },
+                good(1),
+                good(1),
+                Close(SOURCE),
+            ]),
+            "second_reveal",
+        ),
+    ]);
     valid
-        .into_iter()
         .map(|(desc, b)| (desc.to_string(), b, None))
-        .chain(
-            failing
-                .into_iter()
-                .map(|(desc, b, check)| (format!("{desc}: {check}"), b, Some(check))),
-        )
+        .chain(failing.map(|(desc, b, check)| (format!("{desc}: {check}"), b, Some(check))))
         .collect()
+}
+
+/// A log of [`SOURCE`]'s commitments: one revealed in time (leaf 1, at leaf 4), one left
+/// unrevealed past its deadline (leaf 2), one still pending (leaf 5).
+pub fn commit_log() -> Log {
+    use Step::*;
+    Log::new(&[
+        Register(SOURCE),        // 0: seq 0
+        Commit { reveal_by: 6 }, // 1
+        Commit { reveal_by: 4 }, // 2: expires unrevealed
+        Signal(SOURCE, false),   // 3
+        RevealOf {
+            leaf: 1,
+            salt_ok: true,
+        }, // 4
+        Commit { reveal_by: 100 }, // 5: pending
+        Signal(SOURCE, false),   // 6
+        Close(SOURCE),           // 7
+    ])
 }

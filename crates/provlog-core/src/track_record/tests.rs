@@ -74,6 +74,13 @@ fn close_records_are_v2_only() {
         ..record.clone()
     };
     assert!(v1.validate(&Default::default()).is_err());
+    for kind in [Kind::Commitment, Kind::Reveal] {
+        let r = Record {
+            kind,
+            ..v1.clone()
+        };
+        assert!(r.validate(&Default::default()).is_err(), "{kind} in v1");
+    }
     let bytes = record
         .unsealed()
         .unwrap()
@@ -81,4 +88,49 @@ fn close_records_are_v2_only() {
     let back = Record::from_canonical_bytes(&bytes).unwrap();
     assert_eq!(back.kind, Kind::Close);
     assert_eq!(back.seq, Some(1));
+}
+
+#[test]
+fn commitments_are_revealed_pending_or_expired_as_of_the_bundle() {
+    use crate::testing::track_log::{commit_log, committed};
+    let log = commit_log();
+    let whole = log.bundle(SOURCE, Window::default(), log.size()).unwrap();
+    let v = verify_track_record(&whole, &log.trusted()).unwrap();
+    let states: Vec<(u64, &str)> = v
+        .commitments
+        .iter()
+        .map(|c| (c.leaf_index, c.status.name()))
+        .collect();
+    assert_eq!(
+        states,
+        [(1, "revealed"), (2, "expired_unrevealed"), (5, "pending")]
+    );
+    match &v.commitments[0].status {
+        CommitmentStatus::Revealed { payload, seq, .. } => {
+            assert_eq!(payload, &committed(1).0);
+            assert_eq!(*seq, 4);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A window that starts after the commitment still checks its reveal, from the bundle's
+    // `commitments`, and counts only its own commitments.
+    let later = Window {
+        since: Some(at(3)),
+        ..Window::default()
+    };
+    let part = log.bundle(SOURCE, later, log.size()).unwrap();
+    assert_eq!(part.commitments.len(), 1);
+    let v = verify_track_record(&part, &log.trusted()).unwrap();
+    assert_eq!(v.commitments.len(), 1);
+    assert_eq!(v.commitments[0].status, CommitmentStatus::Pending);
+    // Cut before the deadline of leaf 2's commitment, it is pending, not expired.
+    let early = Window {
+        until: Some(at(3)),
+        ..Window::default()
+    };
+    let early = log.bundle(SOURCE, early, log.size()).unwrap();
+    let v = verify_track_record(&early, &log.trusted()).unwrap();
+    assert_eq!(v.complete_until, at(3));
+    let states: Vec<&str> = v.commitments.iter().map(|c| c.status.name()).collect();
+    assert_eq!(states, ["pending", "pending"]);
 }

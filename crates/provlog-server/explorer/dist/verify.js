@@ -220,6 +220,11 @@ export async function verifyCheckpoint(note, trusted) {
     }
     return { origin, size: BigInt(sizeText), root, extensions, signedBy, unknownSigners };
 }
+const KINDS = ["signal", "snapshot", "digest", "source", "close", "commitment", "reveal"];
+/** `Kind::is_one_json_item`: the value itself (signals) or a statement the log stores as item 0. */
+export const isOneJsonItem = (kind) => kind !== "snapshot" && kind !== "digest";
+/** `Kind::is_v2_only`. */
+export const isV2Only = (kind) => kind === "close" || kind === "commitment" || kind === "reveal";
 class RecordInvalid extends Error {
 }
 function bad(field, reason) {
@@ -295,7 +300,7 @@ export function parseRecord(text) {
     const r = fields(value, "record", ["v", "origin", "source", "kind", "content", "parents", "metadata", "received_at"], ["prev", "quality", "seq", "signature"]);
     str(r.origin, "origin", ORIGIN, "must be 1..=255 bytes of printable ASCII without spaces or '+'");
     str(r.source, "source", SOURCE, "must be 1..=64 characters of [a-z0-9._-], starting with a letter or digit");
-    const kind = str(r.kind, "kind", (s) => ["signal", "snapshot", "digest", "source", "close"].includes(s), "unknown kind");
+    const kind = str(r.kind, "kind", (s) => KINDS.includes(s), "unknown kind");
     const c = fields(r.content, "content", ["alg", "root", "items", "media_type"]);
     const alg = str(c.alg, "content.alg", (s) => s === "rfc9162-sha256" || s === "sha256", "unknown algorithm");
     str(c.root, "content.root", b64Of(32), "must be base64 of 32 bytes");
@@ -303,9 +308,9 @@ export function parseRecord(text) {
     const media = str(c.media_type, "content.media_type", MEDIA, "must be type/subtype in lower case");
     if (kind !== "digest" && alg === "sha256")
         bad("content.alg", `${kind} content uses rfc9162-sha256`);
-    // A registry record (kind source) holds one JSON item, its change, like a signal; so does a
-    // close record, its {"close":true}.
-    const single = kind === "signal" || kind === "source" || kind === "close";
+    // A registry record (kind source) holds one JSON item, its change, like a signal; so do close
+    // records ({"close":true}), commitments (the digest and window) and reveals (payload and salt).
+    const single = isOneJsonItem(kind);
     if (single && items !== 1)
         bad("content.items", `a ${kind} is exactly one item`);
     if (single && media !== "application/json")
@@ -321,6 +326,8 @@ export function parseRecord(text) {
         bad("parents", "must be an array");
     if (r.parents.length > 64)
         bad("parents", "at most 64");
+    if (kind === "reveal" && r.parents.length !== 1)
+        bad("parents", "a reveal names exactly one parent: its commitment");
     for (const p of r.parents)
         str(p, "parents", b64Of(32), "must be base64 leaf hashes");
     if (new Set(r.parents).size !== r.parents.length)
@@ -378,8 +385,8 @@ function checkChain(v, kind, seq, hasPrev) {
     if (v === 1) {
         if (seq !== undefined || hasPrev)
             bad("seq", "format v1 has no seq or prev (they are v2)");
-        if (kind === "close")
-            bad("kind", "close records are format v2");
+        if (isV2Only(kind))
+            bad("kind", `${kind} records are format v2`);
         return;
     }
     if (seq === undefined)

@@ -2,11 +2,14 @@
 // provlog_core::track_record::verify_track_record checks them: a source's records over a window,
 // with the records just before and after it, all at one signed checkpoint, whose v2 chain (each
 // seq one more, each prev the leaf hash of the record before) runs unbroken from the record
-// before to the record after. Failures name the same checks as the core's
+// before to the record after. Commitments and reveals carry their one item; every reveal of the
+// window must open, in time and once, a commitment of the window or of the bundle's
+// `commitments` (provlog_core::commitment), and each commitment of the window is reported
+// revealed, pending or expired unrevealed. Failures name the same checks as the core's
 // TrackRecordError::check(), held to tests/vectors/track-records.json.
 
-import { duplicateKey } from "./jcs.js";
-import { fromBase64, leafHash, toBase64 } from "./bytes.js";
+import { canonicalize, CanonicalError, duplicateKey, Json, nestingDepth, strictOffence } from "./jcs.js";
+import { concat, equal, fromBase64, leafHash, sha256, toBase64 } from "./bytes.js";
 import { EvidenceError, VerifiedKey, verifySourceEvidence } from "./evidence.js";
 import { Anchor, Check, Checkpoint, readAnchor, readReceipt, Record, SOURCE, validTime, VerifiedReceipt, verifyReceipt, VerifyError, VerifierKey } from "./verify.js";
 
@@ -32,7 +35,14 @@ export type TrackRecordCheck =
   | "outside_window"
   | "window_cut_short"
   | "missing_before"
-  | "source_key_evidence";
+  | "source_key_evidence"
+  // Commitments and reveals.
+  | "item"
+  | "not_a_commitment"
+  | "commitment_missing"
+  | "second_reveal"
+  | "reveal_does_not_open"
+  | "reveal_outside_window";
 
 export class TrackRecordError extends Error {
   constructor(
@@ -72,6 +82,18 @@ export interface VerifiedEntry {
   key?: VerifiedKey;
 }
 
+/** What became of a commitment of the window, as of the bundle (the core's CommitmentStatus). */
+export type CommitmentStatus = "revealed" | "pending" | "expired_unrevealed";
+
+export interface CommitmentState {
+  seq: number;
+  leafIndex: bigint;
+  commitment: Commitment;
+  status: CommitmentStatus;
+  /** For `revealed`: the window's reveal record that opened it, its time, and the payload. */
+  reveal?: { seq: number; at: string; payload: Json };
+}
+
 export interface VerifiedTrackRecord {
   source: string;
   window: Window;
@@ -89,6 +111,8 @@ export interface VerifiedTrackRecord {
   closed: boolean;
   /** Missing sequence numbers: 0 for every verified bundle, by construction (as the core says). */
   gaps: number;
+  /** The window's commitments, in sequence order, each revealed, pending or expired unrevealed. */
+  commitments: CommitmentState[];
   anchor?: Anchor;
 }
 
@@ -96,6 +120,8 @@ interface Entry {
   leaf_index: number;
   record: string;
   inclusion_proof: string[];
+  /** For commitments and reveals: their one item (base64), whose leaf hash is `content.root`. */
+  item?: string;
 }
 
 interface Bundle {
@@ -106,6 +132,8 @@ interface Bundle {
   records: Entry[];
   before?: Entry;
   after: Entry;
+  /** The commitments, from before the window, that reveals in the window open. */
+  commitments: Entry[];
   evidence: Map<string, unknown>;
   anchor?: Anchor;
 }
@@ -156,14 +184,19 @@ function shape<T>(read: (v: unknown) => T, v: unknown, name: string): T {
 }
 
 function readEntry(v: unknown, name: string): Entry {
-  const e = exactKeys(v, name, ["leaf_index", "record", "inclusion_proof"]);
+  const e = exactKeys(v, name, ["leaf_index", "record", "inclusion_proof"], ["item"]);
   if (typeof e.record !== "string") parseFail(`${name}.record is not a string`);
   const leafIndex = u64Field(e.leaf_index, `${name}.leaf_index`);
   if (!Array.isArray(e.inclusion_proof)) parseFail(`${name}.inclusion_proof is not an array`);
   for (const [i, h] of e.inclusion_proof.entries()) {
     if (typeof h !== "string" || fromBase64(h)?.length !== 32) parseFail(`${name}.inclusion_proof[${i}] is not base64 of 32 bytes`);
   }
-  return { leaf_index: leafIndex, record: e.record, inclusion_proof: e.inclusion_proof as string[] };
+  const entry: Entry = { leaf_index: leafIndex, record: e.record, inclusion_proof: e.inclusion_proof as string[] };
+  if (given(e.item)) {
+    if (typeof e.item !== "string") parseFail(`${name}.item is not a string`);
+    entry.item = e.item;
+  }
+  return entry;
 }
 
 function readWindow(v: unknown): Window {
@@ -192,7 +225,7 @@ function readBundle(input: unknown): Bundle {
     if (dup !== null) parseFail(`duplicate field ${JSON.stringify(dup)}`);
   }
   if (illFormed(raw)) parseFail("a lone surrogate");
-  const b = exactKeys(raw, "bundle", ["format", "source", "window", "checkpoint", "records", "after"], ["before", "evidence", "anchor"]);
+  const b = exactKeys(raw, "bundle", ["format", "source", "window", "checkpoint", "records", "after"], ["before", "commitments", "evidence", "anchor"]);
   if (typeof b.format !== "string") parseFail("format is not a string");
   if (typeof b.source !== "string" || !SOURCE(b.source)) parseFail("source must be 1..=64 characters of [a-z0-9._-], starting with a letter or digit");
   if (typeof b.checkpoint !== "string") parseFail("checkpoint is not a string");
@@ -201,6 +234,12 @@ function readBundle(input: unknown): Bundle {
   const records = b.records.map((e, i) => readEntry(e, `records[${i}]`));
   const before = given(b.before) ? readEntry(b.before, "before") : undefined;
   const after = readEntry(b.after, "after");
+  // serde's default for a missing list; an explicit null is not a list.
+  let commitments: Entry[] = [];
+  if (b.commitments !== undefined) {
+    if (!Array.isArray(b.commitments)) parseFail("commitments is not an array");
+    commitments = b.commitments.map((e, i) => readEntry(e, `commitments[${i}]`));
+  }
   // A Map: key ids such as "__proto__" or "constructor" are plain keys here.
   const evidence = new Map<string, unknown>();
   if (b.evidence !== undefined) {
@@ -219,17 +258,158 @@ function readBundle(input: unknown): Bundle {
     }
   }
   const anchor = given(b.anchor) ? shape(readAnchor, b.anchor, "anchor") : undefined;
-  return { format: b.format, source: b.source, window, checkpoint: b.checkpoint, records, before, after, evidence, anchor };
+  return { format: b.format, source: b.source, window, checkpoint: b.checkpoint, records, before, after, commitments, evidence, anchor };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commitments and reveals (docs/formats.md, "Commitments and reveals"; provlog_core::commitment)
+
+/** The one item of a `commitment` record. */
+export interface Commitment {
+  /** Base64 of SHA-256("provlog-commitment/v1" || 0x00 || salt || JCS(payload)). */
+  digest: string;
+  /** The reveal may not come before this time. */
+  reveal_after?: string;
+  /** The reveal must come before this time. */
+  reveal_by: string;
+}
+
+/** The one item of a `reveal` record: what opens its parent commitment. */
+export interface Reveal {
+  payload: Json;
+  /** Base64 of 32 bytes. */
+  salt: string;
+}
+
+/** An item that is not what its kind's item must be (the core's RecordError from from_item). */
+export class ItemError extends Error {}
+
+const COMMITMENT_DOMAIN = new TextEncoder().encode("provlog-commitment/v1\u0000");
+const SALT_LEN = 32;
+/** The core parses items nested at most MAX_PAYLOAD_DEPTH + 2 deep (the payload inside a reveal). */
+const MAX_ITEM_DEPTH = 64 + 2;
+
+/** An item's bytes as strict JSON, as the core's parse_json_with_depth reads them. */
+function strictItem(data: Uint8Array): { text: string; value: Json } {
+  let text: string;
+  let value: Json;
+  try {
+    // fatal: invalid UTF-8 is refused; ignoreBOM: a BOM stays in the text (and fails the parse).
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(data);
+  } catch {
+    throw new ItemError("invalid UTF-8");
+  }
+  try {
+    value = JSON.parse(text) as Json;
+  } catch (e) {
+    throw new ItemError(`invalid JSON: ${(e as Error).message}`);
+  }
+  const dup = duplicateKey(text);
+  if (dup !== null) throw new ItemError(`duplicate key ${JSON.stringify(dup)}`);
+  const offence = strictOffence(value);
+  if (offence) throw new ItemError(offence);
+  if (nestingDepth(value) > MAX_ITEM_DEPTH) throw new ItemError(`nested deeper than ${MAX_ITEM_DEPTH}`);
+  return { text, value };
+}
+
+/** serde's deny_unknown_fields, for an item. */
+function itemFields(value: Json, name: string, required: string[], optional: string[] = []): { [k: string]: Json } {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ItemError(`a ${name} is a JSON object`);
+  for (const k of Object.keys(value)) if (!required.includes(k) && !optional.includes(k)) throw new ItemError(`unknown field \`${k}\``);
+  for (const k of required) if (!(k in value)) throw new ItemError(`missing field \`${k}\``);
+  return value;
+}
+
+/** An item must be exactly the canonical JSON of what it parses to (the core's from_item). */
+function canonicalItem(text: string, item: Json): void {
+  if (canonicalize(item) !== text) throw new ItemError("the bytes are valid but not the canonical (RFC 8785) form of the item");
+}
+
+/**
+ * Reads a commitment record's item as the core's `Commitment::from_item` does: strict JSON,
+ * exactly `{"digest", "reveal_after"?, "reveal_by"}` in canonical form, and a window that is one.
+ * Throws an ItemError.
+ */
+export function readCommitment(data: Uint8Array): Commitment {
+  const { text, value } = strictItem(data);
+  const f = itemFields(value, "commitment", ["digest", "reveal_by"], ["reveal_after"]);
+  if (typeof f.digest !== "string" || fromBase64(f.digest)?.length !== 32) throw new ItemError("digest is not base64 of 32 bytes");
+  const time = (v: Json, k: string) => {
+    if (typeof v !== "string" || !validTime(v)) throw new ItemError(`${k} must be YYYY-MM-DDTHH:MM:SS.sssZ, a real UTC time`);
+    return v;
+  };
+  const c: Commitment = { digest: f.digest, reveal_by: time(f.reveal_by, "reveal_by") };
+  // serde reads an explicit null as absent; the canonical form then omits it (and differs).
+  if (f.reveal_after !== undefined && f.reveal_after !== null) c.reveal_after = time(f.reveal_after, "reveal_after");
+  canonicalItem(text, c as unknown as Json);
+  // check_window
+  if (c.reveal_after !== undefined && c.reveal_after >= c.reveal_by) throw new ItemError("invalid commitment.reveal_after: must be before reveal_by");
+  return c;
+}
+
+/**
+ * Reads a reveal record's item as the core's `Reveal::from_item` does: strict JSON, exactly
+ * `{"payload", "salt"}` in canonical form. Throws an ItemError.
+ */
+export function readReveal(data: Uint8Array): Reveal {
+  const { text, value } = strictItem(data);
+  const f = itemFields(value, "reveal", ["payload", "salt"]);
+  if (typeof f.salt !== "string") throw new ItemError("salt is not a string");
+  const r: Reveal = { payload: f.payload, salt: f.salt };
+  canonicalItem(text, r as unknown as Json);
+  return r;
+}
+
+/** SHA-256("provlog-commitment/v1" || 0x00 || salt || JCS(payload)): the core's commitment_digest. */
+export async function commitmentDigest(salt: Uint8Array, payload: Json): Promise<Uint8Array> {
+  return sha256(concat(COMMITMENT_DOMAIN, salt, new TextEncoder().encode(canonicalize(payload))));
+}
+
+/** Why a reveal does not open its commitment in time: the check the core's RevealError names. */
+export interface RevealFailure {
+  check: "reveal_does_not_open" | "reveal_outside_window";
+  message: string;
+}
+
+/**
+ * Whether `reveal`, received at `at`, opens `commitment` within its window, in the order of the
+ * core's `Commitment::check_reveal`: the salt, the digest, then `reveal_after` and `reveal_by`.
+ * Returns null when it does.
+ */
+export async function checkReveal(commitment: Commitment, reveal: Reveal, at: string): Promise<RevealFailure | null> {
+  const salt = fromBase64(reveal.salt);
+  if (!salt || salt.length !== SALT_LEN) return { check: "reveal_does_not_open", message: `the salt is not base64 of ${SALT_LEN} bytes` };
+  let found: Uint8Array;
+  try {
+    found = await commitmentDigest(salt, reveal.payload);
+  } catch (e) {
+    if (e instanceof CanonicalError) return { check: "reveal_does_not_open", message: `the payload: ${e.message}` };
+    throw e;
+  }
+  if (!equal(found, fromBase64(commitment.digest)!)) {
+    return {
+      check: "reveal_does_not_open",
+      message: `the payload and salt do not open the commitment (its digest is ${commitment.digest}, they hash to ${toBase64(found)})`,
+    };
+  }
+  if (commitment.reveal_after !== undefined && at < commitment.reveal_after) {
+    return { check: "reveal_outside_window", message: `revealed at ${at}, before the commitment's reveal_after ${commitment.reveal_after}` };
+  }
+  if (at >= commitment.reveal_by) {
+    return { check: "reveal_outside_window", message: `revealed at ${at}, not before the commitment's reveal_by ${commitment.reveal_by}` };
+  }
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Verification
 
-type Position = { kind: "before" } | { kind: "window"; index: number } | { kind: "after" };
+type Position = { kind: "before" } | { kind: "window"; index: number } | { kind: "after" } | { kind: "commitment"; index: number };
 
 function describe(at: Position): string {
   if (at.kind === "before") return "the record before the window";
   if (at.kind === "after") return "the record after the window";
+  if (at.kind === "commitment") return `commitment ${at.index} of the bundle`;
   return `record ${at.index} of the window`;
 }
 
@@ -256,6 +436,22 @@ function receiptCheck(check: Check): TrackRecordCheck {
 interface Link {
   at: Position;
   receipt: VerifiedReceipt;
+  /** The checked item of a commitment or reveal record. */
+  item?: Uint8Array;
+}
+
+/**
+ * The item of a commitment or reveal record, checked against its content (the core's
+ * `statement`); undefined for other kinds, whose items the bundle does not carry.
+ */
+async function statement(at: Position, record: Record, item: string | undefined): Promise<Uint8Array | undefined> {
+  if (record.kind !== "commitment" && record.kind !== "reveal") return undefined;
+  const wrong = (reason: string) => new TrackRecordError("item", `${describe(at)}: its item is missing or is not the record's content (${reason})`);
+  if (item === undefined) throw wrong("absent");
+  const data = fromBase64(item);
+  if (!data) throw wrong("not base64");
+  if (toBase64(await leafHash(data)) !== record.content.root) throw wrong("its leaf hash is not content.root");
+  return data;
 }
 
 /**
@@ -288,7 +484,7 @@ export async function verifyTrackRecord(input: unknown, trusted: VerifierKey[]):
     if (verified.record.source !== bundle.source) {
       throw new TrackRecordError("wrong_source", `${describe(at)} is of source ${JSON.stringify(verified.record.source)}, not ${JSON.stringify(bundle.source)}`);
     }
-    return { at, receipt: verified };
+    return { at, receipt: verified, item: await statement(at, verified.record, entry.item) };
   };
 
   const before = bundle.before ? await verify({ kind: "before" }, bundle.before) : undefined;
@@ -356,6 +552,8 @@ export async function verifyTrackRecord(input: unknown, trusted: VerifierKey[]):
     }
   }
 
+  const commitments = await commitmentStates(bundle.commitments, verify, records, after.receipt.record.received_at);
+
   // Source keys, one evidence per key, verified against each record it signed (its addition
   // before the record, no retirement before it).
   const entries: VerifiedEntry[] = [];
@@ -386,6 +584,80 @@ export async function verifyTrackRecord(input: unknown, trusted: VerifierKey[]):
     completeUntil: after.receipt.record.received_at,
     closed: after.receipt.record.kind === "close",
     gaps: 0,
+    commitments,
     anchor: after.receipt.anchor,
   };
+}
+
+/**
+ * The core's commitment_states: checks every reveal of the window against its commitment (in the
+ * window, or among the bundle's `commitments`), and says what became of each commitment of the
+ * window as of `completeUntil`: no record of the source up to then is missing, so a commitment
+ * past its `reveal_by` without a reveal in the window was not revealed in time.
+ */
+async function commitmentStates(
+  bundled: Entry[],
+  verify: (at: Position, entry: Entry) => Promise<Link>,
+  records: Link[],
+  completeUntil: string,
+): Promise<CommitmentState[]> {
+  const firstSeq = records[0]?.receipt.record.seq ?? Infinity;
+  const itemOf = <T>(at: Position, read: () => T): T => {
+    try {
+      return read();
+    } catch (e) {
+      if (e instanceof ItemError) throw new TrackRecordError("item", `${describe(at)}: its item is missing or is not the record's content (${e.message})`);
+      throw e;
+    }
+  };
+  // By leaf hash (base64): the commitment, and whether a reveal of the window opened it.
+  const known = new Map<string, { commitment: Commitment; revealed: boolean }>();
+  for (const [index, entry] of bundled.entries()) {
+    const at: Position = { kind: "commitment", index };
+    const link = await verify(at, entry);
+    const r = link.receipt.record;
+    const earlier = r.seq !== undefined && r.seq < firstSeq;
+    const item = link.item;
+    if (item === undefined || r.kind !== "commitment" || !earlier) {
+      throw new TrackRecordError("not_a_commitment", `${describe(at)} is not a commitment record of the source from before the window`);
+    }
+    const commitment = itemOf(at, () => readCommitment(item));
+    known.set(toBase64(link.receipt.leafHash), { commitment, revealed: false });
+  }
+  const states: CommitmentState[] = [];
+  const inWindow = new Map<string, number>();
+  for (const link of records) {
+    const r = link.receipt.record;
+    const item = link.item;
+    if (item === undefined) continue;
+    const at = link.at;
+    if (r.kind === "commitment") {
+      const commitment = itemOf(at, () => readCommitment(item));
+      const leaf = toBase64(link.receipt.leafHash);
+      inWindow.set(leaf, states.length);
+      known.set(leaf, { commitment, revealed: false });
+      states.push({ seq: r.seq ?? 0, leafIndex: link.receipt.leafIndex, commitment, status: "pending" });
+    } else if (r.kind === "reveal") {
+      const reveal = itemOf(at, () => readReveal(item));
+      // A reveal names exactly one parent (the record rules): its commitment.
+      const parent = r.parents[0];
+      const opened = known.get(parent);
+      if (!opened) {
+        throw new TrackRecordError("commitment_missing", `${describe(at)} reveals a commitment that is neither in the window nor among the bundle's commitments`);
+      }
+      if (opened.revealed) throw new TrackRecordError("second_reveal", `${describe(at)} reveals a commitment revealed before`);
+      const failure = await checkReveal(opened.commitment, reveal, r.received_at);
+      if (failure) throw new TrackRecordError(failure.check, `${describe(at)}: ${failure.message}`);
+      opened.revealed = true;
+      const i = inWindow.get(parent);
+      if (i !== undefined) {
+        states[i].status = "revealed";
+        states[i].reveal = { seq: r.seq ?? 0, at: r.received_at, payload: reveal.payload };
+      }
+    }
+  }
+  for (const state of states) {
+    if (state.status === "pending" && state.commitment.reveal_by <= completeUntil) state.status = "expired_unrevealed";
+  }
+  return states;
 }

@@ -274,12 +274,27 @@ export async function verifyCheckpoint(note: string, trusted: VerifierKey[]): Pr
 
 type Obj = { [key: string]: Json };
 
+/** provlog-core's `Kind`. */
+export type Kind = "signal" | "snapshot" | "digest" | "source" | "close" | "commitment" | "reveal";
+
+const KINDS: readonly string[] = ["signal", "snapshot", "digest", "source", "close", "commitment", "reveal"];
+
+/** `Kind::is_one_json_item`: the value itself (signals) or a statement the log stores as item 0. */
+export const isOneJsonItem = (kind: Kind) => kind !== "snapshot" && kind !== "digest";
+
+/** `Kind::is_v2_only`. */
+export const isV2Only = (kind: Kind) => kind === "close" || kind === "commitment" || kind === "reveal";
+
 export interface Record {
   v: 1 | 2;
   origin: string;
   source: string;
-  /** `close` is format v2 only: the log's mark ending a source's track record. */
-  kind: "signal" | "snapshot" | "digest" | "source" | "close";
+  /**
+   * `close`, `commitment` and `reveal` are format v2 only: the log's mark ending a source's track
+   * record, a hiding commitment to a payload, and its disclosure (whose one parent is the
+   * commitment record).
+   */
+  kind: Kind;
   content: { alg: "rfc9162-sha256" | "sha256"; root: string; items: number; media_type: string };
   parents: string[];
   /** v2: base64 leaf hash of the source's previous record; absent exactly when `seq` is 0. */
@@ -375,16 +390,16 @@ export function parseRecord(text: string): Record {
   );
   str(r.origin, "origin", ORIGIN, "must be 1..=255 bytes of printable ASCII without spaces or '+'");
   str(r.source, "source", SOURCE, "must be 1..=64 characters of [a-z0-9._-], starting with a letter or digit");
-  const kind = str(r.kind, "kind", (s) => ["signal", "snapshot", "digest", "source", "close"].includes(s), "unknown kind");
+  const kind = str(r.kind, "kind", (s) => KINDS.includes(s), "unknown kind") as Kind;
   const c = fields(r.content, "content", ["alg", "root", "items", "media_type"]);
   const alg = str(c.alg, "content.alg", (s) => s === "rfc9162-sha256" || s === "sha256", "unknown algorithm");
   str(c.root, "content.root", b64Of(32), "must be base64 of 32 bytes");
   const items = uint(c.items, "content.items", 1);
   const media = str(c.media_type, "content.media_type", MEDIA, "must be type/subtype in lower case");
   if (kind !== "digest" && alg === "sha256") bad("content.alg", `${kind} content uses rfc9162-sha256`);
-  // A registry record (kind source) holds one JSON item, its change, like a signal; so does a
-  // close record, its {"close":true}.
-  const single = kind === "signal" || kind === "source" || kind === "close";
+  // A registry record (kind source) holds one JSON item, its change, like a signal; so do close
+  // records ({"close":true}), commitments (the digest and window) and reveals (payload and salt).
+  const single = isOneJsonItem(kind);
   if (single && items !== 1) bad("content.items", `a ${kind} is exactly one item`);
   if (single && media !== "application/json") bad("content.media_type", `a ${kind} is application/json`);
   if (kind === "digest" && alg === "sha256" && items !== 1) bad("content.items", "a sha256 digest covers exactly one item");
@@ -394,6 +409,7 @@ export function parseRecord(text: string): Record {
   checkChain(r.v as 1 | 2, kind, seq, "prev" in r);
   if (!Array.isArray(r.parents)) bad("parents", "must be an array");
   if (r.parents.length > 64) bad("parents", "at most 64");
+  if (kind === "reveal" && r.parents.length !== 1) bad("parents", "a reveal names exactly one parent: its commitment");
   for (const p of r.parents) str(p, "parents", b64Of(32), "must be base64 leaf hashes");
   if (new Set(r.parents).size !== r.parents.length) bad("parents", "a parent is listed twice");
   if (!isObj(r.metadata)) bad("metadata", "must be an object");
@@ -437,10 +453,10 @@ export function parseRecord(text: string): Record {
 }
 
 /** The chain rules of provlog-core's `Record::check_chain`, with its messages. */
-function checkChain(v: 1 | 2, kind: string, seq: number | undefined, hasPrev: boolean): void {
+function checkChain(v: 1 | 2, kind: Kind, seq: number | undefined, hasPrev: boolean): void {
   if (v === 1) {
     if (seq !== undefined || hasPrev) bad("seq", "format v1 has no seq or prev (they are v2)");
-    if (kind === "close") bad("kind", "close records are format v2");
+    if (isV2Only(kind)) bad("kind", `${kind} records are format v2`);
     return;
   }
   if (seq === undefined) bad("seq", "required in format v2");

@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 
 import { parseRecord, parseVerifierKey } from "../dist/verify.js";
 import { canonicalize } from "../dist/jcs.js";
-import { TrackRecordError, verifyTrackRecord } from "../dist/trackrecord.js";
+import { fromBase64, sha256, toBase64 } from "../dist/bytes.js";
+import { checkReveal, commitmentDigest, ItemError, readCommitment, readReveal, TrackRecordError, verifyTrackRecord } from "../dist/trackrecord.js";
 
 const vectors = fileURLToPath(new URL("../../../../tests/vectors/", import.meta.url));
 const v = JSON.parse(readFileSync(vectors + "track-records.json", "utf8"));
@@ -23,6 +24,7 @@ const report = (t) => ({
   closed: t.closed,
   gaps: t.gaps,
   signed_by: t.records.map((e) => e.key?.keyId ?? null),
+  commitments: t.commitments.map((c) => ({ seq: c.seq, leaf_index: Number(c.leafIndex), status: c.status })),
 });
 
 async function verdict(bundle, keys) {
@@ -36,7 +38,7 @@ async function verdict(bundle, keys) {
 
 test("track-record cases: the same verdict, at the same check, as provlog-core", async () => {
   const keys = await trusted();
-  assert.ok(v.cases.length >= 19);
+  assert.ok(v.cases.length >= 28);
   const seen = new Set();
   for (const c of v.cases) {
     // The parsed bundle and its JSON text verify alike.
@@ -52,6 +54,108 @@ test("track-record cases: the same verdict, at the same check, as provlog-core",
     }
   }
   assert.equal(seen.size, new Set(v.cases.filter((c) => !c.valid).map((c) => c.error)).size);
+  // The commitment checks are all among the vectors, and so is every status.
+  for (const check of ["item", "not_a_commitment", "commitment_missing", "second_reveal", "reveal_does_not_open", "reveal_outside_window"]) {
+    assert.ok(seen.has(check), check);
+  }
+  const statuses = new Set(v.cases.filter((c) => c.valid).flatMap((c) => c.expect.commitments.map((s) => s.status)));
+  assert.deepEqual([...statuses].sort(), ["expired_unrevealed", "pending", "revealed"]);
+});
+
+const caseNamed = (desc) => v.cases.find((c) => c.desc === desc);
+const itemOf = (entry) => fromBase64(entry.item);
+
+test("commitments of the window: revealed (with the reveal), expired unrevealed, pending", async () => {
+  const keys = await trusted();
+  const c = caseNamed("commitments revealed, expired unrevealed and pending");
+  const t = await verifyTrackRecord(c.bundle, keys);
+  assert.deepEqual(t.commitments.map((s) => [s.seq, s.status]), [[1, "revealed"], [2, "expired_unrevealed"], [5, "pending"]]);
+  const [revealed, expired, pending] = t.commitments;
+  assert.deepEqual(revealed.reveal, { seq: 4, at: "2025-11-24T16:00:04.000Z", payload: { signal: 1 } });
+  assert.equal(expired.reveal, undefined);
+  assert.equal(pending.reveal, undefined);
+  // Expired: reveal_by at or before the bundle's end; pending: after it.
+  assert.ok(expired.commitment.reveal_by <= t.completeUntil);
+  assert.ok(pending.commitment.reveal_by > t.completeUntil);
+  assert.deepEqual(readCommitment(itemOf(c.bundle.records[1])), revealed.commitment);
+  assert.equal(t.records[4].record.kind, "reveal");
+  assert.deepEqual(t.records[4].record.parents, [toBase64(t.records[1].leafHash)]);
+
+  // A reveal of a commitment from before the window is checked against the bundle's
+  // `commitments`; only the window's own commitments are reported.
+  const part = caseNamed("a reveal whose commitment is before the window");
+  const p = await verifyTrackRecord(part.bundle, keys);
+  assert.equal(part.bundle.commitments.length, 1);
+  assert.deepEqual(p.commitments.map((s) => [s.seq, Number(s.leafIndex), s.status]), [[5, 5, "pending"]]);
+
+  const edit = (bundle, f) => {
+    const b = structuredClone(bundle);
+    f(b);
+    return b;
+  };
+  // A record of the window passed off as an earlier commitment, a signal, the same commitment
+  // given twice (harmless), a bundled commitment without its item or with one not base64, and
+  // an item given to a signal (not carried, so not checked).
+  assert.equal((await verdict(edit(part.bundle, (b) => (b.commitments = [b.records[2]])), keys)).check, "not_a_commitment");
+  assert.equal((await verdict(edit(part.bundle, (b) => b.commitments.push(b.records[0])), keys)).check, "not_a_commitment");
+  assert.deepEqual((await verdict(edit(part.bundle, (b) => b.commitments.push(b.commitments[0])), keys)).report, part.expect);
+  assert.equal((await verdict(edit(part.bundle, (b) => delete b.commitments[0].item), keys)).check, "item");
+  assert.equal((await verdict(edit(part.bundle, (b) => (b.commitments[0].item = "AAA")), keys)).check, "item");
+  assert.deepEqual((await verdict(edit(c.bundle, (b) => (b.records[3].item = b.records[1].item)), keys)).report, c.expect);
+  // The bundle's commitments are receipts like the others.
+  assert.equal((await verdict(edit(part.bundle, (b) => (b.commitments[0].leaf_index = 2)), keys)).check, "inclusion");
+});
+
+test("commitment and reveal items: the digest construction, strict canonical items, and the reveal's order of checks", async () => {
+  const enc = new TextEncoder();
+  // SHA-256("provlog-commitment/v1" || 0x00 || salt || JCS(payload)), as the core's unit test.
+  const salt = new Uint8Array(32).fill(1);
+  const bytes = new Uint8Array([...enc.encode("provlog-commitment/v1\0"), ...salt, ...enc.encode('{"signal":1,"token":"BTC"}')]);
+  assert.deepEqual(await commitmentDigest(salt, { token: "BTC", signal: 1 }), await sha256(bytes));
+  // The vectors' commitment at seq 1 is to {"signal":1} under thirty-two 0x01 bytes.
+  const c = caseNamed("commitments revealed, expired unrevealed and pending").bundle;
+  const commitment = readCommitment(itemOf(c.records[1]));
+  const reveal = readReveal(itemOf(c.records[4]));
+  assert.equal(reveal.salt, toBase64(salt));
+  assert.equal(toBase64(await commitmentDigest(salt, { signal: 1 })), commitment.digest);
+
+  const item = (o) => enc.encode(typeof o === "string" ? o : JSON.stringify(o));
+  const refused = (read, o) => assert.throws(() => read(item(o)), ItemError, typeof o === "string" ? o : JSON.stringify(o));
+  const ok = { digest: commitment.digest, reveal_after: "2025-11-24T16:00:01.000Z", reveal_by: "2025-11-24T16:00:06.000Z" };
+  assert.deepEqual(readCommitment(item(ok)), ok);
+  refused(readCommitment, JSON.stringify(ok).replaceAll(":", ": "));
+  refused(readCommitment, { reveal_by: ok.reveal_by, digest: ok.digest });
+  refused(readCommitment, { ...ok, extra: 1 });
+  refused(readCommitment, { digest: ok.digest });
+  refused(readCommitment, { ...ok, reveal_after: null });
+  refused(readCommitment, { ...ok, digest: "AAAA" });
+  refused(readCommitment, { ...ok, reveal_by: "2025-11-24T16:00:06Z" });
+  refused(readCommitment, { ...ok, reveal_after: ok.reveal_by });
+  refused(readCommitment, `{"digest":"${ok.digest}","digest":"${ok.digest}","reveal_by":"${ok.reveal_by}"}`);
+  refused(readCommitment, [ok]);
+  assert.throws(() => readCommitment(Uint8Array.of(0xff)), ItemError);
+  assert.deepEqual(readReveal(item({ payload: null, salt: reveal.salt })), { payload: null, salt: reveal.salt });
+  refused(readReveal, { salt: reveal.salt });
+  refused(readReveal, { payload: 1, salt: 1 });
+  refused(readReveal, { payload: { b: 1, a: 2 }, salt: reveal.salt });
+  refused(readReveal, { payload: 2 ** 53, salt: reveal.salt });
+  // Nested at most 64 + 2 deep, counting the reveal itself.
+  const nest = (n) => (n === 0 ? 1 : [nest(n - 1)]);
+  assert.ok(readReveal(item({ payload: nest(65), salt: reveal.salt })));
+  refused(readReveal, { payload: nest(66), salt: reveal.salt });
+
+  // check_reveal: the salt (32 bytes, canonical base64), the digest, then the window.
+  const at = (s) => `2025-11-24T16:00:0${s}.000Z`;
+  const check = async (r, t, cm = ok) => (await checkReveal(cm, r, at(t)))?.check ?? null;
+  assert.equal(await check(reveal, 3), null);
+  assert.equal(await check({ ...reveal, payload: { signal: -1 } }, 3), "reveal_does_not_open");
+  assert.equal(await check({ ...reveal, salt: toBase64(new Uint8Array(31).fill(1)) }, 3), "reveal_does_not_open");
+  assert.equal(await check({ ...reveal, salt: reveal.salt.slice(0, -2) + "F=" }, 3), "reveal_does_not_open");
+  assert.equal(await check({ ...reveal, salt: toBase64(new Uint8Array(32).fill(2)) }, 0), "reveal_does_not_open");
+  assert.equal(await check(reveal, 0), "reveal_outside_window");
+  assert.equal(await check(reveal, 1), null);
+  assert.equal(await check(reveal, 6), "reveal_outside_window");
+  assert.equal(await check(reveal, 0, commitment), null);
 });
 
 test("a verified bundle's records are the window's, in sequence order, with their keys", async () => {
@@ -85,6 +189,11 @@ test("bundles are read as strictly as serde reads them: shape errors are parse",
     edit((b) => delete b.evidence.k1.key_added.leaf_index),
     edit((b) => (b.anchor = { chain_id: 1 })),
     edit((b) => (b.checkpoint = "\ud800")),
+    edit((b) => (b.commitments = null)),
+    edit((b) => (b.commitments = {})),
+    edit((b) => (b.commitments = [{ ...b.records[0], extra: 1 }])),
+    edit((b) => (b.records[0].item = 1)),
+    edit((b) => (b.after.item = ["AAAA"])),
   ];
   for (const b of parse) assert.equal((await verdict(b, keys)).check, "parse", JSON.stringify(b).slice(0, 80));
   const text = JSON.stringify(base);
@@ -95,6 +204,7 @@ test("bundles are read as strictly as serde reads them: shape errors are parse",
     b.anchor = null;
     b.window.from_seq = null;
     b.evidence.k1.key_retired = null;
+    b.records[0].item = null;
   });
   assert.deepEqual((await verdict(nulls, keys)).report, v.cases.find((c) => c.desc === "a time window in the middle").expect);
   // A key id is a plain map key, never an object's inherited member.
@@ -127,6 +237,23 @@ test("v2 records: the chain rules of the core's check_chain, and v1 still reads"
   refused({ ...later, v: 3 }, /unsupported record version 3/);
   const v1 = { ...without(later, "seq", "prev"), v: 1 };
   assert.equal(parseRecord(canonicalize(v1)).v, 1);
+  // Commitments and reveals: one JSON item each, format v2 only, a reveal with exactly one parent.
+  const cs = v.cases.find((c) => c.desc === "commitments revealed, expired unrevealed and pending").bundle;
+  const commitment = JSON.parse(cs.records[1].record);
+  const reveal = JSON.parse(cs.records[4].record);
+  assert.equal(commitment.kind, "commitment");
+  assert.equal(reveal.kind, "reveal");
+  for (const r of [commitment, reveal]) assert.equal(parseRecord(canonicalize(r)).kind, r.kind);
+  for (const r of [commitment, reveal]) {
+    refused({ ...without(r, "seq", "prev"), v: 1 }, new RegExp(`${r.kind} records are format v2`));
+    refused({ ...r, content: { ...r.content, items: 2 } }, new RegExp(`a ${r.kind} is exactly one item`));
+    refused({ ...r, content: { ...r.content, media_type: "text/plain" } }, new RegExp(`a ${r.kind} is application/json`));
+    refused({ ...r, content: { ...r.content, alg: "sha256" } }, new RegExp(`${r.kind} content uses rfc9162-sha256`));
+  }
+  refused({ ...reveal, parents: [] }, /invalid parents: a reveal names exactly one parent: its commitment/);
+  refused({ ...reveal, parents: [...reveal.parents, later.prev] }, /a reveal names exactly one parent/);
+  assert.equal(parseRecord(canonicalize({ ...commitment, parents: [later.prev] })).kind, "commitment");
+  refused({ ...reveal, kind: "unveil" }, /unknown kind/);
   // Canonical key order puts prev after parents and seq after received_at.
   const text = bundle.records[2].record;
   assert.ok(text.indexOf('"parents"') < text.indexOf('"prev"') && text.indexOf('"prev"') < text.indexOf('"received_at"'));

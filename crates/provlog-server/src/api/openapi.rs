@@ -125,6 +125,10 @@ pub enum SubmittedKind {
     Snapshot,
     /// A root computed by the client (`content`) over data that never leaves it.
     Digest,
+    /// A hiding commitment to a payload (`commitment`), revealed later.
+    Commitment,
+    /// The payload and salt (`reveal`) of the commitment named as the only parent.
+    Reveal,
 }
 
 /// A record's kind: what was submitted, or `source` for the registry records the log writes
@@ -139,6 +143,8 @@ pub enum RecordKind {
     Source,
     /// A mark the log writes into a source's chain to end a track-record window.
     Close,
+    Commitment,
+    Reveal,
 }
 
 /// The `wait` query parameter of the write routes: `receipt` answers once a checkpoint covers

@@ -9,13 +9,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::Path;
 use axum::Json;
+use base64::prelude::{Engine as _, BASE64_STANDARD};
 use provlog_core::log::{self, FetchedNodes};
-use provlog_core::record::{LogOrigin, Record, SourceId, Timestamp};
+use provlog_core::record::{Kind, LogOrigin, Record, SourceId, Timestamp};
 use provlog_core::track_record::{
     close_record, verify_track_record, Entry, TrackRecord, Window, TRACK_RECORD_FORMAT_V1,
 };
 use provlog_core::Hash;
-use provlog_store::{ChainQuery, ChainWindow, NewRecord};
+use provlog_store::{ChainQuery, ChainWindow, NewRecord, StoredRecord};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -91,10 +92,16 @@ pub(crate) async fn track_record(
             return Err(ApiError::BadRequest("from_seq is above to_seq".into()));
         }
     }
+    let now_at = now()?;
+    if q.since.is_some_and(|s| s > now_at) {
+        return Err(ApiError::BadRequest(format!(
+            "since is in the future (the log's time is {now_at})"
+        )));
+    }
     let asked = Window {
         since: q.since,
         // A window cannot be shown complete up to a time that has not come: it stays open.
-        until: q.until.filter(|&u| u <= now().unwrap_or(u)),
+        until: q.until.filter(|&u| u <= now_at),
         from_seq: q.from_seq,
         to_seq: q.to_seq,
     };
@@ -159,6 +166,12 @@ async fn locate(
         .chain_window(source.as_str(), &query(&window))
         .await?
         .ok_or_else(not_found)?;
+    if window.from_seq.is_some_and(|f| f > chain.head.seq + 1) {
+        return Err(ApiError::BadRequest(format!(
+            "from_seq is beyond the source's next record: its last is seq {}",
+            chain.head.seq
+        )));
+    }
     let mut narrowed = false;
     if window.to_seq.is_some_and(|t| t >= chain.head.seq) {
         window.to_seq = None;
@@ -282,22 +295,15 @@ async fn build(
     let size = checkpoint.size;
     let indexes: Vec<u64> = rows.iter().map(|r| r.index).collect();
     let proofs = inclusion_proofs(state, &indexes, size).await?;
-    let mut entries = rows
-        .into_iter()
-        .zip(proofs)
-        .map(|(row, inclusion_proof)| {
-            Ok(Entry {
-                leaf_index: row.index,
-                record: String::from_utf8(row.leaf)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
-                inclusion_proof,
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for (row, inclusion_proof) in rows.into_iter().zip(proofs) {
+        entries.push(entry(state, row, inclusion_proof).await?);
+    }
     let after_entry = entries
         .pop()
         .expect("the chain read holds the record after");
     let before = (located.first > 0).then(|| entries.remove(0));
+    let commitments = commitments_before(state, &entries, size).await?;
 
     // Every key that signed in the window, with its registry evidence at the checkpoint.
     let mut keys = BTreeSet::new();
@@ -327,6 +333,7 @@ async fn build(
         records: entries,
         before,
         after: after_entry,
+        commitments,
         evidence,
         anchor,
     };
@@ -343,6 +350,67 @@ async fn build(
         Err(e) => return Err(self_check_failed("track record", e)),
     }
     Ok(bundle)
+}
+
+/// A record of the bundle; commitments and reveals carry their one item.
+async fn entry(
+    state: &AppState,
+    row: StoredRecord,
+    inclusion_proof: Vec<Hash>,
+) -> Result<Entry, ApiError> {
+    let item = match row.kind.as_str() {
+        "commitment" | "reveal" => {
+            let items = state.store.items(row.index).await?;
+            let item = items.first().ok_or_else(|| {
+                ApiError::Internal(format!("{} {} has no item", row.kind, row.index))
+            })?;
+            Some(BASE64_STANDARD.encode(item))
+        }
+        _ => None,
+    };
+    Ok(Entry {
+        leaf_index: row.index,
+        record: String::from_utf8(row.leaf).map_err(|e| ApiError::Internal(e.to_string()))?,
+        inclusion_proof,
+        item,
+    })
+}
+
+/// The commitments, from before the window, that the window's reveals open.
+async fn commitments_before(
+    state: &AppState,
+    window: &[Entry],
+    size: u64,
+) -> Result<Vec<Entry>, ApiError> {
+    let in_window: BTreeSet<u64> = window.iter().map(|e| e.leaf_index).collect();
+    let mut parents = vec![];
+    for e in window {
+        let record = Record::from_canonical_bytes(e.record.as_bytes())
+            .map_err(|err| ApiError::Internal(format!("record {}: {err}", e.leaf_index)))?;
+        if record.kind == Kind::Reveal {
+            parents.extend(record.parents.first().copied());
+        }
+    }
+    let mut out = vec![];
+    for index in state
+        .store
+        .resolve_parents(&parents)
+        .await?
+        .into_iter()
+        .flatten()
+    {
+        if in_window.contains(&index) {
+            continue;
+        }
+        let row = state
+            .store
+            .record(index)
+            .await?
+            .ok_or_else(|| ApiError::Internal(format!("commitment {index} vanished")))?;
+        let proof = inclusion_proofs(state, &[index], size).await?.remove(0);
+        out.push(entry(state, row, proof).await?);
+    }
+    Ok(out)
 }
 
 /// Inclusion proofs of `indexes` at `size`, their stored hashes fetched a chunk at a time.
@@ -374,8 +442,6 @@ async fn inclusion_proofs(
 
 #[cfg(test)]
 mod tests {
-    use provlog_store::StoredRecord;
-
     use super::*;
 
     fn chain(

@@ -21,7 +21,8 @@ use super::{proofs, State, Q};
 use crate::auth::{self, Scope};
 use crate::error::{Problem, WriteErrors, PROBLEM_JSON};
 use crate::ingest::{
-    build, idempotency_key, invalid, limits, resolve_parents, write_context, Built, Submission,
+    build, check_reveals, idempotency_key, invalid, limits, resolve_parents, write_context, Built,
+    Submission,
 };
 use crate::sequencer::GROUPED_MAX_RECORDS;
 use crate::{now_ms, ApiError, AppState};
@@ -150,13 +151,19 @@ pub(crate) async fn submit(
     let idem = idempotency_key(&headers, &body)?;
     let parents = resolve_parents(&state, &subs).await?;
     let received_ms = now_ms();
+    let reveals = check_reveals(&state, &subs, &parents, received_ms).await?;
     let batch = subs
         .into_iter()
         .zip(parents)
+        .zip(reveals)
         .enumerate()
-        .map(|(i, (s, p))| {
+        .map(|(i, ((s, p), reveals))| {
             let policy = ctx.policy(&s.source);
-            build(&state, s, received_ms, p, policy).map_err(|e| match e {
+            let built = build(&state, s, received_ms, p, policy).map(|mut b| {
+                b.new.reveals = reveals;
+                b
+            });
+            built.map_err(|e| match e {
                 ApiError::InvalidRecord(m) => ApiError::InvalidRecord(format!("records[{i}]: {m}")),
                 ApiError::SchemaViolation(errors) => ApiError::SchemaViolation(
                     errors
@@ -322,8 +329,11 @@ async fn sequence_and_answer(
     let records: Vec<NewRecord> = batch.into_iter().map(|b| b.new).collect();
     // Small anonymous writes share transactions; keyed and large ones keep their own, so
     // an idempotency key always maps to exactly one transaction.
+    // A reveal keeps its own transaction too: if its commitment was revealed meanwhile, only
+    // its request fails.
+    let reveals = records.iter().any(|r| r.reveals.is_some());
     let outcome = match &idem {
-        None if records.len() <= GROUPED_MAX_RECORDS => {
+        None if records.len() <= GROUPED_MAX_RECORDS && !reveals => {
             SequenceOutcome::New(state.sequencer.sequence(records).await?)
         }
         _ => {

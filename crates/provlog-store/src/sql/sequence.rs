@@ -122,6 +122,22 @@ pub(super) async fn append(
     .fetch_one(&mut *conn)
     .await?;
     let first = from_db(first)?;
+    for r in batch {
+        if let Some(commitment) = r.reveals {
+            // Under the log_state lock: no reveal of it can commit meanwhile.
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT reveal FROM reveals WHERE commitment = $1")
+                    .bind(to_db(commitment)?)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if let Some(reveal) = done {
+                return Err(StoreError::AlreadyRevealed {
+                    commitment,
+                    reveal: from_db(reveal)?,
+                });
+            }
+        }
+    }
     let mut heads: HashMap<&str, Option<Head>> = HashMap::new();
     let mut sealed = Vec::with_capacity(batch.len());
     for r in batch {
@@ -154,6 +170,15 @@ pub(super) async fn append(
         });
     }
     insert_records(conn, first, batch, &sealed).await?;
+    for (i, r) in batch.iter().enumerate() {
+        if let Some(commitment) = r.reveals {
+            sqlx::query("INSERT INTO reveals (commitment, reveal) VALUES ($1, $2)")
+                .bind(to_db(commitment)?)
+                .bind(to_db(first + i as u64)?)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
     Ok((first, sealed))
 }
 

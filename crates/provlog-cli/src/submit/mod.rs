@@ -15,6 +15,8 @@ use sha2::{Digest, Sha256};
 use crate::admin::{runtime, Conn};
 use crate::Failure;
 
+mod commit;
+
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
     #[command(flatten)]
@@ -30,7 +32,13 @@ enum SubmitCommand {
     /// derived from the file, so running the same command again logs nothing twice.
     #[command(
         after_help = "Examples:\n  provlog submit --token-file acme.key signals --source acme-signals day.ndjson\n  \
-        model | provlog submit --token-file acme.key signals --source acme-signals -"
+        model | provlog submit --token-file acme.key signals --source acme-signals -\n  \
+        provlog submit --token-file acme.key signals --source acme-signals day.ndjson \\\n    \
+        --commit --reveal-by +24h\n\n\
+        With --commit the log gets a hiding commitment to each signal (SHA-256 over a fresh\n\
+        random 32-byte salt and the signal's RFC 8785 bytes) with its reveal window; the signals\n\
+        and salts are appended to --salts (default FILE.salts.jsonl, mode 0600) before anything\n\
+        is sent. Keep that file: `provlog submit reveal` discloses them later."
     )]
     Signals {
         #[arg(long)]
@@ -39,6 +47,23 @@ enum SubmitCommand {
         /// Records per request.
         #[arg(long, default_value_t = 500)]
         batch: usize,
+        #[command(flatten)]
+        commit: commit::CommitArgs,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Reveal the committed signals kept in a salts file whose reveal window is open: each
+    /// becomes a `reveal` record naming its commitment. Already revealed ones are skipped.
+    #[command(
+        after_help = "Example:\n  provlog submit --token-file acme.key reveal --source acme-signals \\\n    \
+        --salts day.ndjson.salts.jsonl"
+    )]
+    Reveal {
+        #[arg(long)]
+        source: String,
+        /// The salts file `submit signals --commit` wrote.
+        #[arg(long, value_name = "FILE")]
+        salts: PathBuf,
         #[command(flatten)]
         common: Common,
     },
@@ -78,7 +103,9 @@ pub const SUBMIT_HELP: &str = "Examples:\n  \
 provlog submit --token-file acme.key signals --source acme-signals signals.ndjson\n  \
 provlog submit --token-file acme.key signals --source acme-signals one-signal.json --json\n  \
 provlog submit --token-file acme.key snapshot --source acme-grades grades-2026-11-27.csv\n  \
-provlog submit --token-file acme.key snapshot --source acme-grades grades.csv --digest-only\n\n\
+provlog submit --token-file acme.key snapshot --source acme-grades grades.csv --digest-only\n  \
+provlog submit --token-file acme.key signals --source acme-signals day.ndjson --commit --reveal-by +24h\n  \
+provlog submit --token-file acme.key reveal --source acme-signals --salts day.ndjson.salts.jsonl\n\n\
 Requests the log answers with 503 (busy) are retried after its Retry-After, with backoff.\n\
 Exit status: 0 all logged, 1 the log's content root differs from the local one, 2 usage,\n\
 unreadable input or a refused request (the log's reason is printed).";
@@ -174,8 +201,17 @@ pub fn submit(args: SubmitArgs) -> Result<(), Failure> {
             source,
             file,
             batch,
+            commit,
             common,
-        } => signals(client, &source, &file, batch.max(1), &common),
+        } => signals(client, &source, &file, batch.max(1), &commit, &common),
+        SubmitCommand::Reveal {
+            source,
+            salts,
+            common,
+        } => {
+            let (client, _) = signing(client, &common)?;
+            runtime()?.block_on(commit::reveal(&client, &source, &salts, common.json))
+        }
         SubmitCommand::Snapshot {
             source,
             file,
@@ -190,6 +226,7 @@ fn signals(
     source: &str,
     file: &Path,
     batch: usize,
+    commit: &commit::CommitArgs,
     common: &Common,
 ) -> Result<(), Failure> {
     let bytes = read(file)?;
@@ -200,22 +237,34 @@ fn signals(
             file.display()
         )));
     }
+    // Committed: the records are commitments, each under its own salt, kept before sending.
+    let salts = commit
+        .commit
+        .then(|| commit::salts_path(commit, file))
+        .transpose()?;
+    let committed = match &salts {
+        Some(path) => Some(commit::commitments(source, &payloads, commit, path)?),
+        None => None,
+    };
     let (client, signer) = signing(client, common)?;
-    // The same file and source give the same keys: a rerun after a failure resumes.
-    let file_id = hex::encode(
-        &Sha256::new()
-            .chain_update(source)
-            .chain_update(&bytes)
-            .finalize()[..12],
-    );
+    // The same file and source give the same keys: a rerun after a failure resumes. Commitments
+    // are new each run (fresh salts), so their keys are their own.
+    let mut id = Sha256::new().chain_update(source).chain_update(&bytes);
+    if let Some(c) = &committed {
+        id.update(serde_json::to_vec(c).unwrap_or_default());
+    }
+    let file_id = hex::encode(&id.finalize()[..12]);
     let started = Instant::now();
     let bar = progress(payloads.len() as u64, "signals");
     let (mut acks, mut replayed) = (vec![], 0usize);
     runtime()?.block_on(async {
         for (n, chunk) in payloads.chunks(batch).enumerate() {
             let mut records = Vec::with_capacity(chunk.len());
-            for payload in chunk {
-                let mut record = provlog_client::signal(source, payload.clone());
+            for (i, payload) in chunk.iter().enumerate() {
+                let mut record = match &committed {
+                    Some(c) => c[n * batch + i].clone(),
+                    None => provlog_client::signal(source, payload.clone()),
+                };
                 if let Some(s) = &signer {
                     s.sign_record(&mut record)
                         .map_err(|e| Failure::Usage(e.to_string()))?;
@@ -237,14 +286,19 @@ fn signals(
         Ok::<(), Failure>(())
     })?;
     bar.finish_and_clear();
-    summary(
-        &acks,
-        replayed,
-        started.elapsed(),
-        "signal",
-        common.json,
-        None,
-    );
+    let note = salts.map(|p| {
+        format!(
+            "salts and signals kept in {} (keep it secret until the reveal; reveal with `provlog submit reveal --source {source} --salts {}`)",
+            p.display(),
+            p.display()
+        )
+    });
+    let what = if committed.is_some() {
+        "commitment"
+    } else {
+        "signal"
+    };
+    summary(&acks, replayed, started.elapsed(), what, common.json, note);
     Ok(())
 }
 
