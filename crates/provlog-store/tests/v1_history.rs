@@ -55,6 +55,33 @@ fn v1(source: &str, i: i64) -> (Vec<u8>, Hash) {
 /// Rows of format v1: a, b, a (indexes 0..3), as the pre-chain schema held them.
 const HISTORY: [&str; 3] = ["alpha", "beta", "alpha"];
 
+/// Writes [`HISTORY`] into the pre-chain schema through `pool` (either backend's).
+macro_rules! write_history {
+    ($pool:expr) => {
+        sqlx::query("INSERT INTO log_state (id, origin, next_index) VALUES (1, $1, 3)")
+            .bind(ORIGIN)
+            .execute(&$pool)
+            .await
+            .unwrap();
+        for (i, source) in HISTORY.iter().enumerate() {
+            let (leaf, root) = v1(source, i as i64);
+            sqlx::query(
+                "INSERT INTO records (idx, leaf_hash, leaf, source, kind, content_root, received_ms)
+                 VALUES ($1, $2, $3, $4, 'signal', $5, $6)",
+            )
+            .bind(i as i64)
+            .bind(leaf_hash(&leaf).as_bytes().to_vec())
+            .bind(leaf.clone())
+            .bind(*source)
+            .bind(root.as_bytes().to_vec())
+            .bind(1_764_000_000_000 + i as i64)
+            .execute(&$pool)
+            .await
+            .unwrap();
+        }
+    };
+}
+
 async fn continue_the_chain(store: Store) {
     store.init_log(ORIGIN).await.unwrap();
     let alpha = store
@@ -97,27 +124,7 @@ async fn postgres(pool: sqlx::PgPool) {
         .run(&pool)
         .await
         .unwrap();
-    sqlx::query("INSERT INTO log_state (id, origin, next_index) VALUES (1, $1, 3)")
-        .bind(ORIGIN)
-        .execute(&pool)
-        .await
-        .unwrap();
-    for (i, source) in HISTORY.iter().enumerate() {
-        let (leaf, root) = v1(source, i as i64);
-        sqlx::query(
-            "INSERT INTO records (idx, leaf_hash, leaf, source, kind, content_root, received_ms)
-             VALUES ($1, $2, $3, $4, 'signal', $5, $6)",
-        )
-        .bind(i as i64)
-        .bind(leaf_hash(&leaf).as_bytes().to_vec())
-        .bind(&leaf)
-        .bind(source)
-        .bind(root.as_bytes().to_vec())
-        .bind(1_764_000_000_000 + i as i64)
-        .execute(&pool)
-        .await
-        .unwrap();
-    }
+    write_history!(pool);
     provlog_store::postgres::MIGRATOR.run(&pool).await.unwrap();
     continue_the_chain(Store::postgres(pool)).await;
 }
@@ -131,27 +138,7 @@ async fn sqlite() {
         .run(&pool)
         .await
         .unwrap();
-    sqlx::query("INSERT INTO log_state (id, origin, next_index) VALUES (1, $1, 3)")
-        .bind(ORIGIN)
-        .execute(&pool)
-        .await
-        .unwrap();
-    for (i, source) in HISTORY.iter().enumerate() {
-        let (leaf, root) = v1(source, i as i64);
-        sqlx::query(
-            "INSERT INTO records (idx, leaf_hash, leaf, source, kind, content_root, received_ms)
-             VALUES ($1, $2, $3, $4, 'signal', $5, $6)",
-        )
-        .bind(i as i64)
-        .bind(leaf_hash(&leaf).as_bytes().to_vec())
-        .bind(&leaf)
-        .bind(*source)
-        .bind(root.as_bytes().to_vec())
-        .bind(1_764_000_000_000 + i as i64)
-        .execute(&pool)
-        .await
-        .unwrap();
-    }
+    write_history!(pool);
     provlog_store::sqlite::MIGRATOR.run(&pool).await.unwrap();
     pool.close().await;
     let store = Store::connect(&url, 2, std::time::Duration::from_secs(5))

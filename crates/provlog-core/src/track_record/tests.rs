@@ -75,10 +75,7 @@ fn close_records_are_v2_only() {
     };
     assert!(v1.validate(&Default::default()).is_err());
     for kind in [Kind::Commitment, Kind::Reveal] {
-        let r = Record {
-            kind,
-            ..v1.clone()
-        };
+        let r = Record { kind, ..v1.clone() };
         assert!(r.validate(&Default::default()).is_err(), "{kind} in v1");
     }
     let bytes = record
