@@ -14,6 +14,7 @@ pub mod load;
 pub mod pg;
 pub mod proxy;
 pub mod security;
+pub mod source_chains;
 pub mod stack;
 
 use std::io::{BufRead, BufReader};
@@ -313,6 +314,22 @@ impl Fixture {
             token,
             token_file,
         }
+    }
+
+    /// The `error` of every `internal error` the servers of this fixture logged (their JSON logs
+    /// share `server.log`), in order.
+    pub fn server_internal_errors(&self) -> Vec<String> {
+        let log = std::fs::read_to_string(self.path("server.log")).unwrap_or_default();
+        log.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["fields"]["message"] == "internal error")
+            .map(|v| {
+                v["fields"]["error"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
     }
 
     pub fn trusted(&self) -> TrustedKeys {

@@ -9,6 +9,14 @@
 //! checkpoint consistent with every other; all replicas serve the same checkpoint, and
 //! receipts from every replica verify.
 //!
+//! Per-source chains ([`provlog_e2e::source_chains`]): the clients all write the same 3 sources
+//! (each batch mixes them) round-robin over the replicas, so every source is written through
+//! every replica at once, and 3 track-record readers (one per source) have the log write close
+//! records into the same chains through the replicas meanwhile (verifying the bundles they get).
+//! Afterwards each source's records are one chain — format v2, `seq` dense from 0 in log order,
+//! each `prev` the leaf hash of the source's previous record, `received_at` never going back —
+//! in the database and as every replica serves the entries.
+//!
 //! `PROVLOG_REPLICA_KILLS` (default 2) sets the number of leader kills;
 //! `PROVLOG_REPLICA_RECEIPTS` (default 1000, or `all`) the receipts verified per replica.
 #![allow(clippy::unwrap_used)]
@@ -18,12 +26,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use provlog_core::log::verify_consistency;
-use provlog_e2e::load::{audit, verify_receipts, wait_all_signed, Load};
+use provlog_e2e::load::{audit, verify_receipts, wait_all_signed, Load, SOURCES};
+use provlog_e2e::source_chains::{assert_serves_chains, assert_source_chains_in_db};
 use provlog_e2e::{env_count, wait_for, Fixture, Server, TestDb};
 
 const ORIGIN: &str = "example.com/provlog/replicas";
 const REPLICAS: usize = 3;
 const CLIENTS: usize = 6;
+/// Track-record readers, one per source, each asking for a bundle every 20–120 ms.
+const TRACK_READERS: usize = 3;
 /// The bound on a takeover after the leader dies.
 const TAKEOVER: Duration = Duration::from_secs(10);
 
@@ -57,6 +68,17 @@ async fn leader(servers: &[Option<Server>], fx: &Fixture) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
+/// The errors the replicas logged (their JSON logs share the fixture's `server.log`).
+fn server_errors(fx: &Fixture) -> String {
+    let log = std::fs::read_to_string(fx.path("server.log")).unwrap_or_default();
+    let errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("ERROR") || l.contains("\"error\""))
+        .take(40)
+        .collect();
+    format!("--- server.log errors\n{}", errors.join("\n"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_leader_dies_under_load_and_another_takes_over() {
     let kills = env_count("PROVLOG_REPLICA_KILLS", 2);
@@ -74,7 +96,8 @@ async fn the_leader_dies_under_load_and_another_takes_over() {
             .iter()
             .map(|s| s.as_ref().map(|s| s.client(&fx)))
             .collect(),
-    );
+    )
+    .with_track_readers(TRACK_READERS, fx.trusted());
 
     let mut takeovers: Vec<Duration> = vec![];
     let mut first_checkpoints: Vec<Duration> = vec![];
@@ -124,7 +147,10 @@ async fn the_leader_dies_under_load_and_another_takes_over() {
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let ingest_time = started.elapsed();
-    let (acked, stats) = load.finish().await.unwrap();
+    let (acked, stats) = match load.finish().await {
+        Ok(done) => done,
+        Err(e) => panic!("client failed: {e}\n{}", server_errors(&fx)),
+    };
     assert!(stats.records > 0, "nothing was acknowledged");
 
     let live: Vec<&Server> = servers.iter().flatten().collect();
@@ -133,6 +159,30 @@ async fn the_leader_dies_under_load_and_another_takes_over() {
     let mut conn = db.connect().await;
     let audited = audit(&mut conn, &acked, &fx.trusted(), ORIGIN, size).await;
 
+    // Every source was written through every replica, and its records are one chain.
+    for source in SOURCES {
+        let via = stats.by_source.get(source).cloned().unwrap_or_default();
+        assert_eq!(
+            via.len(),
+            REPLICAS,
+            "{source}: acknowledged records by replica slot: {via:?}"
+        );
+    }
+    let internal = fx.server_internal_errors();
+    assert!(internal.is_empty(), "internal errors: {internal:#?}");
+    let chains_started = Instant::now();
+    let chains = assert_source_chains_in_db(&mut conn).await;
+    let mut chain_time = chains_started.elapsed();
+    assert_eq!(chains.records, size);
+    assert_eq!(chains.of_kind("close"), audited.close_records);
+    for source in SOURCES {
+        assert!(
+            chains.chains.get(source).is_some_and(|c| c.records > 1),
+            "{source} has a chain: {}",
+            chains.summary()
+        );
+    }
+
     // One view: every replica serves the final checkpoint and proves the history to it.
     let signed_sizes: Vec<u64> = audited.checkpoints.iter().map(|c| c.0).collect();
     let mut receipts = 0;
@@ -140,6 +190,9 @@ async fn the_leader_dies_under_load_and_another_takes_over() {
         let c = s.client(&fx);
         let info = c.log_info().await.unwrap();
         assert_eq!(info.checkpoint_size, size, "replica {i}");
+        let served_started = Instant::now();
+        assert_serves_chains(&c, &chains).await;
+        chain_time += served_started.elapsed();
         let (s1, r1) = audited.checkpoints[0];
         let p = c.consistency(s1, size).await.unwrap();
         assert_eq!(p.root1, r1);
@@ -168,7 +221,7 @@ async fn the_leader_dies_under_load_and_another_takes_over() {
     };
     let _ = writeln!(
         std::io::stderr(),
-        "replicas: {REPLICAS} replicas, {CLIENTS} round-robin clients, {kills} leader kills (-9) with the default lease; new leader after [{}] s, its first checkpoint after [{}] s (bound {} s); {} records acknowledged in {} requests ({} lost connections, {} 503s retried), lost 0, duplicated 0, no fork: {} checkpoints ({} pairs consistent), {receipts} receipts verified across replicas; ingest {:.1} s, total {:.1} s",
+        "replicas: {REPLICAS} replicas, {CLIENTS} round-robin clients and {TRACK_READERS} track-record readers, {kills} leader kills (-9) with the default lease; new leader after [{}] s, its first checkpoint after [{}] s (bound {} s); {} records acknowledged in {} requests ({} lost connections, {} 503s retried), lost 0, duplicated 0, no fork; {} (each source written through all {REPLICAS} replicas: {:?}); {} track records asked, {} bundles verified ({} closed by a close record, {} reads retried); {} checkpoints ({} pairs consistent), {receipts} receipts verified across replicas; ingest {:.1} s, chains checked in {:.1} s, total {:.1} s",
         secs(&takeovers),
         secs(&first_checkpoints),
         TAKEOVER.as_secs(),
@@ -176,9 +229,16 @@ async fn the_leader_dies_under_load_and_another_takes_over() {
         stats.requests,
         stats.transport_errors,
         stats.unavailable,
+        chains.summary(),
+        stats.by_source,
+        stats.track_reads,
+        stats.track_verified,
+        stats.track_closed,
+        stats.track_retried,
         audited.checkpoints.len(),
         audited.consistent_pairs,
         ingest_time.as_secs_f64(),
+        chain_time.as_secs_f64(),
         started.elapsed().as_secs_f64(),
     );
 }

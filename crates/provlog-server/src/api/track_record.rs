@@ -105,16 +105,18 @@ pub(crate) async fn track_record(
         from_seq: q.from_seq,
         to_seq: q.to_seq,
     };
-    // A record written to the source between the close record and the second look ends the
-    // window as well; only a stream of them makes this give up.
+    // A record written to the source meanwhile (after the close record, or between reading the
+    // window's bounds and its records) moves the window's end: look again. Only a stream of
+    // them makes this give up.
     for _ in 0..3 {
         let at = now()?;
         let located = locate(&state, &source, asked.clone(), at).await?;
         match located.after {
             Some(after) => {
-                let bundle = build(&state, &source, &located, after).await?;
-                metrics::counter!("provlog_track_records_served_total").increment(1);
-                return Ok(Json(bundle));
+                if let Some(bundle) = build(&state, &source, &located, after).await? {
+                    metrics::counter!("provlog_track_records_served_total").increment(1);
+                    return Ok(Json(bundle));
+                }
             }
             None => write_close(&state, &source, at).await?,
         }
@@ -211,7 +213,9 @@ fn place(window: Window, chain: &ChainWindow, now: Timestamp) -> Located {
         Some(head.seq)
     };
     let first = chain.start.unwrap_or(head.seq + 1);
-    let last = match (chain.end, cap) {
+    // Unbounded, the window runs to the head, whatever the end read before it saw.
+    let end = if open { Some(head.seq) } else { chain.end };
+    let last = match (end, cap) {
         (Some(end), Some(cap)) if end.min(cap) >= first => Some(end.min(cap)),
         _ => None,
     };
@@ -237,13 +241,14 @@ async fn write_close(state: &AppState, source: &SourceId, now: Timestamp) -> Res
 }
 
 /// The bundle of `located`, whose record after is numbered `after`, at the latest signed
-/// checkpoint (waiting for one to cover it).
+/// checkpoint (waiting for one to cover it); `None` when that record turns out to belong to the
+/// window (it committed while the window's bounds were read).
 async fn build(
     state: &AppState,
     source: &SourceId,
     located: &Located,
     after: u64,
-) -> Result<TrackRecord, ApiError> {
+) -> Result<Option<TrackRecord>, ApiError> {
     let count = located.last.map_or(0, |l| l + 1 - located.first);
     if count > MAX_TRACK_RECORDS {
         return Err(ApiError::BadRequest(format!(
@@ -260,7 +265,19 @@ async fn build(
             rows.len()
         )));
     }
-    let after_index = rows.last().map(|r| r.index).unwrap_or_default();
+    let Some(after_row) = rows.last() else {
+        return Err(ApiError::Internal(format!(
+            "the chain of {source} is empty"
+        )));
+    };
+    let w = &located.window;
+    let received = Timestamp::from_unix_millis(after_row.received_ms)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let open = w.until.is_none() && w.to_seq.is_none();
+    if w.contains(after_row.seq, received) && !(open && after_row.kind == "close") {
+        return Ok(None);
+    }
+    let after_index = after_row.index;
     // As receipts are: at the smallest confirmed anchor covering the window's end, else at the
     // latest checkpoint (waiting for one to cover it).
     let anchor = match &state.anchoring {
@@ -349,7 +366,7 @@ async fn build(
         }
         Err(e) => return Err(self_check_failed("track record", e)),
     }
-    Ok(bundle)
+    Ok(Some(bundle))
 }
 
 /// A record of the bundle; commitments and reveals carry their one item.
