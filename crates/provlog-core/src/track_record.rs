@@ -508,20 +508,28 @@ pub fn verify_track_record(
     // Source keys, one evidence per key; the evidence for a key is verified against each record
     // it signed (its addition before the record, no retirement before it).
     let mut entries = Vec::with_capacity(records.len());
+    // A key's evidence does not depend on the record beyond the checkpoint (the bundle's, for
+    // every record): verified in full with the key's first record, then held against each
+    // later one for what does depend on it.
+    let mut keys: BTreeMap<&str, VerifiedKey> = BTreeMap::new();
     for link in records {
         let key = match &link.receipt.source_signature {
             None => None,
             Some(sig) => {
-                let evidence = bundle.evidence.get(sig.key_id.as_str());
-                Some(
-                    verify_source_evidence(&link.receipt, evidence, trusted).map_err(|error| {
-                        TrackRecordError::Evidence {
-                            at: link.at,
-                            key_id: sig.key_id.to_string(),
-                            error: Box::new(error),
-                        }
-                    })?,
-                )
+                let id = sig.key_id.as_str();
+                let checked = match keys.get(id) {
+                    Some(known) => same_key(known, &link.receipt).map(|()| known.clone()),
+                    None => verify_source_evidence(&link.receipt, bundle.evidence.get(id), trusted),
+                };
+                let key = checked.map_err(|error| TrackRecordError::Evidence {
+                    at: link.at,
+                    key_id: id.to_string(),
+                    error: Box::new(error),
+                })?;
+                if let Some((id, _)) = bundle.evidence.get_key_value(id) {
+                    keys.entry(id.as_str()).or_insert_with(|| key.clone());
+                }
+                Some(key)
             }
         };
         entries.push(VerifiedEntry {
@@ -543,6 +551,36 @@ pub fn verify_track_record(
         commitments,
         anchor: bundle.anchor.clone(),
     })
+}
+
+/// The checks of [`verify_source_evidence`] that depend on the record, for a record signed by a
+/// key whose evidence was verified with an earlier record of the same bundle.
+fn same_key(key: &VerifiedKey, record: &VerifiedReceipt) -> Result<(), EvidenceError> {
+    let key_id = key.key_id.to_string();
+    let signature = record
+        .source_signature
+        .as_ref()
+        .ok_or(EvidenceError::Unsigned)?;
+    if signature.public_key.to_bytes() != key.public_key {
+        return Err(EvidenceError::KeyMismatch { key_id });
+    }
+    if key.added.leaf_index >= record.leaf_index {
+        return Err(EvidenceError::KeyRegisteredLater {
+            key_id,
+            added: key.added.leaf_index,
+            record: record.leaf_index,
+        });
+    }
+    if let Some(retired) = key.retired {
+        if retired.leaf_index <= record.leaf_index {
+            return Err(EvidenceError::KeyRetiredBefore {
+                key_id,
+                retired: retired.leaf_index,
+                record: record.leaf_index,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Checks every reveal of the window against its commitment (in the window, or among the
