@@ -284,8 +284,8 @@ pub enum CommitmentStatus {
         at: Timestamp,
         payload: serde_json::Value,
     },
-    /// Not revealed yet, and `reveal_by` is after the bundle's [`complete_until`]
-    /// (VerifiedTrackRecord::complete_until).
+    /// Not revealed yet, and `reveal_by` is after the bundle's
+    /// [`complete_until`](VerifiedTrackRecord::complete_until).
     Pending,
     /// Not revealed, and `reveal_by` has passed within the bundle: counted against the source.
     ExpiredUnrevealed,
