@@ -276,6 +276,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::IdempotencyConflict { key } => ApiError::IdempotencyConflict(key),
+            e @ StoreError::RevealTooLate { .. } => {
+                ApiError::RevealRefused(RevealRefusal::OutsideWindow, e.to_string())
+            }
             StoreError::AlreadyRevealed { commitment, reveal } => ApiError::RevealRefused(
                 RevealRefusal::AlreadyRevealed,
                 format!("commitment {commitment} was revealed by record {reveal}; a commitment is revealed once"),

@@ -14,7 +14,7 @@ use provlog_core::record::{
     SourceSignature, Timestamp,
 };
 use provlog_core::Hash;
-use provlog_store::NewRecord;
+use provlog_store::{NewRecord, Revealing};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -428,16 +428,17 @@ pub(crate) fn build(
     })
 }
 
-/// For each reveal among `subs`: the index of the commitment it opens (its one parent, a
-/// commitment of the same source), once it is checked to open it at `received_ms`, within its
-/// window. Any reveal that does not refuses the whole request; that the commitment was not
-/// revealed before is checked again in the sequencing transaction.
+/// For each reveal among `subs`: the commitment it opens (its one parent, a commitment of the
+/// same source), once it is checked to open it at `received_ms`, within its window. Any reveal
+/// that does not refuses the whole request. That the commitment was not revealed before, and
+/// that the reveal's sealed time is still before `reveal_by`, the sequencing transaction checks
+/// again.
 pub(crate) async fn check_reveals(
     state: &AppState,
     subs: &[Submission],
     parents: &[Vec<u64>],
     received_ms: i64,
-) -> Result<Vec<Option<u64>>, ApiError> {
+) -> Result<Vec<Option<Revealing>>, ApiError> {
     let at =
         Timestamp::from_unix_millis(received_ms).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut out = Vec::with_capacity(subs.len());
@@ -478,7 +479,10 @@ pub(crate) async fn check_reveals(
             };
             ApiError::RevealRefused(refusal, format!("commitment {commitment}: {e}"))
         })?;
-        out.push(Some(*commitment));
+        out.push(Some(Revealing {
+            commitment: *commitment,
+            reveal_by_ms: stated.reveal_by.unix_millis(),
+        }));
     }
     Ok(out)
 }

@@ -51,7 +51,7 @@ pub use read::{
     StoredRecord,
 };
 pub use registry::RegistryRow;
-pub use sequence::{NewRecord, SequenceOutcome, Sequenced, Sequencing};
+pub use sequence::{NewRecord, Revealing, SequenceOutcome, Sequenced, Sequencing};
 pub use trust::{
     ApiKeyRow, AuditEvent, Change, NewApiKey, SourceChange, SourceKeyRow, SourceRow,
     SourceSettings, Trust,
@@ -85,6 +85,8 @@ pub enum StoreError {
     IdempotencyConflict { key: String },
     #[error("the commitment {commitment} was revealed by record {reveal}")]
     AlreadyRevealed { commitment: u64, reveal: u64 },
+    #[error("the reveal of commitment {commitment} would be logged at unix ms {at}, not before its reveal_by")]
+    RevealTooLate { commitment: u64, at: i64 },
     #[error("the leader lease is not held by {holder}")]
     NotLeader { holder: String },
     #[error("a checkpoint of size {size} with another root already exists")]

@@ -21,8 +21,17 @@ pub struct NewRecord {
     pub parents: Vec<u64>,
     /// Leaf data of a snapshot's items (or a statement's one item), in order.
     pub items: Vec<Vec<u8>>,
-    /// For a reveal: the index of the commitment it opens, revealed at most once.
-    pub reveals: Option<u64>,
+    /// For a reveal: the commitment it opens, revealed at most once, and before when.
+    pub reveals: Option<Revealing>,
+}
+
+/// What the sequencer holds a reveal to: the commitment it opens (its index) is revealed once,
+/// and the reveal's sealed time (which the sequencer may move later, keeping the source's times
+/// in order) is before the commitment's `reveal_by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revealing {
+    pub commitment: u64,
+    pub reveal_by_ms: i64,
 }
 
 impl NewRecord {

@@ -40,6 +40,7 @@ async fn lead(s: &Store, holder: &str) {
 backends::on_both_backends!(
     concurrent_batches_get_dense_unique_indexes,
     concurrent_writers_of_one_source_chain_densely,
+    a_commitment_is_revealed_once_and_in_time,
     integration_matches_the_in_memory_log,
     only_the_lease_holder_integrates_and_checkpoints,
     idempotency_keys_replay_or_conflict,
@@ -122,6 +123,36 @@ async fn concurrent_writers_of_one_source_chain_densely(s: Store) {
         heads.insert(source, (seq, stored.leaf_hash, stored.received_ms));
     }
     assert_eq!(heads["chain-a"].0 + heads["chain-b"].0 + 2, size);
+}
+
+/// The sequencer's own checks of a reveal: its commitment is revealed once, and its sealed
+/// time is before the commitment's deadline; a refused batch stores nothing.
+async fn a_commitment_is_revealed_once_and_in_time(s: Store) {
+    use provlog_store::Revealing;
+    let s = store(s).await;
+    new(s.sequence(&[record(0, vec![])], None).await.unwrap());
+    let revealing = |reveal_by_ms| {
+        let mut r = record(3, vec![0]);
+        r.reveals = Some(Revealing {
+            commitment: 0,
+            reveal_by_ms,
+        });
+        r
+    };
+    assert!(matches!(
+        s.sequence(&[revealing(1_764_000_000_000)], None).await,
+        Err(StoreError::RevealTooLate { commitment: 0, .. })
+    ));
+    let far = 4_102_444_800_000;
+    new(s.sequence(&[revealing(far)], None).await.unwrap());
+    assert!(matches!(
+        s.sequence(&[revealing(far)], None).await,
+        Err(StoreError::AlreadyRevealed {
+            commitment: 0,
+            reveal: 1
+        })
+    ));
+    assert_eq!(s.sizes().await.unwrap().sequenced, 2);
 }
 
 async fn integration_matches_the_in_memory_log(s: Store) {

@@ -12,7 +12,7 @@ use provlog_core::{leaf_hash, Hash};
 
 use super::dialect::{hash_list, in_list, insert_records, Backend, Db};
 use crate::convert::{from_db, hash, to_db};
-use crate::sequence::Sealed;
+use crate::sequence::{Revealing, Sealed};
 use crate::{NewRecord, Result, SequenceOutcome, Sequenced, Sequencing, StoreError};
 
 type Connection = <Db as sqlx::Database>::Connection;
@@ -123,7 +123,7 @@ pub(super) async fn append(
     .await?;
     let first = from_db(first)?;
     for r in batch {
-        if let Some(commitment) = r.reveals {
+        if let Some(Revealing { commitment, .. }) = r.reveals {
             // Under the log_state lock: no reveal of it can commit meanwhile.
             let done: Option<i64> =
                 sqlx::query_scalar("SELECT reveal FROM reveals WHERE commitment = $1")
@@ -151,6 +151,18 @@ pub(super) async fn append(
             Some(h) if h.received > r.record.received_at() => h.received,
             _ => r.record.received_at(),
         };
+        if let Some(Revealing {
+            commitment,
+            reveal_by_ms,
+        }) = r.reveals
+        {
+            if received.unix_millis() >= reveal_by_ms {
+                return Err(StoreError::RevealTooLate {
+                    commitment,
+                    at: received.unix_millis(),
+                });
+            }
+        }
         let seq = head.map_or(0, |h| h.seq + 1);
         let leaf = r.record.seal(seq, head.map(|h| h.leaf_hash), received);
         let leaf_hash = leaf_hash(&leaf);
@@ -171,7 +183,7 @@ pub(super) async fn append(
     }
     insert_records(conn, first, batch, &sealed).await?;
     for (i, r) in batch.iter().enumerate() {
-        if let Some(commitment) = r.reveals {
+        if let Some(Revealing { commitment, .. }) = r.reveals {
             sqlx::query("INSERT INTO reveals (commitment, reveal) VALUES ($1, $2)")
                 .bind(to_db(commitment)?)
                 .bind(to_db(first + i as u64)?)

@@ -88,6 +88,10 @@ fn plausible(method: &str, path: &str, cx: &Ctx) -> Option<(String, Body)> {
         ("get", "/v1/records/{id}/evidence") => none("/v1/records/0/evidence"),
         ("get", "/v1/sources") => none(path),
         ("get", "/v1/sources/{id}") => none(&format!("/v1/sources/{SRC_A}")),
+        // Bounded, so the sweep's reads write no close record.
+        ("get", "/v1/sources/{id}/track-record") => {
+            none(&format!("/v1/sources/{SRC_A}/track-record?to_seq=0"))
+        }
         ("get", "/v1/checkpoint") => none(path),
         ("get", "/v1/checkpoints") => none("/v1/checkpoints?limit=5"),
         ("get", "/v1/anchors") => none(path),
