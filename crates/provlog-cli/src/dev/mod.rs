@@ -24,7 +24,7 @@ use crate::demo::ingest::{ingest, read_manifest, write_manifest, Manifest};
 use crate::keygen::write_secret;
 use crate::{serve, Failure};
 use chain::{anchorer_key, contract, start_chain};
-use proof::{check_consistency, next_steps, prove, receipt_name};
+use proof::{check_consistency, next_steps, prove, receipt_name, track_record};
 
 mod chain;
 mod proof;
@@ -204,6 +204,12 @@ async fn session(
         manifest.derived.label,
         derived.parents.join(" and ")
     ));
+    let signal = client
+        .record(manifest.signal.index)
+        .await
+        .map_err(usage("reading the demo signal"))?;
+    let source = signal.summary.source;
+    track_record(&client, &trusted, &source, &paths.file("track-record.json")).await?;
     write_manifest(
         paths,
         &Manifest {

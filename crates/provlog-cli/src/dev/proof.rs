@@ -12,6 +12,7 @@ use provlog_core::evidence::verify_source_evidence;
 use provlog_core::log::verify_consistency;
 use provlog_core::receipt::{verify_receipt, Receipt};
 use provlog_core::record::signal_content;
+use provlog_core::track_record::{verify_track_record, TrackRecord, Window};
 
 use super::{say, usage, Paths, ORIGIN};
 use crate::demo::{
@@ -187,6 +188,42 @@ pub(super) async fn prove(
             }
         ));
     }
+    Ok(())
+}
+
+/// The whole history of `source`, fetched, written to `file` and verified from the file: every
+/// record of the source, none left out.
+pub(super) async fn track_record(
+    client: &Client,
+    trusted: &TrustedKeys,
+    source: &str,
+    file: &Path,
+) -> Result<(), Failure> {
+    let bytes = client
+        .track_record_json(source, &Window::default())
+        .await
+        .map_err(usage("fetching a track record"))?;
+    std::fs::write(file, &bytes).map_err(usage("writing the track record"))?;
+    let text = std::fs::read(file).map_err(usage("reading the track record back"))?;
+    let bundle = TrackRecord::from_json(&text).map_err(usage("the track record file"))?;
+    let v = verify_track_record(&bundle, trusted)
+        .map_err(|e| Failure::Invalid(format!("track record ({}): {e}", e.check())))?;
+    let last = v.records.last().map_or(v.first_seq, |e| e.seq);
+    say(format!(
+        "
+track record of {source} → {}",
+        file.display()
+    ));
+    say(format!(
+        "  records     {} (seq {}..={last}), gaps {}: every record of the source up to {}, none \
+         left out (provlog verify track-record {} --key {})",
+        v.records.len(),
+        v.first_seq,
+        v.gaps(),
+        v.complete_until,
+        file.display(),
+        file.with_file_name("log.vkey").display()
+    ));
     Ok(())
 }
 
