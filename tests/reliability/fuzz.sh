@@ -41,8 +41,10 @@ for target in $targets; do
   cargo +nightly fuzz run "$target" "$work/corpus/$target" "$work/seeds/$target" -- \
     -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$work/artifacts/$target/" > "$logs/$target.log" 2>&1 || status=$?
-  runs="$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$logs/$target.log" | grep -oE '[0-9]+$' | tail -1)"
-  secs="$(grep -oE 'Done [0-9]+ runs in [0-9]+ second' "$logs/$target.log" | awk '{print $5}' | tail -1)"
+  # A run that died before libFuzzer's final stats has none of these lines: no match must not
+  # end the script here (set -e, pipefail) before the log is shown below.
+  runs="$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$logs/$target.log" | grep -oE '[0-9]+$' | tail -1 || true)"
+  secs="$(grep -oE 'Done [0-9]+ runs in [0-9]+ second' "$logs/$target.log" | awk '{print $5}' | tail -1 || true)"
   inputs="$(find "$work/corpus/$target" -type f | wc -l)"
   if [ "$status" -ne 0 ] || [ -z "$runs" ]; then
     tail -60 "$logs/$target.log"

@@ -44,8 +44,10 @@ pub enum CheckpointError {
     OriginMismatch { expected: String, found: String },
 }
 
+/// signed-note's rule for key names (non-empty UTF-8 without spaces or `+`), and no control
+/// characters: a note may not contain them, so a key so named could sign nothing verifiable.
 fn valid_name(name: &str) -> Result<(), CheckpointError> {
-    if signed_note::is_key_name_valid(name) {
+    if signed_note::is_key_name_valid(name) && !name.chars().any(char::is_control) {
         Ok(())
     } else {
         Err(CheckpointError::KeyName {
