@@ -110,6 +110,21 @@ impl TrackRecord {
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).expect("a bundle serialises")
     }
+
+    /// `entry` as a receipt at the bundle's checkpoint (with its anchor): what each record of a
+    /// bundle is verified as.
+    pub fn receipt(&self, entry: &Entry) -> Receipt {
+        Receipt {
+            format: RECEIPT_FORMAT_V1.into(),
+            leaf_hash: crate::leaf_hash(entry.record.as_bytes()),
+            record: entry.record.clone(),
+            leaf_index: entry.leaf_index,
+            inclusion_proof: entry.inclusion_proof.clone(),
+            checkpoint: self.checkpoint.clone(),
+            item: None,
+            anchor: self.anchor.clone(),
+        }
+    }
 }
 
 /// Where in a bundle a record sits, for error messages.
@@ -378,16 +393,7 @@ pub fn verify_track_record(
     }
     let verifier = ReceiptVerifier::new(TrustedKeys::new(trusted.keys().cloned()));
     let verify = |at: Position, entry: &Entry| -> Result<Link, TrackRecordError> {
-        let receipt = Receipt {
-            format: RECEIPT_FORMAT_V1.into(),
-            leaf_hash: crate::leaf_hash(entry.record.as_bytes()),
-            record: entry.record.clone(),
-            leaf_index: entry.leaf_index,
-            inclusion_proof: entry.inclusion_proof.clone(),
-            checkpoint: bundle.checkpoint.clone(),
-            item: None,
-            anchor: bundle.anchor.clone(),
-        };
+        let receipt = bundle.receipt(entry);
         let item = entry.item.as_deref();
         let receipt = verifier
             .verify(&receipt)

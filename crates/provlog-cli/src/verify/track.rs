@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use provlog_core::receipt::{verify_receipt, Receipt, RECEIPT_FORMAT_V1};
+use provlog_core::receipt::verify_receipt;
 use provlog_core::track_record::{
     verify_track_record, CommitmentStatus, TrackRecord, VerifiedTrackRecord,
 };
@@ -31,16 +31,7 @@ pub(super) fn verify(
         Some(url) => {
             // The anchor is the checkpoint's: checked through the receipt of the record after
             // the window, which the bundle proves at that checkpoint.
-            let receipt = Receipt {
-                format: RECEIPT_FORMAT_V1.into(),
-                leaf_hash: provlog_core::leaf_hash(bundle.after.record.as_bytes()),
-                record: bundle.after.record.clone(),
-                leaf_index: bundle.after.leaf_index,
-                inclusion_proof: bundle.after.inclusion_proof.clone(),
-                checkpoint: bundle.checkpoint.clone(),
-                item: None,
-                anchor: bundle.anchor.clone(),
-            };
+            let receipt = bundle.receipt(&bundle.after);
             let receipt =
                 verify_receipt(&receipt, &trusted).map_err(|e| Failure::Invalid(e.to_string()))?;
             Some(crate::admin::runtime()?.block_on(check_on_chain(

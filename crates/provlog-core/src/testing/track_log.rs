@@ -87,7 +87,8 @@ pub struct Log {
 impl Log {
     fn new(steps: &[Step]) -> Log {
         let mut log = MemoryLog::new();
-        let (mut records, mut items) = (vec![], vec![]);
+        let mut records: Vec<(Record, Vec<u8>)> = vec![];
+        let mut items = vec![];
         let mut heads: HashMap<&str, (u64, Hash)> = HashMap::new();
         for (i, step) in steps.iter().enumerate() {
             let received = at(i as u64);
@@ -135,7 +136,7 @@ impl Log {
                         salt[0] ^= 1;
                     }
                     let item = Reveal::new(&salt, payload).to_item().unwrap();
-                    let parent = crate::leaf_hash(&records_so_far(&records, leaf));
+                    let parent: Hash = crate::leaf_hash(&records[leaf as usize].1);
                     (
                         SOURCE,
                         statement_record(Kind::Reveal, &item, vec![parent], received),
@@ -294,10 +295,6 @@ impl Log {
         });
         leaf.unwrap() as u64
     }
-}
-
-fn records_so_far(records: &[(Record, Vec<u8>)], leaf: u64) -> Vec<u8> {
-    records[leaf as usize].1.clone()
 }
 
 /// A record of [`SOURCE`] whose one item is `item`.

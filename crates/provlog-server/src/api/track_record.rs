@@ -320,17 +320,21 @@ async fn build(
         .pop()
         .expect("the chain read holds the record after");
     let before = (located.first > 0).then(|| entries.remove(0));
-    let commitments = commitments_before(state, &entries, size).await?;
 
-    // Every key that signed in the window, with its registry evidence at the checkpoint.
-    let mut keys = BTreeSet::new();
+    // One pass over the window: the keys that signed in it, and the commitments its reveals open.
+    let (mut keys, mut revealed) = (BTreeSet::new(), vec![]);
     for e in &entries {
         let record = Record::from_canonical_bytes(e.record.as_bytes())
             .map_err(|err| ApiError::Internal(format!("record {}: {err}", e.leaf_index)))?;
+        if record.kind == Kind::Reveal {
+            revealed.extend(record.parents.first().copied());
+        }
         if let Some(sig) = record.signature {
             keys.insert(sig.key_id);
         }
     }
+    let commitments = commitments_before(state, &entries, &revealed, size).await?;
+    // Every key that signed in the window, with its registry evidence at the checkpoint.
     let mut evidence = BTreeMap::new();
     if !keys.is_empty() {
         if let Some(history) = registry_history(state, source.as_str(), size).await? {
@@ -393,25 +397,19 @@ async fn entry(
     })
 }
 
-/// The commitments, from before the window, that the window's reveals open.
+/// The commitments, from before the window, that the window's reveals open (`revealed`: their
+/// leaf hashes).
 async fn commitments_before(
     state: &AppState,
     window: &[Entry],
+    revealed: &[Hash],
     size: u64,
 ) -> Result<Vec<Entry>, ApiError> {
     let in_window: BTreeSet<u64> = window.iter().map(|e| e.leaf_index).collect();
-    let mut parents = vec![];
-    for e in window {
-        let record = Record::from_canonical_bytes(e.record.as_bytes())
-            .map_err(|err| ApiError::Internal(format!("record {}: {err}", e.leaf_index)))?;
-        if record.kind == Kind::Reveal {
-            parents.extend(record.parents.first().copied());
-        }
-    }
     let mut out = vec![];
     for index in state
         .store
-        .resolve_parents(&parents)
+        .resolve_parents(revealed)
         .await?
         .into_iter()
         .flatten()
