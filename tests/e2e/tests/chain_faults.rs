@@ -571,8 +571,17 @@ impl Rig {
                 |a| a.status == "replaced" && !replaced_before.contains(&a.id),
             )
             .await;
-        let bumps = self.counter("provlog_anchor_fee_bumps_total").await - bumps_before;
-        assert!(bumps >= 1.0, "provlog_anchor_fee_bumps_total did not move");
+        // The worker stores the replacement, then broadcasts it and counts the bump: the status
+        // can be read a moment before the counter moves.
+        wait_for(
+            "provlog_anchor_fee_bumps_total to move",
+            Duration::from_secs(5),
+            || async {
+                let bumps = self.counter("provlog_anchor_fee_bumps_total").await - bumps_before;
+                (bumps >= 1.0).then_some(())
+            },
+        )
+        .await;
         self.node
             .rpc("evm_setAutomine", json!([true]))
             .await
