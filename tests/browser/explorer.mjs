@@ -2,7 +2,11 @@
 // `provlog dev` log with anchoring and demo data, then, as a user would: search a record by id,
 // see its provenance and lineage, get its receipt, verify it in the browser and see the proof
 // picture; search a snapshot by content root and verify one row; load a tampered receipt file
-// and paste another, and see each fail at its check; pin a wrong key and see that fail too.
+// and paste another, and see each fail at its check; pin a wrong key and see that fail too. Then
+// the source pages: demo.signals opened from one of its records, demo.predictions by searching
+// its id, each track record verified and scored in the browser (complete, no gaps, the same
+// score as the server's, its commitments and its chart); and a track record tampered with on
+// the wire (an outcome's return changed, a record dropped) turning the badge red at its check.
 // Screenshots go to tests/browser/artifacts/ (gitignored). Never skips: a missing browser or
 // binary is a failure.
 //
@@ -182,9 +186,15 @@ try {
   await keyAdded.click();
   await page.waitForSelector(`#record-id:text("${leaf}")`);
   check((await page.textContent("#record-summary")).includes("kind" + "source"), `record ${leaf} is a registry record`);
+  // The signal's verdict is still shown until this receipt's replaces it.
+  const shown = await page.textContent("#verdict");
   await page.click("#fetch-receipt");
-  await page.waitForSelector("#verdict.ok, #verdict.bad");
-  check((await page.getAttribute("#verdict", "class")) === "ok", `a registry record's receipt, with its event, verifies: ${await page.textContent("#verdict")}`);
+  await page.waitForFunction((prev) => !["", prev].includes(document.querySelector("#verdict").textContent), shown);
+  const registryVerdict = await page.textContent("#verdict");
+  check(
+    (await page.getAttribute("#verdict", "class")) === "ok" && registryVerdict.includes(`(record ${leaf}, source from demo.signals)`),
+    `a registry record's receipt, with its event, verifies: ${registryVerdict}`,
+  );
   await page.screenshot({ path: join(artifacts, "2-sources.png"), fullPage: true });
 
   // A snapshot found by its content root (hex), one row verified with its own picture.
@@ -234,6 +244,165 @@ try {
   check((await page.textContent("#vkey-origin")).includes("Pinned by you"), "an edited key is shown as pinned by the user");
   check(true, "the server's own receipt fails against a different pinned key");
   await page.screenshot({ path: join(artifacts, "4-wrong-key-fails.png"), fullPage: true });
+
+  // ------------------------------------------------------------------------------------------
+  // Source pages: the track record verified and scored in this browser.
+
+  /** Waits until the source page of `id` is done (verified or failed); returns its state. */
+  const sourceDone = async (id) => {
+    await page.waitForSelector(`#source[data-source="${id}"]:is([data-state="verified"], [data-state="failed"])`, { timeout: 60_000 });
+    return page.getAttribute("#source", "data-state");
+  };
+  const badgeData = async () =>
+    page.$eval("#source-badge", (b) => ({ ...b.dataset, text: b.textContent, cls: b.className, bg: getComputedStyle(b).backgroundColor }));
+
+  // With the wrong key still pinned, a track record fails at its checkpoint's signature.
+  await page.fill("#q", "demo.signals");
+  await page.click("#search-form button");
+  check((await sourceDone("demo.signals")) === "failed", "searching a source id opens its source page");
+  const wrongKey = await badgeData();
+  check(wrongKey.valid === "false" && wrongKey.check === "checkpoint_signature", `against a key that is not the log's, the track record fails at checkpoint_signature: ${wrongKey.text}`);
+
+  // The log's key again; demo.signals opened from one of its records, as a user clicks through.
+  await page.fill("#vkey", served);
+  await page.fill("#q", signal.id);
+  await page.click("#search-form button");
+  await page.waitForSelector(`#record-id:text("${signal.id}")`);
+  await page.click('#record-summary button.link[data-source="demo.signals"]');
+  check((await sourceDone("demo.signals")) === "verified", "the record's source link opens the source page of demo.signals, verified");
+  check(new URL(page.url()).hash === "#source=demo.signals", `the page's address names the source (${new URL(page.url()).hash})`);
+
+  /**
+   * The checks both scored demo sources must pass; returns the server's score. Reading an open
+   * window may append a close record (the log grows), so the page's two requests (track record,
+   * score) can land on two checkpoints: the page then says "not comparable; verify again", and
+   * the user (this test, at most twice) does.
+   */
+  const sourceChecks = async (id, series) => {
+    let match = await page.getAttribute("#source-score-compare", "data-match");
+    for (let again = 0; match === "checkpoint" && again < 2; again++) {
+      console.log(`  (${id}: the server scored another checkpoint than the bundle's; verifying again)`);
+      await page.click("#source-load");
+      await sourceDone(id);
+      match = await page.getAttribute("#source-score-compare", "data-match");
+    }
+    // The scored records' seqs, as the server scores them now (they do not move as the log grows).
+    const serverScore = await json(`/v1/sources/${id}/score`);
+    const b = await badgeData();
+    check(b.valid === "true" && b.cls === "ok" && b.gaps === "0", `${id}: the badge says verified with gaps 0 (${b.text})`);
+    check(b.text.startsWith("complete:") && b.text.includes("gaps 0"), `${id}: the badge says complete, gaps 0`);
+    check(b.bg === "rgb(227, 244, 232)", `${id}: the badge is green (${b.bg})`);
+    const count = Number(b.count);
+    check(count > 0 && count === Number(b.lastSeq) - Number(b.firstSeq) + 1, `${id}: the badge counts ${count} records, seq ${b.firstSeq}..${b.lastSeq}, none missing`);
+    const serverColumn = async (field) => page.textContent(`#source-score tr[data-field="${field}"] td[data-value="server"]`);
+    check((await serverColumn("checkpoint_size")) === b.checkpoint, `${id}: verified at the checkpoint the server scored (${b.checkpoint})`);
+    const outcomes = await page.textContent("#source-outcomes");
+    check(outcomes.includes("records of demo.prices") && outcomes.includes("verified as a track record of their own"), `${id}: the outcomes are demo.prices', verified: ${outcomes}`);
+    check(await page.isVisible("#source-scoring"), `${id}: the score is shown`);
+    check((await page.textContent("#source-spec")).includes("demo.prices"), `${id}: the spec names the outcome source: ${await page.textContent("#source-spec")}`);
+    const compare = await page.$eval("#source-score-compare", (e) => ({ match: e.dataset.match, text: e.textContent, cls: e.className }));
+    check(compare.match === "true" && compare.cls === "pass", `${id}: the browser's score equals the server's: ${compare.text}`);
+    const scored = Number(await page.getAttribute("#source-score", "data-scored"));
+    check(scored > 0 && String(scored) === (await serverColumn("scored")) && scored === serverScore.scored, `${id}: ${scored} records scored, as the server says`);
+    const differing = await page.locator("#source-score td.differs").count();
+    check(differing === 0, `${id}: no figure of the score table differs`);
+    // The chart: one point per scored record in every series.
+    await page.waitForSelector("#source-chart-svg");
+    const svgKind = await page.getAttribute("#source-chart-svg", "data-kind");
+    check(svgKind === serverScore.spec.kind, `${id}: the chart is of ${svgKind}`);
+    const ticks = await page.$$eval("#source-chart-svg text.label", (ts) => ts.map((t) => t.textContent));
+    check(new Set(ticks).size === ticks.length, `${id}: the chart's axis labels are distinct (${ticks.join(", ")})`);
+    const want = serverScore.scores.map((x) => x.seq).sort((a, b) => a - b);
+    for (const name of series) {
+      const seqs = await page.$$eval(`#source-chart-svg circle.dot[data-series="${name}"]`, (cs) => cs.map((c) => Number(c.dataset.seq)));
+      const distinct = [...new Set(seqs)].sort((a, b) => a - b);
+      check(seqs.length >= scored && JSON.stringify(distinct) === JSON.stringify(want), `${id}: the chart's ${name} series has a point for each of the ${scored} scored records (${seqs.length})`);
+    }
+    // Every record of the window is in the timeline, each scored one marked so.
+    const rows = await page.locator("#source-timeline tbody tr[data-seq]").count();
+    check(rows === count, `${id}: the timeline lists the window's ${rows} records`);
+    const scoredRows = await page.locator('#source-timeline tbody tr[data-score="scored"]').count();
+    check(scoredRows === scored, `${id}: ${scoredRows} timeline rows are marked scored`);
+    return serverScore;
+  };
+
+  const signalsScore = await sourceChecks("demo.signals", ["cumulative"]);
+  check((await page.locator('#source-chart-svg path[data-series="cumulative"]').count()) === 1, "demo.signals: the chart draws the cumulative return as one path");
+  const pathD = await page.getAttribute('#source-chart-svg path[data-series="cumulative"]', "d");
+  check(pathD.split("L").length === signalsScore.scored + 1, `the cumulative path starts at 0 and steps through every scored signal (${pathD.split("L").length} points)`);
+  // The commitments: two revealed, one expired unrevealed, highlighted.
+  const commitmentRows = await page.$$eval("#source-commitments tbody tr[data-seq]", (rs) =>
+    rs.map((r) => ({ seq: r.dataset.seq, status: r.dataset.status, cls: r.className, bg: getComputedStyle(r.querySelector("td")).backgroundColor, text: r.textContent })),
+  );
+  const revealed = commitmentRows.filter((r) => r.status === "revealed");
+  const expired = commitmentRows.filter((r) => r.status === "expired_unrevealed");
+  check(commitmentRows.length === 3 && revealed.length === 2 && expired.length === 1, `demo.signals has 3 commitments: 2 revealed, 1 expired unrevealed (${commitmentRows.map((r) => r.status).join(", ")})`);
+  check(expired[0].cls.includes("expired") && expired[0].bg === "rgb(251, 230, 228)", `the expired commitment is highlighted (${expired[0].bg}): ${expired[0].text}`);
+  check(expired[0].text.includes("EXPIRED UNREVEALED"), "the expired commitment says it counts as a loss");
+  check(revealed.every((r) => r.text.includes("revealed by seq")), "each revealed commitment names its reveal");
+  const expiredRow = page.locator(`#source-timeline tbody tr[data-seq="${expired[0].seq}"]`);
+  check((await expiredRow.getAttribute("class")) === "expired" && (await expiredRow.getAttribute("data-kind")) === "commitment", "the expired commitment's timeline row is highlighted too");
+  check(signalsScore.expired_unrevealed === 1, "the server's score counts the expired commitment against the source");
+  // A revealed commitment's link scrolls the timeline to its reveal.
+  await page.click(`#source-commitments tbody tr[data-seq="${revealed[0].seq}"] td:last-child button.link[data-seq]`);
+  check((await page.locator("#source-timeline tr.flash").getAttribute("data-kind")) === "reveal", "a commitment's reveal link marks the reveal in the timeline");
+  await page.locator("#source").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(artifacts, "source-signals.png"), fullPage: true });
+
+  // demo.predictions: found by searching its id; predicted and outcome series.
+  await page.fill("#q", "demo.predictions");
+  await page.click("#search-form button");
+  check((await sourceDone("demo.predictions")) === "verified", "searching demo.predictions opens its source page, verified");
+  const predictionsScore = await sourceChecks("demo.predictions", ["predicted", "outcome"]);
+  check(predictionsScore.records === 12 && predictionsScore.predictions, `demo.predictions: 12 predictions scored as predictions (${predictionsScore.scored} with an outcome)`);
+  check((await page.locator("#source-chart-svg line.error-bar").count()) === predictionsScore.scored, "each prediction's error is drawn between its predicted value and its outcome");
+  // Tokens worth 0.12 and 68,000 $, all predicted at once: one step per prediction, on a log scale.
+  const axes = await page.$eval("#source-chart-svg", (e) => [e.dataset.xAxis, e.dataset.yScale]);
+  check(axes[0] === "sequence" && axes[1] === "log", `the predictions' chart is drawn prediction by prediction on a logarithmic scale (${axes.join(", ")})`);
+  check((await page.textContent("#source-commitments")).includes("no commitments in this window"), "demo.predictions has no commitments");
+  await page.screenshot({ path: join(artifacts, "source-predictions.png"), fullPage: true });
+
+  // Tampered on the wire: the server's track record changed before the page reads it.
+  const tamper = async (id, edit) => {
+    const pattern = `**/v1/sources/${id}/track-record*`;
+    const handler = async (route) => {
+      const response = await route.fetch();
+      const bundle = await response.json();
+      edit(bundle);
+      await route.fulfill({ response, body: JSON.stringify(bundle) });
+    };
+    await page.route(pattern, handler);
+    // A fresh load of the page at the source's address.
+    await page.goto("about:blank");
+    await page.goto(`${api}/explorer/#source=${id}`);
+    const state = await sourceDone(id);
+    await page.unroute(pattern, handler);
+    return state;
+  };
+  // One outcome's return changed (its item no longer hashes to the record's content root).
+  let changedReturn;
+  const flipReturn = (bundle) => {
+    const o = bundle.outcomes.records.find((e) => e.item && "return" in JSON.parse(Buffer.from(e.item, "base64").toString()));
+    const item = JSON.parse(Buffer.from(o.item, "base64").toString());
+    changedReturn = [item.return, -item.return + 0.5];
+    item.return = changedReturn[1];
+    o.item = Buffer.from(JSON.stringify(item)).toString("base64");
+  };
+  check((await tamper("demo.signals", flipReturn)) === "failed", `a track record with one outcome's return changed (${changedReturn.join(" → ")}) is refused`);
+  const tampered1 = await badgeData();
+  check(tampered1.valid === "false" && tampered1.cls === "bad" && tampered1.check === "item", `the badge names the item check: ${tampered1.text}`);
+  check(tampered1.text.includes("NOT verified: the item check failed") && tampered1.text.includes("the outcomes' bundle"), "the badge says the outcomes' bundle failed");
+  check(tampered1.bg === "rgb(251, 230, 228)", `the badge is red (${tampered1.bg})`);
+  check(!(await page.isVisible("#source-scoring")) && (await page.locator("#source-timeline tbody tr").count()) === 0, "nothing of the tampered bundle is shown");
+  await page.screenshot({ path: join(artifacts, "source-tampered.png"), fullPage: true });
+  // One record dropped from the window: the chain has a gap.
+  check((await tamper("demo.signals", (b) => b.records.splice(3, 1))) === "failed", "a track record with one record dropped is refused");
+  const tampered2 = await badgeData();
+  check(tampered2.check === "seq_gap" && tampered2.text.includes("seq_gap"), `the badge names the seq_gap check: ${tampered2.text}`);
+  // Untouched again: the same page verifies.
+  await page.goto("about:blank");
+  await page.goto(`${api}/explorer/#source=demo.signals`);
+  check((await sourceDone("demo.signals")) === "verified" && (await badgeData()).valid === "true", "the untampered track record, opened from the address, verifies again");
 
   check(problems.length === 0, `no script errors or CSP violations (${problems.join("; ") || "none"})`);
   console.log(`explorer browser test: ${passed} passed, 0 failed; screenshots in ${artifacts}`);

@@ -137,6 +137,14 @@ enum SourcesCommand {
         #[arg(long)]
         key_id: String,
     },
+    /// Declare, once and for good, how the source's records are scored: a scoring spec (JSON;
+    /// docs/track-records.md), e.g. {"kind":"signals","value":"/signal","outcome":"/return",
+    /// "outcome_source":"prices","horizon_s":3600}.
+    Scoring {
+        id: String,
+        #[arg(long, value_name = "FILE")]
+        spec: PathBuf,
+    },
     /// Make a source signing key: the secret (base64 of 32 bytes) goes to FILE (mode 0600), for
     /// `sources add-key --key-file` and `submit --signing-key`; the public key (base64) is
     /// printed.
@@ -256,7 +264,7 @@ pub fn keys(args: KeysArgs) -> Result<(), Failure> {
     })
 }
 
-fn read_schema(path: &Path) -> Result<Value, Failure> {
+fn read_json_file(path: &Path) -> Result<Value, Failure> {
     let text = read_text(path)?;
     serde_json::from_str(&text).map_err(|e| usage(format!("{}: {e}", path.display())))
 }
@@ -303,7 +311,7 @@ pub fn sources(args: SourcesArgs) -> Result<(), Failure> {
                 let mut body = json!({"id": id, "display_name": name, "schema_policy": policy,
                     "require_signature": require_signature});
                 if let Some(path) = schema {
-                    body["schema"] = read_schema(&path)?;
+                    body["schema"] = read_json_file(&path)?;
                 }
                 c.create_source(&body).await
             }
@@ -320,7 +328,7 @@ pub fn sources(args: SourcesArgs) -> Result<(), Failure> {
                 }
                 match schema.as_deref() {
                     Some("none") => body["schema"] = Value::Null,
-                    Some(path) => body["schema"] = read_schema(Path::new(path))?,
+                    Some(path) => body["schema"] = read_json_file(Path::new(path))?,
                     None => {}
                 }
                 if let Some(policy) = policy {
@@ -349,6 +357,9 @@ pub fn sources(args: SourcesArgs) -> Result<(), Failure> {
                 _ => return Err(usage("give --key-file, or --public-key with --proof")),
             },
             SourcesCommand::RetireKey { id, key_id } => c.retire_source_key(&id, &key_id).await,
+            SourcesCommand::Scoring { id, spec } => {
+                c.declare_scoring(&id, &read_json_file(&spec)?).await
+            }
             SourcesCommand::Keygen { .. } => unreachable!("handled above"),
         };
         print(&answer.map_err(remote)?)

@@ -16,6 +16,7 @@ mod monitor;
 mod receipt;
 mod serve;
 mod submit;
+mod track_record;
 mod verify;
 
 /// Verifiable provenance log for AI data.
@@ -89,6 +90,9 @@ enum Command {
     Submit(submit::SubmitArgs),
     /// Fetch receipts.
     Receipt(receipt::ReceiptArgs),
+    /// A source's track record: fetch it; score it offline by the rules the source declared.
+    #[command(name = "track-record", after_help = track_record::AFTER_HELP)]
+    TrackRecord(track_record::Args),
     /// The log's anchoring transactions and their status.
     #[command(
         after_help = "Examples:\n  provlog anchors\n  provlog anchors --status pending --json"
@@ -139,6 +143,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => serve::migrate(args),
         Command::Contracts(cmd) => contracts::run(cmd),
         Command::Verify(cmd) => verify::run(cmd),
+        Command::TrackRecord(args) => track_record::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Monitor(args) => monitor::run(args),
         Command::Submit(args) => submit::submit(args),

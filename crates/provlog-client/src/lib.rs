@@ -40,9 +40,9 @@ pub use payload::{Evidence, PayloadFailure, PayloadRecord, RecordEvidence};
 pub use retry::RetryPolicy;
 pub use trust::{random_nonce, IssuedKey, SourceSigner, REQUEST_SIGNATURE_LIFETIME_SECS};
 pub use types::{
-    digest, signal, snapshot, Ack, AnchorEntry, AnchorPage, CheckpointEntry, CheckpointPage,
-    ConsistencyProof, FindQuery, LogInfo, RecordPage, RecordSummary, RecordView, Submission,
-    SubmitResponse,
+    digest, outcome, signal, snapshot, Ack, AnchorEntry, AnchorPage, CheckpointEntry,
+    CheckpointPage, ConsistencyProof, FindQuery, LogInfo, RecordPage, RecordSummary, RecordView,
+    Submission, SubmitResponse,
 };
 
 /// A handle to one provlog server. Cheap to clone; clones share the connection pool.
@@ -303,16 +303,24 @@ impl Client {
         source: &str,
         window: &provlog_core::track_record::Window,
     ) -> Result<Vec<u8>, ClientError> {
-        let query = [
-            ("since", window.since.map(|t| t.to_string())),
-            ("until", window.until.map(|t| t.to_string())),
-            ("from_seq", window.from_seq.map(|s| s.to_string())),
-            ("to_seq", window.to_seq.map(|s| s.to_string())),
-        ];
         Ok(self
-            .get_raw(&format!("v1/sources/{source}/track-record"), &query)
+            .get_raw(
+                &format!("v1/sources/{}/track-record", paths::segment(source)),
+                &window_query(window),
+            )
             .await?
             .body)
+    }
+
+    /// `GET /v1/sources/{source}/score`: the server's score of the same window's track record
+    /// (a `provlog-score/v1` object); recompute it from [`Client::track_record`] to trust it.
+    pub async fn score(
+        &self,
+        source: &str,
+        window: &provlog_core::track_record::Window,
+    ) -> Result<serde_json::Value, ClientError> {
+        let path = format!("v1/sources/{}/score", paths::segment(source));
+        self.get_json(&path, &window_query(window)).await
     }
 
     /// [`Client::track_record_json`], parsed. Verify it with
@@ -458,6 +466,18 @@ fn error_of(raw: Raw) -> ClientError {
             retry_after,
         },
     }
+}
+
+/// The query parameters of a track-record window.
+fn window_query(
+    window: &provlog_core::track_record::Window,
+) -> [(&'static str, Option<String>); 4] {
+    [
+        ("since", window.since.map(|t| t.to_string())),
+        ("until", window.until.map(|t| t.to_string())),
+        ("from_seq", window.from_seq.map(|s| s.to_string())),
+        ("to_seq", window.to_seq.map(|s| s.to_string())),
+    ]
 }
 
 #[cfg(test)]

@@ -124,7 +124,7 @@ impl SourceSigner {
                         .map_err(invalid)?;
                 item_content(&r.to_item().map_err(invalid)?)
             }
-            Kind::Signal => {
+            Kind::Signal | Kind::Outcome => {
                 signal_content(&get("payload").ok_or_else(|| invalid("no payload"))?)
                     .map_err(invalid)?
                     .0
@@ -292,6 +292,14 @@ impl Client {
     pub async fn change_source(&self, id: &str, change: &Value) -> Result<Value, ClientError> {
         let path = format!("v1/admin/sources/{}", crate::paths::segment(id));
         self.admin(reqwest::Method::PATCH, &path, &[], Some(change.clone()))
+            .await
+    }
+
+    /// `PUT /v1/admin/sources/{id}/scoring`: declares, once, how the source's records are
+    /// scored (a `provlog_core::score::ScoringSpec` as JSON).
+    pub async fn declare_scoring(&self, id: &str, spec: &Value) -> Result<Value, ClientError> {
+        let path = format!("v1/admin/sources/{}/scoring", crate::paths::segment(id));
+        self.admin(reqwest::Method::PUT, &path, &[], Some(spec.clone()))
             .await
     }
 

@@ -76,6 +76,11 @@ pub fn signal(source: &str, payload: Value) -> Value {
     json!({"kind": "signal", "source": source, "payload": payload})
 }
 
+/// An outcome record: what happened (`payload`) for the record whose leaf hash is `of`.
+pub fn outcome(source: &str, of: Hash, payload: Value) -> Value {
+    json!({"kind": "outcome", "source": source, "parents": [of], "payload": payload})
+}
+
 /// A snapshot record: JSON items, each provable on its own.
 pub fn snapshot(source: &str, items: Vec<Value>) -> Value {
     json!({"kind": "snapshot", "source": source, "items": items})

@@ -90,6 +90,8 @@ struct Bench {
     log: MemoryLog,
     /// Canonical bytes of every leaf.
     leaves: Vec<Vec<u8>>,
+    /// Each leaf's one item (a signal's payload, a registry event), as the log stores it.
+    items: Vec<Vec<u8>>,
     /// Leaves of [`SOURCE`] in sequence order.
     chain: Vec<u64>,
     /// The leaf of the `KeyAdded` record and its item (the event).
@@ -104,6 +106,7 @@ impl Bench {
         let source_key = SigningKey::from_bytes(&[31; 32]);
         let mut log = MemoryLog::with_capacity(125_000);
         let mut leaves = Vec::new();
+        let mut items = Vec::new();
         let mut chain = Vec::new();
         let mut key_added = None;
         let mut heads: HashMap<&str, (u64, Hash)> = HashMap::new();
@@ -114,7 +117,7 @@ impl Bench {
         while heads.get(SOURCE).is_none_or(|&(seq, _)| seq < WINDOW + 2) {
             let i = leaves.len() as u64;
             let received = at(i);
-            let (source, record) = match i {
+            let (source, record, item) = match i {
                 0 | 2 => {
                     let s = if i == 0 { SOURCE } else { OTHER };
                     let event = RegistryEvent::SourceRegistered {
@@ -122,12 +125,8 @@ impl Bench {
                         schema_policy: SchemaPolicy::Reject,
                         require_signature: false,
                     };
-                    (
-                        s,
-                        registry_record(origin(), sid(s), &event, received)
-                            .unwrap()
-                            .0,
-                    )
+                    let (r, item) = registry_record(origin(), sid(s), &event, received).unwrap();
+                    (s, r, item)
                 }
                 1 => {
                     let key_id = KeyId::new(KEY_ID).unwrap();
@@ -140,8 +139,8 @@ impl Bench {
                     };
                     let (r, item) =
                         registry_record(origin(), sid(SOURCE), &event, received).unwrap();
-                    key_added = Some((i, item));
-                    (SOURCE, r)
+                    key_added = Some((i, item.clone()));
+                    (SOURCE, r, item)
                 }
                 _ => {
                     let s = if i.is_multiple_of(OTHER_EVERY) {
@@ -152,7 +151,7 @@ impl Bench {
                     let seq = heads.get(s).map_or(0, |&(seq, _)| seq + 1);
                     let payload = json!({"token": "ETH", "signal": (i % 3) as i64 - 1,
                         "trend": "up", "trader_grade": 61.5 + (i % 80) as f64 / 8.0, "leaf": i});
-                    let (content, _) = signal_content(&payload).unwrap();
+                    let (content, item) = signal_content(&payload).unwrap();
                     let signature = (s == SOURCE && seq.is_multiple_of(SIGNED_EVERY)).then(|| {
                         SignedStatement::new(sid(s), Kind::Signal, content.clone())
                             .with_metadata(metadata.clone())
@@ -178,7 +177,7 @@ impl Bench {
                         source: sid(s),
                         v: FormatVersion::V2,
                     };
-                    (s, record)
+                    (s, record, item)
                 }
             };
             let head = heads.get(source).copied();
@@ -193,11 +192,12 @@ impl Bench {
                 chain.push(i);
             }
             leaves.push(bytes);
+            items.push(item);
         }
         // A few more leaves of the other source after the bundle's last record.
         for _ in 0..5 {
             let i = leaves.len() as u64;
-            let (content, _) = signal_content(&json!({"token": "BTC", "leaf": i})).unwrap();
+            let (content, item) = signal_content(&json!({"token": "BTC", "leaf": i})).unwrap();
             let record = Record {
                 content,
                 kind: Kind::Signal,
@@ -217,6 +217,7 @@ impl Bench {
             log.append(&bytes);
             heads.insert(OTHER, (seq + 1, provlog_core::leaf_hash(&bytes)));
             leaves.push(bytes);
+            items.push(item);
         }
         let signer = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[32; 32])).unwrap();
         let checkpoint = Checkpoint::new(ORIGIN, log.size(), log.root());
@@ -224,6 +225,7 @@ impl Bench {
         Bench {
             log,
             leaves,
+            items,
             chain,
             key_added: key_added.unwrap(),
             signer,
@@ -316,8 +318,8 @@ impl Bench {
                 leaf_index: leaf,
                 record: self.record_string(leaf),
                 inclusion_proof,
-                // Signals: only commitments and reveals carry their item in a bundle.
-                item: None,
+                // As the server sends them: every signal with its payload.
+                item: Some(BASE64_STANDARD.encode(&self.items[leaf as usize])),
             })
             .collect();
         let after = entries.pop().unwrap();
@@ -347,6 +349,8 @@ impl Bench {
             commitments: Vec::new(),
             evidence,
             anchor: None,
+            scoring: None,
+            outcomes: None,
         }
     }
 

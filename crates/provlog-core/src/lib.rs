@@ -18,6 +18,7 @@
 //! - [`evidence`]: source-key evidence, the registry records proving a signing key was the
 //!   source's when it signed.
 //! - [`track_record`]: a source's records over a window with the proof that none is missing.
+//! - [`score`]: a track record's score by the rules its source declared, recomputable by anyone.
 //! - [`receipt`]: receipts, the self-contained evidence that a record is in the log, verified
 //!   offline; the inclusion part also as a C2SP tlog-proof.
 //! - [`httpsig`]: the RFC 9421 / RFC 9530 profile of signed submissions.
@@ -41,6 +42,7 @@ pub mod payload;
 pub mod receipt;
 pub mod record;
 pub mod registry;
+pub mod score;
 pub mod track_record;
 
 #[doc(hidden)]

@@ -142,6 +142,10 @@ pub enum Kind {
     /// The disclosure of a commitment's payload and salt (format v2 only); its one parent is
     /// the commitment record.
     Reveal,
+    /// What happened for an earlier record, its one parent (format v2 only): the realised
+    /// return over a signal's holding period, the value a prediction was about. Its one item is
+    /// the outcome as JSON, stored by the log; scores ([`crate::score`]) read it.
+    Outcome,
 }
 
 impl Kind {
@@ -154,6 +158,7 @@ impl Kind {
             Kind::Close => "close",
             Kind::Commitment => "commitment",
             Kind::Reveal => "reveal",
+            Kind::Outcome => "outcome",
         }
     }
 
@@ -165,7 +170,10 @@ impl Kind {
 
     /// The kinds only format v2 has.
     pub fn is_v2_only(&self) -> bool {
-        matches!(self, Kind::Close | Kind::Commitment | Kind::Reveal)
+        matches!(
+            self,
+            Kind::Close | Kind::Commitment | Kind::Reveal | Kind::Outcome
+        )
     }
 }
 
@@ -308,6 +316,12 @@ impl Record {
             return Err(RecordError::invalid(
                 "parents",
                 "a reveal names exactly one parent: its commitment",
+            ));
+        }
+        if self.kind == Kind::Outcome && self.parents.len() != 1 {
+            return Err(RecordError::invalid(
+                "parents",
+                "an outcome names exactly one parent: the record it is the outcome of",
             ));
         }
         let mut seen = HashSet::with_capacity(self.parents.len());

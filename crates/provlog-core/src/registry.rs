@@ -25,6 +25,7 @@ use crate::record::{
     base64_array, canonicalize, json, Content, ContentAlg, FormatVersion, KeyId, Kind, LogOrigin,
     MediaType, Record, RecordError, SourceId, Timestamp,
 };
+use crate::score::ScoringSpec;
 
 /// Prefix of the message a new key signs to prove its holder asked for it: domain separation
 /// from the source signatures the same key makes.
@@ -83,6 +84,9 @@ pub enum RegistryEvent {
     },
     /// The key signs nothing new for the source from this record on.
     KeyRetired { key_id: KeyId },
+    /// How the source's records are scored ([`crate::score`]), from this record on. Stated at
+    /// most once per source, so that no one can pick the rules after seeing the outcomes.
+    ScoringDeclared { spec: ScoringSpec },
 }
 
 impl RegistryEvent {
@@ -93,6 +97,7 @@ impl RegistryEvent {
             RegistryEvent::SettingsChanged { .. } => "settings-changed",
             RegistryEvent::KeyAdded { .. } => "key-added",
             RegistryEvent::KeyRetired { .. } => "key-retired",
+            RegistryEvent::ScoringDeclared { .. } => "scoring-declared",
         }
     }
 
@@ -110,6 +115,10 @@ impl RegistryEvent {
         let value = json::parse_json_with_depth(bytes, 4)?;
         let event: RegistryEvent = serde_json::from_value(value)
             .map_err(|e| RecordError::invalid("registry event", e.to_string()))?;
+        if let RegistryEvent::ScoringDeclared { spec } = &event {
+            spec.check()
+                .map_err(|e| RecordError::invalid("scoring spec", e))?;
+        }
         if event.to_item()? != bytes {
             return Err(RecordError::ItemNotCanonical { index: 0 });
         }
@@ -224,6 +233,8 @@ pub enum RegistryError {
     NoActiveKey { leaf_index: u64, key_id: String },
     #[error("the proof of possession of key {key_id:?} does not verify")]
     BadProofOfPossession { key_id: String },
+    #[error("leaf {leaf_index} declares the source's scoring a second time")]
+    ScoringDeclaredTwice { leaf_index: u64 },
     #[error("registry record: {0}")]
     Record(#[from] RecordError),
 }
@@ -239,6 +250,7 @@ impl RegistryError {
             RegistryError::KeyAddedTwice { .. } => "key_added_twice",
             RegistryError::NoActiveKey { .. } => "no_active_key",
             RegistryError::BadProofOfPossession { .. } => "proof_of_possession",
+            RegistryError::ScoringDeclaredTwice { .. } => "scoring_declared_twice",
             RegistryError::Record(_) => "record",
         }
     }
@@ -280,6 +292,8 @@ pub struct SourceHistory {
     pub settings: Settings,
     /// In the order they were added.
     pub keys: Vec<KeyHistory>,
+    /// The source's scoring rules, once declared, and the record that declared them.
+    pub scoring: Option<(ScoringSpec, Stated)>,
     /// Leaf indexes of every registry record folded in, in log order.
     pub leaves: Vec<u64>,
 }
@@ -315,6 +329,7 @@ impl SourceHistory {
                 stated,
             },
             keys: Vec::new(),
+            scoring: None,
             leaves: vec![leaf_index],
         })
     }
@@ -392,6 +407,12 @@ impl SourceHistory {
                         key_id: key_id.to_string(),
                     })?;
                 key.retired = Some(stated);
+            }
+            RegistryEvent::ScoringDeclared { spec } => {
+                if self.scoring.is_some() {
+                    return Err(RegistryError::ScoringDeclaredTwice { leaf_index });
+                }
+                self.scoring = Some((spec.clone(), stated));
             }
         }
         self.leaves.push(leaf_index);

@@ -30,6 +30,8 @@ use crate::record::{
     Content, ContentAlg, FormatVersion, Kind, LogOrigin, MediaType, Record, RecordError, SourceId,
     Timestamp,
 };
+use crate::registry::RegistryEvent;
+use crate::score::{Declared, ScoringSpec};
 
 /// The `format` of version 1 track-record bundles.
 pub const TRACK_RECORD_FORMAT_V1: &str = "provlog-track-record/v1";
@@ -67,8 +69,9 @@ pub struct Entry {
     /// The record's canonical bytes (RFC 8785 JSON text), exactly as hashed into the log.
     pub record: String,
     pub inclusion_proof: Vec<Hash>,
-    /// For commitments and reveals: their one item (base64), whose leaf hash is the record's
-    /// `content.root`.
+    /// The record's one item (base64), whose leaf hash is its `content.root`, for the kinds
+    /// whose content is one JSON item: required for commitments, reveals, registry records and
+    /// outcomes, and carried for signals whenever the log holds their payload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
 }
@@ -100,6 +103,14 @@ pub struct TrackRecord {
     /// Where the checkpoint was anchored on chain. Not checked offline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anchor: Option<AnchorRef>,
+    /// The registry record declaring the source's scoring spec ([`crate::score`]), when it
+    /// declared one by the checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scoring: Option<Entry>,
+    /// With a scoring spec: the outcome source's records, at the same checkpoint, from before
+    /// the first scored record to the checkpoint (an open window, ending at a `close` record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<Box<TrackRecord>>,
 }
 
 impl TrackRecord {
@@ -136,6 +147,8 @@ pub enum Position {
     After,
     /// The n-th of the bundle's `commitments`.
     Commitment(usize),
+    /// The scoring declaration.
+    Scoring,
 }
 
 impl std::fmt::Display for Position {
@@ -145,6 +158,7 @@ impl std::fmt::Display for Position {
             Position::Window(i) => write!(f, "record {i} of the window"),
             Position::After => f.write_str("the record after the window"),
             Position::Commitment(i) => write!(f, "commitment {i} of the bundle"),
+            Position::Scoring => f.write_str("the scoring declaration"),
         }
     }
 }
@@ -226,6 +240,22 @@ pub enum TrackRecordError {
         at: Position,
         error: crate::commitment::RevealError,
     },
+    #[error(
+        "{at}: not a scoring declaration of the source before the window's end, or a second one"
+    )]
+    Scoring { at: Position },
+    #[error("the window holds a scoring declaration the bundle does not name")]
+    ScoringMissing,
+    #[error("the bundle has a scoring declaration but not its outcome source's records")]
+    OutcomesMissing,
+    #[error("the outcomes' bundle: {0}")]
+    Outcomes(Box<TrackRecordError>),
+    #[error("the outcomes are of source {found:?}, not {expected:?} as the spec declares")]
+    OutcomesSource { found: String, expected: String },
+    #[error("the outcomes are not at the bundle's checkpoint")]
+    OutcomesCheckpoint,
+    #[error("the outcomes do not reach back to the first scored record or forward to the checkpoint: some could be missing")]
+    OutcomesCutShort,
     #[error("key {key_id:?} signed {at}: {error}")]
     Evidence {
         at: Position,
@@ -256,6 +286,13 @@ impl TrackRecordError {
             TrackRecordError::CommitmentMissing { .. } => "commitment_missing",
             TrackRecordError::SecondReveal { .. } => "second_reveal",
             TrackRecordError::Reveal { error, .. } => error.check(),
+            TrackRecordError::Scoring { .. } => "scoring",
+            TrackRecordError::ScoringMissing => "scoring_missing",
+            TrackRecordError::OutcomesMissing => "outcomes_missing",
+            TrackRecordError::Outcomes(inner) => inner.check(),
+            TrackRecordError::OutcomesSource { .. } => "outcomes_source",
+            TrackRecordError::OutcomesCheckpoint => "outcomes_checkpoint",
+            TrackRecordError::OutcomesCutShort => "outcomes_cut_short",
         }
     }
 }
@@ -278,6 +315,8 @@ pub struct VerifiedEntry {
     pub leaf_hash: Hash,
     pub seq: u64,
     pub record: Record,
+    /// Its one item, proven against `content.root`, when the bundle carries it.
+    pub item: Option<Vec<u8>>,
     /// The registry evidence of the key that signed it, if signed.
     pub key: Option<VerifiedKey>,
 }
@@ -333,6 +372,10 @@ pub struct VerifiedTrackRecord {
     /// The window's commitments, in sequence order, each revealed, pending or expired.
     pub commitments: Vec<CommitmentState>,
     pub anchor: Option<AnchorRef>,
+    /// The source's scoring spec, when declared by the checkpoint.
+    pub scoring: Option<Declared>,
+    /// The outcome source's records from before the first scored record to the checkpoint.
+    pub outcomes: Option<Box<VerifiedTrackRecord>>,
 }
 
 impl VerifiedTrackRecord {
@@ -357,23 +400,34 @@ struct Link {
     item: Option<Vec<u8>>,
 }
 
-/// The item of a commitment or reveal record, checked against its content; `None` for other
-/// kinds (whose items the bundle does not carry).
-fn statement(
+/// The item of a record, checked against its content: required for commitments, reveals,
+/// registry records and outcomes (which a bundle is read by), optional for signals and close
+/// records, absent for snapshots and digests.
+fn item_of(
     at: Position,
     record: &Record,
     item: Option<&str>,
 ) -> Result<Option<Vec<u8>>, TrackRecordError> {
-    if !matches!(record.kind, Kind::Commitment | Kind::Reveal) {
-        return Ok(None);
-    }
     let wrong = |reason: &str| TrackRecordError::Item {
         at,
         reason: reason.to_string(),
     };
-    let data = item
-        .ok_or_else(|| wrong("absent"))
-        .and_then(|b| BASE64_STANDARD.decode(b).map_err(|_| wrong("not base64")))?;
+    // Outcomes too: one left without its item would turn a loss into "unscorable".
+    let required = matches!(
+        record.kind,
+        Kind::Commitment | Kind::Reveal | Kind::Source | Kind::Outcome
+    );
+    let item = match item {
+        None if required => return Err(wrong("absent")),
+        None => return Ok(None),
+        Some(_) if !record.kind.is_one_json_item() => {
+            return Err(wrong("a bundle carries no items of snapshots and digests"))
+        }
+        Some(item) => item,
+    };
+    let data = BASE64_STANDARD
+        .decode(item)
+        .map_err(|_| wrong("not base64"))?;
     if crate::leaf_hash(&data) != record.content.root {
         return Err(wrong("its leaf hash is not content.root"));
     }
@@ -385,6 +439,16 @@ fn statement(
 pub fn verify_track_record(
     bundle: &TrackRecord,
     trusted: &TrustedKeys,
+) -> Result<VerifiedTrackRecord, TrackRecordError> {
+    verify_bundle(bundle, trusted, true)
+}
+
+/// [`verify_track_record`]; `scored` false for a bundle's outcomes, which are a chain and
+/// nothing more (their source's own declaration, if any, does not apply to them).
+fn verify_bundle(
+    bundle: &TrackRecord,
+    trusted: &TrustedKeys,
+    scored: bool,
 ) -> Result<VerifiedTrackRecord, TrackRecordError> {
     if bundle.format != TRACK_RECORD_FORMAT_V1 {
         return Err(TrackRecordError::UnsupportedFormat {
@@ -408,7 +472,7 @@ pub fn verify_track_record(
                 expected: bundle.source.to_string(),
             });
         }
-        let item = statement(at, &receipt.record, item)?;
+        let item = item_of(at, &receipt.record, item)?;
         Ok(Link { at, receipt, item })
     };
 
@@ -510,6 +574,15 @@ pub fn verify_track_record(
 
     let commitments =
         commitment_states(bundle, &verify, &records, after.receipt.record.received_at)?;
+    let scoring = match scored {
+        true => declaration(bundle, &verify, &records, &after)?,
+        false if bundle.scoring.is_some() || bundle.outcomes.is_some() => {
+            return Err(TrackRecordError::Scoring {
+                at: Position::Scoring,
+            })
+        }
+        false => None,
+    };
 
     // Source keys, one evidence per key; the evidence for a key is verified against each record
     // it signed (its addition before the record, no retirement before it).
@@ -543,9 +616,11 @@ pub fn verify_track_record(
             leaf_hash: link.receipt.leaf_hash,
             seq: link.receipt.record.seq.unwrap_or_default(),
             record: link.receipt.record,
+            item: link.item,
             key,
         });
     }
+    let outcomes = outcomes(bundle, trusted, scoring.as_ref(), &entries)?;
     Ok(VerifiedTrackRecord {
         source: bundle.source.clone(),
         window: window.clone(),
@@ -556,7 +631,119 @@ pub fn verify_track_record(
         closed: after.receipt.record.kind == Kind::Close,
         commitments,
         anchor: bundle.anchor.clone(),
+        scoring,
+        outcomes,
     })
+}
+
+/// The bundle's scoring declaration, verified: a registry record of the source stating a
+/// [`ScoringSpec`](crate::score::ScoringSpec), in the chain before the record after the window,
+/// and the one the window holds if it holds one.
+fn declaration(
+    bundle: &TrackRecord,
+    verify: &dyn Fn(Position, &Entry) -> Result<Link, TrackRecordError>,
+    records: &[Link],
+    after: &Link,
+) -> Result<Option<Declared>, TrackRecordError> {
+    let scoring_event = |link: &Link| -> Result<Option<ScoringSpec>, TrackRecordError> {
+        if link.receipt.record.kind != Kind::Source {
+            return Ok(None);
+        }
+        let item = link.item.as_deref().unwrap_or_default();
+        match RegistryEvent::from_item(item) {
+            Ok(RegistryEvent::ScoringDeclared { spec }) => Ok(Some(spec)),
+            Ok(_) => Ok(None),
+            Err(e) => Err(TrackRecordError::Item {
+                at: link.at,
+                reason: e.to_string(),
+            }),
+        }
+    };
+    let mut in_window = None;
+    for link in records {
+        if scoring_event(link)?.is_some() {
+            if in_window.is_some() {
+                return Err(TrackRecordError::Scoring { at: link.at });
+            }
+            in_window = Some(link.receipt.leaf_index);
+        }
+    }
+    let Some(entry) = &bundle.scoring else {
+        return match in_window.is_some() || bundle.outcomes.is_some() {
+            true => Err(TrackRecordError::ScoringMissing),
+            false => Ok(None),
+        };
+    };
+    let at = Position::Scoring;
+    let link = verify(at, entry)?;
+    let spec = scoring_event(&link)?.ok_or(TrackRecordError::Scoring { at })?;
+    let seq = link
+        .receipt
+        .record
+        .seq
+        .ok_or(TrackRecordError::Unchained { at })?;
+    // A declaration the window holds is the one: any other would be a second.
+    let other_in_window = in_window.is_some_and(|leaf| leaf != link.receipt.leaf_index);
+    let window_seqs = records
+        .first()
+        .zip(records.last())
+        .and_then(|(first, last)| Some(first.receipt.record.seq?..=last.receipt.record.seq?));
+    let inside = window_seqs.is_some_and(|seqs| seqs.contains(&seq));
+    if link.receipt.leaf_index >= after.receipt.leaf_index
+        || other_in_window
+        || (inside && in_window.is_none())
+    {
+        return Err(TrackRecordError::Scoring { at });
+    }
+    Ok(Some(Declared {
+        spec,
+        seq,
+        leaf_index: link.receipt.leaf_index,
+        at: link.receipt.record.received_at,
+    }))
+}
+
+/// The outcome source's records, verified as a bundle of their own at the same checkpoint,
+/// reaching from before the first scored record (signal or commitment after the declaration)
+/// to the checkpoint: every outcome that could count is in it.
+fn outcomes(
+    bundle: &TrackRecord,
+    trusted: &TrustedKeys,
+    declared: Option<&Declared>,
+    entries: &[VerifiedEntry],
+) -> Result<Option<Box<VerifiedTrackRecord>>, TrackRecordError> {
+    let Some(declared) = declared else {
+        return Ok(None);
+    };
+    let first_scored = entries
+        .iter()
+        .find(|e| matches!(e.record.kind, Kind::Signal | Kind::Commitment) && e.seq > declared.seq);
+    let Some(outcomes) = &bundle.outcomes else {
+        return match first_scored {
+            Some(_) => Err(TrackRecordError::OutcomesMissing),
+            None => Ok(None),
+        };
+    };
+    let expected = declared.spec.outcome_source(&bundle.source);
+    if &outcomes.source != expected {
+        return Err(TrackRecordError::OutcomesSource {
+            found: outcomes.source.to_string(),
+            expected: expected.to_string(),
+        });
+    }
+    if outcomes.checkpoint != bundle.checkpoint {
+        return Err(TrackRecordError::OutcomesCheckpoint);
+    }
+    let reaches_back = match (&outcomes.before, first_scored) {
+        (Some(before), Some(first)) => before.leaf_index < first.leaf_index,
+        _ => true,
+    };
+    if outcomes.window.until.is_some() || outcomes.window.to_seq.is_some() || !reaches_back {
+        return Err(TrackRecordError::OutcomesCutShort);
+    }
+    let verified = verify_bundle(outcomes, trusted, false)
+        .map_err(|e| TrackRecordError::Outcomes(Box::new(e)))?;
+    Ok(Some(Box::new(verified)))
 }
 
 /// The checks of [`verify_source_evidence`] that depend on the record, for a record signed by a

@@ -1055,3 +1055,119 @@ fn track_record_vectors_are_current() {
         }),
     );
 }
+
+/// Scores of track records (`provlog track-record score`, `GET /v1/sources/{id}/score`): the
+/// worked example of docs/track-records.md and a predictions log, with every figure computed by
+/// hand (`expect`; floating-point figures to within 1e-12) and as provlog-core computes it
+/// (`computed`; other verifiers must give exactly these doubles).
+#[test]
+fn score_vectors_are_current() {
+    use provlog_core::score::score;
+    use provlog_core::testing::track_log::{prediction_log, score_log, PREDICTIONS, SOURCE};
+    use provlog_core::track_record::{verify_track_record, Window};
+    let signals = score_log();
+    let predictions = prediction_log();
+    let later = Window {
+        from_seq: Some(7),
+        ..Window::default()
+    };
+    // (1.02 × 0.99 × 1 × 1.05 × 1.04 × 1.02) − 1; (0.02 − 0.01 + 0.05 + 0.04 + 0.02) / 5.
+    let whole = json!({
+        "records": 10, "scored": 6, "unresolved": 1, "pending": 1, "expired_unrevealed": 1,
+        "unscorable": 1, "before_declaration": 1,
+        "signals": {"hits": 4, "misses": 1, "flat": 1, "hit_rate": 0.8,
+                    "cumulative_return": 0.124755632, "mean_return": 0.024},
+        "returns": [[3, 0.02], [4, -0.01], [5, 0.0], [6, 0.05], [8, 0.04], [10, 0.02]],
+    });
+    // F (+0.04) and H (+0.02): 1.04 × 1.02 − 1.
+    let later_expect = json!({
+        "records": 6, "scored": 2, "unresolved": 1, "pending": 1, "expired_unrevealed": 1,
+        "unscorable": 1, "before_declaration": 0,
+        "signals": {"hits": 2, "misses": 0, "flat": 0, "hit_rate": 1.0,
+                    "cumulative_return": 0.0608, "mean_return": 0.03},
+        "returns": [[8, 0.04], [10, 0.02]],
+    });
+    // Errors 2, −3, 0.5: MAE 5.5/3, RMSE √(13.25/3), direction right for P1 and P3.
+    let predictions_expect = json!({
+        "records": 4, "scored": 3, "unresolved": 0, "pending": 0, "expired_unrevealed": 0,
+        "unscorable": 1, "before_declaration": 0,
+        "predictions": {"mae": 1.8333333333333333, "rmse": 2.101586702153082,
+                        "directional_accuracy": 0.6666666666666666},
+        "errors": [[2, 2.0], [3, -3.0], [6, 0.5]],
+    });
+    let cases = [
+        (
+            "signals scored by a price source, the whole history",
+            signals.bundle(SOURCE, Window::default(), signals.size()),
+            whole,
+        ),
+        (
+            "signals, a later window",
+            signals.bundle(SOURCE, later, signals.size()),
+            later_expect,
+        ),
+        (
+            "predictions scored by their own outcomes",
+            predictions.bundle(PREDICTIONS, Window::default(), predictions.size()),
+            predictions_expect,
+        ),
+    ];
+    let trusted = signals.trusted();
+    let cases: Vec<Value> = cases
+        .into_iter()
+        .map(|(desc, bundle, expect)| {
+            let bundle = bundle.unwrap();
+            let verified = verify_track_record(&bundle, &trusted).unwrap();
+            let computed = serde_json::to_value(score(&verified).unwrap()).unwrap();
+            assert_matches_hand(desc, &computed, &expect);
+            json!({
+                "desc": desc,
+                "bundle": serde_json::to_value(&bundle).unwrap(),
+                "expect": expect,
+                "computed": computed,
+            })
+        })
+        .collect();
+    check_or_update(
+        "scores.json",
+        json!({
+            "description": "Scores (provlog-score/v1) of verified track-record bundles whose source declared a scoring spec. `expect` is computed by hand (floating-point figures to within 1e-12; `returns`/`errors` list [seq, value] of each scored record); `computed` is provlog-core's score, which other verifiers must reproduce exactly. Verify with log_vkey.",
+            "log_vkey": signals.signer.verifier_key().to_string(),
+            "cases": cases,
+        }),
+    );
+}
+
+fn assert_matches_hand(desc: &str, computed: &Value, expect: &Value) {
+    let close = |a: &Value, b: &Value, what: &str| {
+        let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+        assert!(
+            (a - b).abs() <= 1e-12,
+            "{desc}: {what}: computed {a}, by hand {b}"
+        );
+    };
+    for (key, want) in expect.as_object().unwrap() {
+        match key.as_str() {
+            "signals" | "predictions" => {
+                for (metric, want) in want.as_object().unwrap() {
+                    let got = &computed[key][metric];
+                    match want.is_f64() {
+                        true => close(got, want, metric),
+                        false => assert_eq!(got, want, "{desc}: {metric}"),
+                    }
+                }
+            }
+            "returns" | "errors" => {
+                let field = if key == "returns" { "return" } else { "error" };
+                let got = computed["scores"].as_array().unwrap();
+                let want = want.as_array().unwrap();
+                assert_eq!(got.len(), want.len(), "{desc}: scored records");
+                for (g, w) in got.iter().zip(want) {
+                    assert_eq!(g["seq"], w[0], "{desc}");
+                    close(&g[field], &w[1], field);
+                }
+            }
+            _ => assert_eq!(&computed[key], want, "{desc}: {key}"),
+        }
+    }
+}

@@ -56,6 +56,7 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
         JS,
         include_bytes!("../explorer/dist/trackrecord.js"),
     ),
+    ("score.js", JS, include_bytes!("../explorer/dist/score.js")),
     ("bytes.js", JS, include_bytes!("../explorer/dist/bytes.js")),
     ("jcs.js", JS, include_bytes!("../explorer/dist/jcs.js")),
     (

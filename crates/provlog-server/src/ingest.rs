@@ -284,16 +284,19 @@ fn build_content(
             check_item_sizes(state, std::slice::from_ref(&item))?;
             Ok((item_content(&item), vec![item]))
         }
-        Kind::Signal => {
-            let payload = s
-                .payload
-                .take()
-                .ok_or_else(|| invalid("a signal needs a JSON `payload`"))?;
+        // The log keeps the payload (item 0): a track record carries it, for scores.
+        Kind::Signal | Kind::Outcome => {
+            let kind = s.kind;
+            let payload = s.payload.take().ok_or_else(|| {
+                invalid(format!("a record of kind {kind} needs a JSON `payload`"))
+            })?;
             if s.items.is_some() || s.items_base64.is_some() || s.content.is_some() {
-                return Err(invalid("a signal has only a `payload`"));
+                return Err(invalid(format!(
+                    "a record of kind {kind} has only a `payload`"
+                )));
             }
-            let (content, _) = signal_content(&payload).map_err(invalid)?;
-            Ok((content, vec![]))
+            let (content, item) = signal_content(&payload).map_err(invalid)?;
+            Ok((content, vec![item]))
         }
         Kind::Snapshot => {
             if s.payload.is_some() || s.content.is_some() {

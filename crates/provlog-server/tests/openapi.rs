@@ -207,7 +207,7 @@ async fn routes_that_want_a_token_declare_the_bearer_scheme(store: Store) {
     }
     // The write routes and every admin route; reads are public by default.
     assert_eq!(&guarded[..2], ["/v1/records", "/v1/records/snapshot"]);
-    assert_eq!(guarded.len(), 2 + 12, "{guarded:?}");
+    assert_eq!(guarded.len(), 2 + 13, "{guarded:?}");
     assert!(
         guarded[2..].iter().all(|p| p.starts_with("/v1/admin/")),
         "{guarded:?}"

@@ -22,7 +22,23 @@ on_both_backends!(
     a_quiet_source_shares_one_close_record,
     bad_windows_are_refused,
     reveals_open_their_commitments_in_time_or_are_refused,
+    outcomes_score_a_source_by_its_declared_spec,
 );
+
+/// `GET` `uri`, settling the log until the answer comes (see [`track`]).
+async fn get_settled(api: &Api, uri: &str) -> (StatusCode, serde_json::Value) {
+    let request = api.get(uri);
+    let settle = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            api.settle().await;
+        }
+    };
+    tokio::select! {
+        answer = request => answer,
+        _ = settle => unreachable!(),
+    }
+}
 
 /// `GET` the track record at `query`, settling the log (as the leader would) until the answer
 /// comes: a window that reaches the present waits for a checkpoint over its close record.
@@ -321,4 +337,122 @@ async fn reveals_open_their_commitments_in_time_or_are_refused(store: Store) {
     let part = track(&api, "oracle", "?from_seq=5").await;
     assert_eq!(part.commitments.len(), 1);
     verified(&api, &part);
+}
+
+async fn outcomes_score_a_source_by_its_declared_spec(store: Store) {
+    use provlog_core::score::score;
+    let api = setup(store, |_| {}).await;
+    let admin = api.admin().await;
+    for id in ["oracle", "prices", "plain"] {
+        api.source(&admin, json!({"id": id, "display_name": id}))
+            .await;
+    }
+    let (_, oracle) = api.create_key(&admin, "ingest", Some("oracle")).await;
+    let (_, prices) = api.create_key(&admin, "ingest", Some("prices")).await;
+    let spec = json!({"kind": "signals", "value": "/signal", "outcome": "/return",
+        "outcome_source": "prices", "horizon_s": 1});
+    let declare = |id: &str, spec: &serde_json::Value| {
+        let uri = format!("/v1/admin/sources/{id}/scoring");
+        let (api, admin, spec) = (&api, admin.clone(), spec.clone());
+        async move { api.send("PUT", &uri, Some(&admin), Some(&spec)).await }
+    };
+    // Bad specs, unknown sources and outcome sources are refused, writing nothing.
+    let size = api.records().await;
+    let mut no_horizon = spec.clone();
+    no_horizon["horizon_s"] = json!(0);
+    let mut extra = spec.clone();
+    extra["weight"] = json!(2);
+    let mut nowhere = spec.clone();
+    nowhere["outcome_source"] = json!("nobody");
+    for (id, body, status, problem) in [
+        (
+            "oracle",
+            &no_horizon,
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        ),
+        ("oracle", &extra, StatusCode::BAD_REQUEST, "bad-request"),
+        ("nobody", &spec, StatusCode::NOT_FOUND, "not-found"),
+        ("oracle", &nowhere, StatusCode::CONFLICT, "conflict"),
+    ] {
+        expect_problem(declare(id, body).await, status, problem);
+    }
+    assert_eq!(
+        api.records().await,
+        size,
+        "refused declarations log nothing"
+    );
+    let (s, v) = declare("oracle", &spec).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["scoring"], spec);
+    // Final: the rules cannot be changed after the outcomes are seen.
+    expect_problem(
+        declare("oracle", &spec).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    );
+
+    let mut leaves = vec![];
+    for signal in [1, -1, 0, 1] {
+        let body = json!({"kind": "signal", "source": "oracle",
+            "payload": {"token": "BTC", "signal": signal}});
+        let (s, v) = api.write(&oracle, &body).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        leaves.push(v["records"][0]["leaf_hash"].as_str().unwrap().to_string());
+    }
+    let outcome = |of: &str, r: f64| json!({"kind": "outcome", "source": "prices", "parents": [of], "payload": {"return": r}});
+    // An outcome names exactly one parent, a record of the log.
+    let mut orphan = outcome(&leaves[0], 0.1);
+    orphan["parents"] = json!([]);
+    expect_problem(
+        api.write(&prices, &orphan).await,
+        StatusCode::BAD_REQUEST,
+        "invalid-record",
+    );
+    let mut two = outcome(&leaves[0], 0.1);
+    two["parents"] = json!([leaves[0], leaves[1]]);
+    expect_problem(
+        api.write(&prices, &two).await,
+        StatusCode::BAD_REQUEST,
+        "invalid-record",
+    );
+    // Too early for the horizon: it cannot count.
+    let (s, v) = api.write(&prices, &outcome(&leaves[3], 0.5)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    for (leaf, r) in [(0, 0.02), (1, 0.01), (2, -0.03)] {
+        let (s, v) = api.write(&prices, &outcome(&leaves[leaf], r)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+
+    let bundle = track(&api, "oracle", "").await;
+    assert!(bundle.scoring.is_some() && bundle.outcomes.is_some());
+    assert_eq!(bundle.outcomes.as_ref().unwrap().source.as_str(), "prices");
+    let ours = score(&verified(&api, &bundle)).unwrap();
+    assert_eq!((ours.records, ours.scored, ours.unresolved), (4, 3, 1));
+    let m = ours.signals.clone().unwrap();
+    assert_eq!((m.hits, m.misses, m.flat), (1, 1, 1));
+    assert_eq!(m.hit_rate, Some(0.5));
+    assert!((m.cumulative_return - (1.02 * 0.99 - 1.0)).abs() < 1e-12);
+    assert!((m.mean_return.unwrap() - 0.005).abs() < 1e-12);
+
+    // The server's score is the same function of the same bundle.
+    let (s, served) = get_settled(&api, "/v1/sources/oracle/score").await;
+    assert_eq!(s, StatusCode::OK, "{served}");
+    let ours = serde_json::to_value(&ours).unwrap();
+    for key in [
+        "records",
+        "scored",
+        "unresolved",
+        "signals",
+        "scores",
+        "spec_sha256",
+    ] {
+        assert_eq!(served[key], ours[key], "{key}");
+    }
+    // Without a declaration there is no score.
+    let (_, plain) = api.create_key(&admin, "ingest", Some("plain")).await;
+    signals(&api, &plain, "plain", 1, None).await;
+    let (s, v) = get_settled(&api, "/v1/sources/plain/score").await;
+    expect_problem((s, v), StatusCode::NOT_FOUND, "not-found");
 }

@@ -1,6 +1,8 @@
 //! Reads for proofs, receipts, lookups and lineage. Records and node hashes are immutable once
 //! written, so every read here can be served from any replica.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use provlog_core::Hash;
 
@@ -166,6 +168,13 @@ pub trait Reads {
 
     /// Leaf data of all items of a snapshot record, in order.
     async fn items(&self, record: u64) -> Result<Vec<Vec<u8>>>;
+
+    /// Item 0 of each of `records` that has items, by record index.
+    async fn first_items(&self, records: &[u64]) -> Result<BTreeMap<u64, Vec<u8>>>;
+
+    /// How many records of `source` are below leaf `index`: the sequence number of its first
+    /// record from `index` on.
+    async fn seq_at(&self, source: &str, index: u64) -> Result<u64>;
 
     /// `(record, item, the record's source)` of the items whose leaf hash is `leaf_hash`,
     /// oldest first, of records after `after`, at most `limit`.

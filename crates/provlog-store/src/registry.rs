@@ -85,6 +85,9 @@ pub(crate) fn event(change: &SourceChange<'_>) -> Result<RegistryEvent> {
         SourceChange::RetireKey { key_id: id, .. } => Ok(RegistryEvent::KeyRetired {
             key_id: key_id(id)?,
         }),
+        SourceChange::DeclareScoring { spec, .. } => {
+            Ok(RegistryEvent::ScoringDeclared { spec: spec.clone() })
+        }
     }
 }
 

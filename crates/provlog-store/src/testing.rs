@@ -27,8 +27,9 @@ pub fn new_record(
             snapshot_content_json(&[json!({"row": "a"}), json!({"row": i})]).expect("a snapshot");
         (Kind::Snapshot, content, items)
     } else {
-        let (content, _) = signal_content(&json!({"signal": i})).expect("a signal");
-        (Kind::Signal, content, vec![])
+        // The log keeps a signal's payload as its one item, as ingest does.
+        let (content, item) = signal_content(&json!({"signal": i})).expect("a signal");
+        (Kind::Signal, content, vec![item])
     };
     let record = Record {
         content,

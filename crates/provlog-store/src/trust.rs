@@ -4,6 +4,7 @@
 //! miss one.
 
 use async_trait::async_trait;
+use provlog_core::score::ScoringSpec;
 
 use crate::{RegistryRow, Result, StoreError};
 
@@ -19,6 +20,9 @@ pub struct SourceRow {
     pub require_signature: bool,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// The scoring spec the source declared (`provlog_core::score::ScoringSpec`), as canonical
+    /// JSON; declared at most once.
+    pub scoring: Option<String>,
     pub keys: Vec<SourceKeyRow>,
 }
 
@@ -98,7 +102,16 @@ pub(crate) type KeyRow = (
     Option<String>,
 );
 
-pub(crate) type SourceDbRow = (String, String, Option<String>, String, bool, i64, i64);
+pub(crate) type SourceDbRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    bool,
+    i64,
+    i64,
+    Option<String>,
+);
 pub(crate) type SourceKeyDbRow = (String, String, Vec<u8>, i64, Option<i64>);
 pub(crate) type AuditDbRow = (i64, i64, String, String, String, String);
 
@@ -135,6 +148,7 @@ pub(crate) fn source_rows(
                 require_signature,
                 created_ms,
                 updated_ms,
+                scoring,
             )| {
                 let keys = keys
                     .iter()
@@ -156,6 +170,7 @@ pub(crate) fn source_rows(
                     require_signature,
                     created_ms,
                     updated_ms,
+                    scoring,
                     keys,
                 })
             },
@@ -181,6 +196,12 @@ pub enum SourceChange<'a> {
     },
     /// Retires a source key: it verifies no new submission; records it signed stay as they are.
     RetireKey { source: &'a str, key_id: &'a str },
+    /// Declares how the source's records are scored; `Conflict` when it declared before, or
+    /// when the spec's outcome source is not registered.
+    DeclareScoring {
+        source: &'a str,
+        spec: &'a ScoringSpec,
+    },
 }
 
 impl SourceChange<'_> {
@@ -188,7 +209,9 @@ impl SourceChange<'_> {
     pub fn source(&self) -> &str {
         match self {
             SourceChange::Create(id, _) | SourceChange::Update(id, _) => id,
-            SourceChange::AddKey { source, .. } | SourceChange::RetireKey { source, .. } => source,
+            SourceChange::AddKey { source, .. }
+            | SourceChange::RetireKey { source, .. }
+            | SourceChange::DeclareScoring { source, .. } => source,
         }
     }
 
@@ -199,6 +222,7 @@ impl SourceChange<'_> {
             SourceChange::Update(..) => "source.changed",
             SourceChange::AddKey { .. } => "source.key_added",
             SourceChange::RetireKey { .. } => "source.key_revoked",
+            SourceChange::DeclareScoring { .. } => "source.scoring_declared",
         }
     }
 
@@ -213,6 +237,9 @@ impl SourceChange<'_> {
             }),
             SourceChange::AddKey { key_id, .. } | SourceChange::RetireKey { key_id, .. } => {
                 serde_json::json!({ "key_id": key_id })
+            }
+            SourceChange::DeclareScoring { spec, .. } => {
+                serde_json::json!({ "spec_sha256": spec.sha256() })
             }
         }
         .to_string()

@@ -369,7 +369,7 @@ async fn urls_pick_the_backend_or_say_why_not() {
 async fn items_stored_without_their_leaf_hash_get_it_when_the_log_is_bound() {
     let db = backends::sqlite().await;
     db.store.init_log(ORIGIN).await.unwrap();
-    let mut snapshot = record(1);
+    let mut snapshot = provlog_store::testing::new_record(ORIGIN, "laptop", 1, vec![], true);
     snapshot.items = vec![b"row a".to_vec(), b"row b".to_vec()];
     db.store.sequence(&[snapshot], None).await.unwrap();
     let mut conn = raw(&db).await;

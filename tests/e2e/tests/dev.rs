@@ -67,6 +67,16 @@ fn dev_proves_the_demo_and_a_second_run_reuses_everything() {
     let (out, err) = (text(&first.stdout), text(&first.stderr));
     assert!(first.status.success(), "provlog dev failed:\n{out}\n{err}");
     assert!(out.contains("a new chain"), "{out}");
+    // Both scored sources end with a verified track record and the score the server agrees on;
+    // one committed signal was left unrevealed past its deadline.
+    for source in ["demo.signals", "demo.predictions"] {
+        assert!(out.contains(&format!("track record of {source}")), "{out}");
+    }
+    assert!(out.contains("expired unrevealed 1"), "{out}");
+    assert!(
+        out.contains("GET /v1/sources/demo.predictions/score"),
+        "{out}"
+    );
     assert!(out.contains("deployed the anchor contract"), "{out}");
     assert_eq!(out.matches("receipt valid").count(), 2, "{out}");
     assert_eq!(

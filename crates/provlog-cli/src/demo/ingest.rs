@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use provlog_client::{Ack, Client, ClientError, SourceSigner, Submission};
+use provlog_core::commitment::{Commitment, Reveal, SALT_LEN};
+use provlog_core::record::Timestamp;
 use serde_json::{json, Value};
 
 use crate::demo::{self, DemoData};
@@ -68,6 +70,11 @@ struct Logged {
     sentiment: Vec<Ack>,
     signals: Vec<Ack>,
     derived: Vec<Ack>,
+    /// Committed signals, and the reveals of all but the last.
+    commitments: Vec<Ack>,
+    reveals: Vec<Ack>,
+    /// `demo.prices`' outcomes of the signals, predictions and revealed commitments.
+    outcomes: Vec<Ack>,
     /// The token the strategy signal is about.
     token: String,
 }
@@ -79,6 +86,9 @@ impl Logged {
             + self.sentiment.len()
             + self.signals.len()
             + self.derived.len()
+            + self.commitments.len()
+            + self.reveals.len()
+            + self.outcomes.len()
     }
 }
 
@@ -99,6 +109,16 @@ pub(crate) async fn ingest(paths: &Paths, client: &Client) -> Result<Manifest, F
         logged.sentiment.len(),
         logged.signals.len(),
         logged.token
+    ));
+    say(format!(
+        "        then {} committed signals (revealed {}, one left past its deadline), and {} outcomes \
+         from {}: each signal's hour and each prediction's price (the demo's day runs in \
+         seconds: its scoring specs' horizon is {} s)",
+        logged.commitments.len(),
+        logged.reveals.len(),
+        logged.outcomes.len(),
+        demo::PRICES,
+        demo::HORIZON_S
     ));
     manifest(&data, &logged)
 }
@@ -134,6 +154,11 @@ async fn register(
             writer = writer.with_signer(signer.clone());
         }
         writers.insert(spec.id, writer);
+    }
+    // Before any record to score: records logged before a declaration are not scored.
+    for (id, spec) in demo::scoring_specs() {
+        let declared = admin.declare_scoring(id, &spec).await;
+        kept(declared, || format!("declaring {id}'s scoring spec"))?;
     }
     say(format!(
         "sources {} registered with JSON Schemas; {} must sign with key {}",
@@ -207,14 +232,98 @@ async fn submit_data(
     derived["parents"] = json!([snapshot[0].leaf_hash, predictions[prediction].leaf_hash]);
     derived["metadata"] = json!({"strategy": "grade-and-forecast", "version": 1});
     let derived = submit(writer(demo::STRATEGY)?, vec![derived], "strategy").await?;
+
+    // Signals sold before they are published: committed now, revealed within a few seconds —
+    // all but the last, which stays unrevealed past its deadline and counts against the source.
+    let committed = demo::committed_signals();
+    let reveal_by = now_ms() + 4_000;
+    let mut salts = vec![];
+    let mut records = vec![];
+    for payload in &committed {
+        let mut salt = [0u8; SALT_LEN];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
+        let c = Commitment::new(&salt, payload, None, timestamp(reveal_by)?)
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        let mut record = json!({"kind": "commitment", "source": demo::SIGNALS, "commitment": c});
+        signer
+            .sign_record(&mut record)
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        records.push(record);
+        salts.push(salt);
+    }
+    let commitments = submit(writer(demo::SIGNALS)?, records, "commitments").await?;
+
+    // An outcome counts once the horizon has passed since its record.
+    wait_horizon().await;
+    let o = demo::outcomes(data);
+    let mut outcomes = vec![];
+    let parents = signals.iter().chain(&predictions).map(|a| a.leaf_hash);
+    let payloads = o.signals.into_iter().chain(o.predictions);
+    let records: Vec<Value> = parents
+        .zip(payloads)
+        .map(|(of, payload)| provlog_client::outcome(demo::PRICES, of, payload))
+        .collect();
+    for (n, chunk) in records.chunks(96).enumerate() {
+        let acks = submit(
+            writer(demo::PRICES)?,
+            chunk.to_vec(),
+            &format!("outcomes-{n}"),
+        )
+        .await?;
+        outcomes.extend(acks);
+    }
+
+    let mut reveals = vec![];
+    let revealed = commitments.len().saturating_sub(1);
+    for (n, (c, salt)) in commitments.iter().zip(&salts).take(revealed).enumerate() {
+        let reveal = Reveal::new(salt, committed[n].clone());
+        let mut record = json!({"kind": "reveal", "source": demo::SIGNALS,
+            "parents": [c.leaf_hash], "reveal": reveal});
+        signer
+            .sign_record(&mut record)
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        reveals.extend(submit(writer(demo::SIGNALS)?, vec![record], &format!("reveal-{n}")).await?);
+    }
+    wait_horizon().await;
+    let records: Vec<Value> = reveals
+        .iter()
+        .zip(demo::committed_outcomes())
+        .map(|(r, payload)| provlog_client::outcome(demo::PRICES, r.leaf_hash, payload))
+        .collect();
+    outcomes.extend(submit(writer(demo::PRICES)?, records, "outcomes-revealed").await?);
+    // The unrevealed commitment's deadline passes before anyone reads the track record.
+    let left = reveal_by + 100 - now_ms();
+    if left > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(left as u64)).await;
+    }
     Ok(Logged {
         snapshot,
         predictions,
         sentiment,
         signals,
         derived,
+        commitments,
+        reveals,
+        outcomes,
         token,
     })
+}
+
+async fn wait_horizon() {
+    tokio::time::sleep(std::time::Duration::from_millis(
+        demo::HORIZON_S * 1000 + 100,
+    ))
+    .await;
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn timestamp(ms: i64) -> Result<Timestamp, Failure> {
+    Timestamp::from_unix_millis(ms).map_err(|e| Failure::Usage(e.to_string()))
 }
 
 fn signals_of(source: &str, payloads: &[Value]) -> Vec<Value> {

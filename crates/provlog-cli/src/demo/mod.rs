@@ -19,6 +19,12 @@ pub const GRADES: &str = "demo.grades";
 pub const PREDICTIONS: &str = "demo.predictions";
 pub const SENTIMENT: &str = "demo.sentiment";
 pub const STRATEGY: &str = "demo.strategy";
+pub const PRICES: &str = "demo.prices";
+
+/// The demo's day runs in seconds of log time: an outcome counts for a record once it is logged
+/// this long after it (the horizon of the demo's scoring specs; a real one would say 3600 for
+/// hourly signals).
+pub const HORIZON_S: u64 = 1;
 
 /// The day the demo describes.
 pub const DAY: &str = "2026-11-01";
@@ -223,6 +229,126 @@ pub fn generate(universe: usize) -> DemoData {
     }
 }
 
+/// What `demo.prices` logs: the outcome of each hourly signal (the token's return over the
+/// signal's hour, and its price at the end of it) and of each prediction (the price 7 days on).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcomes {
+    /// One per signal of [`DemoData::signals`], in order.
+    pub signals: Vec<Value>,
+    /// One per prediction of [`DemoData::predictions`], in order.
+    pub predictions: Vec<Value>,
+}
+
+/// The hour's return of a token that `signal` called: a small edge, much noise.
+fn hourly_return(rng: &mut ChaCha8Rng, signal: f64) -> f64 {
+    round(signal * 0.0015 + rng.gen_range(-0.008..0.008), 6)
+}
+
+/// The price outcome of an hourly signal.
+pub fn signal_outcome(signal: &Value, r: f64, price_usd: f64) -> Value {
+    json!({
+        "token": signal["token"],
+        "from": signal["at"],
+        "hours": 1,
+        "return": r,
+        "price_usd": round(price_usd, 6),
+    })
+}
+
+/// The outcomes of `data`, from their own seed: the data itself does not change with them.
+pub fn outcomes(data: &DemoData) -> Outcomes {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED ^ 1);
+    let mut prices: std::collections::HashMap<String, f64> = data
+        .tokens
+        .iter()
+        .map(|t| (t.symbol.clone(), t.price_usd))
+        .collect();
+    let signals = data
+        .signals
+        .iter()
+        .map(|s| {
+            let r = hourly_return(&mut rng, s["signal"].as_f64().unwrap_or(0.0));
+            let token = s["token"].as_str().unwrap_or_default().to_string();
+            let price = prices.entry(token).or_insert(1.0);
+            *price *= 1.0 + r;
+            signal_outcome(s, r, *price)
+        })
+        .collect();
+    let predictions = data
+        .predictions
+        .iter()
+        .map(|p| {
+            let now = p["price_usd"].as_f64().unwrap_or(0.0);
+            let predicted = p["predicted_usd"].as_f64().unwrap_or(0.0);
+            // The forecaster gets the direction right more often than not.
+            let change = (predicted / now - 1.0) * 0.6 + rng.gen_range(-0.05..0.05);
+            json!({
+                "token": p["token"],
+                "as_of": "2026-11-08T00:00:00Z",
+                "price_usd": round(now * (1.0 + change), 6),
+            })
+        })
+        .collect();
+    Outcomes {
+        signals,
+        predictions,
+    }
+}
+
+/// Signals for the next day's first hour, logged as hiding commitments (`demo.signals` sells
+/// them): the demo reveals all but the last.
+pub fn committed_signals() -> Vec<Value> {
+    [
+        ("BTC", 1, "bullish", 68.2),
+        ("ETH", -1, "bearish", 41.5),
+        ("SOL", 1, "bullish", 71.0),
+    ]
+    .into_iter()
+    .map(|(token, signal, trend, grade)| {
+        json!({
+            "at": "2026-11-02T00:00:00Z",
+            "token": token,
+            "signal": signal,
+            "trend": trend,
+            "trader_grade": grade,
+        })
+    })
+    .collect()
+}
+
+/// The outcomes of the committed signals, once revealed: their hour's return.
+pub fn committed_outcomes() -> Vec<Value> {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED ^ 2);
+    committed_signals()
+        .iter()
+        .map(|s| {
+            let r = hourly_return(&mut rng, s["signal"].as_f64().unwrap_or(0.0));
+            let base = MAJORS
+                .iter()
+                .find(|(t, _)| s["token"] == *t)
+                .map_or(1.0, |(_, p)| *p);
+            signal_outcome(s, r, base * (1.0 + r))
+        })
+        .collect()
+}
+
+/// The demo's scoring specs (docs/track-records.md): signals by their hour's return,
+/// predictions by the price that came true, both from `demo.prices`.
+pub fn scoring_specs() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            SIGNALS,
+            json!({"kind": "signals", "value": "/signal", "outcome": "/return",
+                   "outcome_source": PRICES, "horizon_s": HORIZON_S}),
+        ),
+        (
+            PREDICTIONS,
+            json!({"kind": "predictions", "value": "/predicted_usd", "outcome": "/price_usd",
+                   "baseline": "/price_usd", "outcome_source": PRICES, "horizon_s": HORIZON_S}),
+        ),
+    ]
+}
+
 /// The derived signal: a strategy's call on `token`, from its grade row and its prediction.
 /// Its record names both as lineage parents.
 pub fn derived_signal(grade_row: &Value, prediction: &Value) -> Value {
@@ -248,7 +374,7 @@ pub fn derived_signal(grade_row: &Value, prediction: &Value) -> Value {
     })
 }
 
-/// The five demo sources with their schemas; signals must be signed by the source's key.
+/// The six demo sources with their schemas; signals must be signed by the source's key.
 pub fn sources() -> Vec<SourceSpec> {
     let token = json!({"type": "string", "pattern": "^[A-Z0-9]{2,10}$"});
     let time = json!({"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$"});
@@ -340,6 +466,20 @@ pub fn sources() -> Vec<SourceSpec> {
             ),
             require_signature: false,
         },
+        SourceSpec {
+            id: PRICES,
+            display_name: "Demo market data: the prices that scored the signals and predictions",
+            schema: json!({
+                "type": "object",
+                "required": ["token", "price_usd"],
+                "properties": {
+                    "token": token, "from": time, "hours": {"const": 1},
+                    "return": {"type": "number"}, "as_of": time, "price_usd": price,
+                },
+                "additionalProperties": false,
+            }),
+            require_signature: false,
+        },
     ]
 }
 
@@ -394,7 +534,11 @@ mod tests {
         let schema =
             |id: &str| validator(&sources().into_iter().find(|s| s.id == id).unwrap().schema);
         let derived = derived_signal(&d.grades[0], &d.predictions[0]);
+        let o = outcomes(&d);
+        let prices: Vec<Value> = o.signals.into_iter().chain(o.predictions).collect();
         for (id, payloads) in [
+            (SIGNALS, &committed_signals()),
+            (PRICES, &prices),
             (SIGNALS, &d.signals),
             (GRADES, &d.grades),
             (PREDICTIONS, &d.predictions),
@@ -406,6 +550,24 @@ mod tests {
                 let errors: Vec<String> = v.iter_errors(p).map(|e| e.to_string()).collect();
                 assert!(errors.is_empty(), "{id}: {p} fails its schema: {errors:?}");
             }
+        }
+    }
+
+    #[test]
+    fn outcomes_follow_the_data_and_are_the_same_every_time() {
+        let d = generate(300);
+        let o = outcomes(&d);
+        assert_eq!(o, outcomes(&generate(300)));
+        assert_eq!(o.signals.len(), d.signals.len());
+        assert_eq!(o.predictions.len(), d.predictions.len());
+        for (s, out) in d.signals.iter().zip(&o.signals) {
+            assert_eq!((&s["token"], &s["at"]), (&out["token"], &out["from"]));
+        }
+        // The specs are valid, and name the price source.
+        for (_, spec) in scoring_specs() {
+            let spec: provlog_core::score::ScoringSpec = serde_json::from_value(spec).unwrap();
+            spec.check().unwrap();
+            assert_eq!(spec.outcome_source.unwrap().as_str(), PRICES);
         }
     }
 

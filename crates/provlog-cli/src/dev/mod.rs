@@ -210,6 +210,8 @@ async fn session(
         .map_err(usage("reading the demo signal"))?;
     let source = signal.summary.source;
     track_record(&client, &trusted, &source, &paths.file("track-record.json")).await?;
+    let predictions = paths.file("track-record-predictions.json");
+    track_record(&client, &trusted, crate::demo::PREDICTIONS, &predictions).await?;
     write_manifest(
         paths,
         &Manifest {

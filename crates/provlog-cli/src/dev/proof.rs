@@ -12,6 +12,7 @@ use provlog_core::evidence::verify_source_evidence;
 use provlog_core::log::verify_consistency;
 use provlog_core::receipt::{verify_receipt, Receipt};
 use provlog_core::record::signal_content;
+use provlog_core::score::score;
 use provlog_core::track_record::{verify_track_record, TrackRecord, Window};
 
 use super::{say, usage, Paths, ORIGIN};
@@ -223,6 +224,60 @@ track record of {source} → {}",
         v.complete_until,
         file.display(),
         file.with_file_name("log.vkey").display()
+    ));
+    if v.scoring.is_none() {
+        return Ok(());
+    }
+    let score = score(&v).map_err(|e| Failure::Invalid(format!("score ({}): {e}", e.check())))?;
+    // The server computes it from the bundle it serves for the same window: the same numbers.
+    let served = client
+        .score(source, &Window::default())
+        .await
+        .map_err(usage("fetching the server's score"))?;
+    let ours = serde_json::to_value(&score).map_err(|e| Failure::Usage(e.to_string()))?;
+    for key in [
+        "records",
+        "scored",
+        "unresolved",
+        "pending",
+        "expired_unrevealed",
+        "signals",
+        "predictions",
+        "spec_sha256",
+    ] {
+        if ours.get(key) != served.get(key) {
+            return Err(Failure::Invalid(format!(
+                "the server's score of {source} differs at {key}: {:?}, computed here {:?}",
+                served.get(key),
+                ours.get(key)
+            )));
+        }
+    }
+    let metrics = match (&score.signals, &score.predictions) {
+        (Some(m), _) => format!(
+            "hit rate {}, cumulative return {:+.2}%, mean {:+.3}% per position",
+            m.hit_rate.map_or("none".into(), |r| format!("{r:.3}")),
+            m.cumulative_return * 100.0,
+            m.mean_return.unwrap_or_default() * 100.0
+        ),
+        (_, Some(m)) => format!(
+            "MAE {:.4}, RMSE {:.4}, direction right {:.3}",
+            m.mae.unwrap_or_default(),
+            m.rmse.unwrap_or_default(),
+            m.directional_accuracy.unwrap_or_default()
+        ),
+        _ => String::new(),
+    };
+    say(format!(
+        "  score       {} records after the declared spec: scored {}, unresolved {}, pending {}, \
+         expired unrevealed {}; {metrics} — outcomes from {}, the same from \
+         `provlog track-record score` and GET /v1/sources/{source}/score",
+        score.records,
+        score.scored,
+        score.unresolved,
+        score.pending,
+        score.expired_unrevealed,
+        score.outcome_source.as_str(),
     ));
     Ok(())
 }

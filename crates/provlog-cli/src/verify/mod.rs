@@ -199,7 +199,7 @@ pub fn run(cmd: Command) -> Result<(), Failure> {
     }
 }
 
-fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
+pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
     let mut buf = vec![];
     let result = if path == Path::new("-") {
         std::io::stdin().read_to_end(&mut buf).map(|_| ())

@@ -19,10 +19,11 @@ use crate::hash::Hash;
 use crate::log::MemoryLog;
 use crate::receipt::{ItemInclusion, Receipt, RECEIPT_FORMAT_V1};
 use crate::record::{
-    signal_content, FormatVersion, KeyId, Kind, LogOrigin, Nonce, Record, SignedStatement,
-    SourceId, Timestamp,
+    canonicalize, signal_content, FormatVersion, KeyId, Kind, LogOrigin, Nonce, Record,
+    SignedStatement, SourceId, Timestamp,
 };
 use crate::registry::{prove_possession, registry_record, RegistryEvent, SchemaPolicy};
+use crate::score::{ScoreKind, ScoringSpec};
 use crate::track_record::{close_record, Entry, TrackRecord, Window, TRACK_RECORD_FORMAT_V1};
 
 pub const ORIGIN: &str = "example.com/provlog/track-records";
@@ -68,9 +69,24 @@ enum Step {
         leaf: u64,
         salt_ok: bool,
     },
+    /// A commitment of [`SOURCE`] to `{"token": "BTC", "signal": signal}`.
+    CommitSignal {
+        reveal_by: u64,
+        signal: i64,
+    },
+    /// A registry record of this source declaring its scoring spec.
+    Declare(&'static str, fn() -> ScoringSpec),
+    /// A signal of this source with this payload.
+    Payload(&'static str, fn() -> Value),
+    /// An outcome, by this source, of the record at `of`.
+    Outcome {
+        source: &'static str,
+        of: u64,
+        payload: fn() -> Value,
+    },
 }
 
-/// The payload and salt the commitment at `leaf` commits to.
+/// The payload and salt the commitment at `leaf` commits to (a `Commit` step's).
 pub fn committed(leaf: u64) -> (Value, [u8; SALT_LEN]) {
     (json!({"signal": leaf}), [leaf as u8; SALT_LEN])
 }
@@ -90,6 +106,7 @@ impl Log {
         let mut records: Vec<(Record, Vec<u8>)> = vec![];
         let mut items = vec![];
         let mut heads: HashMap<&str, (u64, Hash)> = HashMap::new();
+        let mut payloads: HashMap<u64, Value> = HashMap::new();
         for (i, step) in steps.iter().enumerate() {
             let received = at(i as u64);
             let (source, record, item) = match *step {
@@ -114,14 +131,50 @@ impl Log {
                         registry_record(origin(), sid(SOURCE), &event, received).unwrap();
                     (SOURCE, r, Some(item))
                 }
-                Step::Signal(s, signed) => (s, signal(s, i, signed, received), None),
-                Step::ForgedPrev => (SOURCE, signal(SOURCE, i, false, received), None),
+                Step::Signal(s, signed) => {
+                    let payload = json!({"token": "BTC", "signal": i});
+                    let (r, item) = signal(s, &payload, i, signed, received);
+                    (s, r, Some(item))
+                }
+                Step::ForgedPrev => {
+                    let payload = json!({"token": "BTC", "signal": i});
+                    let (r, item) = signal(SOURCE, &payload, i, false, received);
+                    (SOURCE, r, Some(item))
+                }
+                Step::Payload(s, payload) => {
+                    let (r, item) = signal(s, &payload(), i, false, received);
+                    (s, r, Some(item))
+                }
+                Step::Declare(s, spec) => {
+                    let event = RegistryEvent::ScoringDeclared { spec: spec() };
+                    let (r, item) = registry_record(origin(), sid(s), &event, received).unwrap();
+                    (s, r, Some(item))
+                }
+                Step::Outcome {
+                    source,
+                    of,
+                    payload,
+                } => {
+                    let item = canonicalize(&payload()).unwrap();
+                    let parent = crate::leaf_hash(&records[of as usize].1);
+                    let mut r = statement_record(Kind::Outcome, &item, vec![parent], received);
+                    r.source = sid(source);
+                    (source, r, Some(item))
+                }
                 Step::Close(s) => {
                     let (r, item) = close_record(origin(), sid(s), received);
                     (s, r, Some(item))
                 }
-                Step::Commit { reveal_by } => {
+                Step::Commit { .. } | Step::CommitSignal { .. } => {
                     let (payload, salt) = committed(i as u64);
+                    let (payload, reveal_by) = match *step {
+                        Step::CommitSignal { reveal_by, signal } => {
+                            (json!({"token": "BTC", "signal": signal}), reveal_by)
+                        }
+                        Step::Commit { reveal_by } => (payload, reveal_by),
+                        _ => unreachable!(),
+                    };
+                    payloads.insert(i as u64, payload.clone());
                     let c = Commitment::new(&salt, &payload, None, at(reveal_by)).unwrap();
                     let item = c.to_item().unwrap();
                     (
@@ -131,7 +184,8 @@ impl Log {
                     )
                 }
                 Step::RevealOf { leaf, salt_ok } => {
-                    let (payload, mut salt) = committed(leaf);
+                    let (_, mut salt) = committed(leaf);
+                    let payload = payloads[&leaf].clone();
                     if !salt_ok {
                         salt[0] ^= 1;
                     }
@@ -184,7 +238,9 @@ impl Log {
             leaf_index: leaf,
             record: String::from_utf8(bytes.clone()).unwrap(),
             inclusion_proof: self.log.inclusion_proof(leaf, size).unwrap(),
-            item: matches!(record.kind, Kind::Commitment | Kind::Reveal)
+            item: record
+                .kind
+                .is_one_json_item()
                 .then(|| BASE64_STANDARD.encode(self.items[leaf as usize].as_ref().unwrap())),
         }
     }
@@ -219,6 +275,48 @@ impl Log {
     /// The honest bundle of `source` over `window` at the checkpoint of `size`, as the log
     /// serves it; `None` when no record after the window is in the checkpoint yet.
     pub fn bundle(&self, source: &str, window: Window, size: u64) -> Option<TrackRecord> {
+        let mut bundle = self.chain_bundle(source, window, size)?;
+        let chain = self.chain(source, size);
+        let declared = chain.iter().copied().find_map(|l| {
+            let item = self.items[l as usize].as_deref()?;
+            match RegistryEvent::from_item(item) {
+                Ok(RegistryEvent::ScoringDeclared { spec }) => Some((l, spec)),
+                _ => None,
+            }
+        });
+        // Declared before the record after the window, as the server reads it.
+        let Some((declaration, spec)) = declared.filter(|(l, _)| *l < bundle.after.leaf_index)
+        else {
+            return Some(bundle);
+        };
+        bundle.scoring = Some(self.entry(declaration, size));
+        let first_scored = bundle.records.iter().find(|e| {
+            let r = &self.records[e.leaf_index as usize].0;
+            matches!(r.kind, Kind::Signal | Kind::Commitment) && e.leaf_index > declaration
+        });
+        if let Some(first) = first_scored {
+            let outcome_source = spec.outcome_source(&bundle.source).to_string();
+            // From the outcome source's first record after the first scored one.
+            let from_seq = self
+                .chain(&outcome_source, size)
+                .iter()
+                .filter(|&&l| l < first.leaf_index)
+                .count() as u64;
+            let window = Window {
+                from_seq: Some(from_seq),
+                ..Window::default()
+            };
+            bundle.outcomes = Some(Box::new(self.chain_bundle(
+                &outcome_source,
+                window,
+                size,
+            )?));
+        }
+        Some(bundle)
+    }
+
+    /// [`Log::bundle`] without scoring: the chain of `source` over `window`.
+    fn chain_bundle(&self, source: &str, window: Window, size: u64) -> Option<TrackRecord> {
         let chain = self.chain(source, size);
         let record = |leaf: u64| &self.records[leaf as usize].0;
         let starts = chain.iter().position(|&l| {
@@ -273,6 +371,8 @@ impl Log {
             after: self.entry(after, size),
             evidence,
             anchor: None,
+            scoring: None,
+            outcomes: None,
         })
     }
 
@@ -315,8 +415,15 @@ fn statement_record(kind: Kind, item: &[u8], parents: Vec<Hash>, received_at: Ti
     }
 }
 
-fn signal(source: &str, i: usize, signed: bool, received_at: Timestamp) -> Record {
-    let (content, _) = signal_content(&json!({"token": "BTC", "signal": i})).unwrap();
+/// A signal of `source` with `payload`, and its item.
+fn signal(
+    source: &str,
+    payload: &Value,
+    i: usize,
+    signed: bool,
+    received_at: Timestamp,
+) -> (Record, Vec<u8>) {
+    let (content, item) = signal_content(payload).unwrap();
     let signature = signed.then(|| {
         SignedStatement::new(sid(source), Kind::Signal, content.clone())
             .sign_statement(
@@ -327,7 +434,7 @@ fn signal(source: &str, i: usize, signed: bool, received_at: Timestamp) -> Recor
             )
             .unwrap()
     });
-    Record {
+    let record = Record {
         content,
         kind: Kind::Signal,
         metadata: Default::default(),
@@ -340,7 +447,8 @@ fn signal(source: &str, i: usize, signed: bool, received_at: Timestamp) -> Recor
         signature,
         source: sid(source),
         v: FormatVersion::V2,
-    }
+    };
+    (record, item)
 }
 
 /// The log the cases use: [`SOURCE`] registered, keyed and signalling, interleaved with
@@ -625,10 +733,172 @@ pub fn cases() -> Vec<(String, TrackRecord, Option<&'static str>)> {
             "second_reveal",
         ),
     ]);
+    let (valid, failing) = score_cases(valid, failing);
     valid
         .map(|(desc, b)| (desc.to_string(), b, None))
         .chain(failing.map(|(desc, b, check)| (format!("{desc}: {check}"), b, Some(check))))
         .collect()
+}
+
+type Valid = (&'static str, TrackRecord);
+type Failing = (&'static str, TrackRecord, &'static str);
+
+/// The scoring cases, added to the others.
+fn score_cases(
+    valid: impl Iterator<Item = Valid>,
+    failing: impl Iterator<Item = Failing>,
+) -> (impl Iterator<Item = Valid>, impl Iterator<Item = Failing>) {
+    let log = score_log();
+    let size = log.size();
+    let signals = log.bundle(SOURCE, Window::default(), size).unwrap();
+    let later = Window {
+        from_seq: Some(7),
+        ..Window::default()
+    };
+    let predictions = prediction_log();
+    let psize = predictions.size();
+    let own = predictions
+        .bundle(PREDICTIONS, Window::default(), psize)
+        .unwrap();
+    let edit = |b: &TrackRecord, f: &dyn Fn(&mut TrackRecord)| {
+        let mut b = b.clone();
+        f(&mut b);
+        b
+    };
+    let outcomes =
+        |f: &dyn Fn(&mut TrackRecord)| edit(&signals, &|b| f(b.outcomes.as_mut().unwrap()));
+    let declared_twice = {
+        use Step::*;
+        let log = Log::new(&[
+            Register(SOURCE),
+            Declare(SOURCE, signal_spec),
+            Declare(SOURCE, prediction_spec),
+            Close(SOURCE),
+        ]);
+        log.bundle(SOURCE, Window::default(), log.size()).unwrap()
+    };
+    let own_declaration = {
+        use Step::*;
+        let log = Log::new(&[
+            Register(SOURCE),
+            Register(PRICES),
+            Declare(SOURCE, signal_spec),
+            Payload(SOURCE, || json!({"signal": 1})),
+            Declare(PRICES, prediction_spec),
+            Outcome {
+                source: PRICES,
+                of: 3,
+                payload: || json!({"return": 0.01}),
+            },
+            Close(PRICES),
+            Close(SOURCE),
+        ]);
+        log.bundle(SOURCE, Window::default(), log.size()).unwrap()
+    };
+    let second_later = {
+        use Step::*;
+        let log = Log::new(&[
+            Register(SOURCE),
+            Declare(SOURCE, signal_spec),
+            Declare(SOURCE, prediction_spec),
+            Close(SOURCE),
+        ]);
+        let from = Window {
+            from_seq: Some(2),
+            ..Window::default()
+        };
+        log.bundle(SOURCE, from, log.size()).unwrap()
+    };
+    let valid = valid.chain([
+        ("signals scored by a price source", signals.clone()),
+        (
+            "the outcome source's own declaration does not apply to its outcomes",
+            own_declaration,
+        ),
+        (
+            "a later window of scored signals",
+            log.bundle(SOURCE, later, size).unwrap(),
+        ),
+        ("predictions scored by their own source", own.clone()),
+    ]);
+    let failing = failing.chain([
+        (
+            "drop the scoring declaration",
+            edit(&signals, &|b| b.scoring = None),
+            "scoring_missing",
+        ),
+        (
+            "a registry record passed off as the declaration",
+            edit(&signals, &|b| b.scoring = Some(b.records[0].clone())),
+            "scoring",
+        ),
+        (
+            "a second declaration the log let through",
+            declared_twice,
+            "scoring",
+        ),
+        (
+            "a second declaration in the window, the first named",
+            second_later,
+            "scoring",
+        ),
+        (
+            "an outcome without its item",
+            outcomes(&|o| o.records[1].item = None),
+            "item",
+        ),
+        (
+            "drop the outcomes",
+            edit(&signals, &|b| b.outcomes = None),
+            "outcomes_missing",
+        ),
+        (
+            "drop an outcome",
+            outcomes(&|o| {
+                o.records.remove(1);
+            }),
+            "seq_gap",
+        ),
+        (
+            "outcomes of another source than the spec's",
+            edit(&signals, &|b| {
+                let mut o = b.clone();
+                o.scoring = None;
+                o.outcomes = None;
+                b.outcomes = Some(Box::new(o));
+            }),
+            "outcomes_source",
+        ),
+        (
+            "outcomes starting after the first scored record",
+            outcomes(&|o| {
+                o.before = Some(o.records.remove(0));
+                o.window.from_seq = Some(2);
+            }),
+            "outcomes_cut_short",
+        ),
+        (
+            "outcomes ending before the checkpoint",
+            outcomes(&|o| o.window.to_seq = Some(8)),
+            "outcomes_cut_short",
+        ),
+        (
+            "outcomes at another checkpoint",
+            outcomes(&|o| o.checkpoint = log.note(size - 1)),
+            "outcomes_checkpoint",
+        ),
+        (
+            "a signal's payload swapped for another's",
+            edit(&signals, &|b| b.records[4].item = b.records[3].item.clone()),
+            "item",
+        ),
+        (
+            "an outcome's payload swapped for another's",
+            outcomes(&|o| o.records[1].item = o.records[0].item.clone()),
+            "item",
+        ),
+    ]);
+    (valid, failing)
 }
 
 /// A log of [`SOURCE`]'s commitments: one revealed in time (leaf 1, at leaf 4), one left
@@ -647,5 +917,113 @@ pub fn commit_log() -> Log {
         Commit { reveal_by: 100 }, // 5: pending
         Signal(SOURCE, false),   // 6
         Close(SOURCE),           // 7
+    ])
+}
+
+/// The source of the outcomes in [`score_log`].
+pub const PRICES: &str = "acme-prices";
+/// The source of [`prediction_log`].
+pub const PREDICTIONS: &str = "acme-predictions";
+
+/// [`SOURCE`]'s spec in [`score_log`]: −1/0/1 at `/signal`, scored by [`PRICES`]' `/return`
+/// two seconds (leaves) on.
+pub fn signal_spec() -> ScoringSpec {
+    ScoringSpec {
+        kind: ScoreKind::Signals,
+        value: "/signal".into(),
+        outcome: "/return".into(),
+        baseline: None,
+        outcome_source: Some(sid(PRICES)),
+        horizon_s: 2,
+    }
+}
+
+/// [`PREDICTIONS`]' spec: the price predicted at `/predicted` from `/price_now`, its own
+/// outcomes' `/price` two seconds on.
+pub fn prediction_spec() -> ScoringSpec {
+    ScoringSpec {
+        kind: ScoreKind::Predictions,
+        value: "/predicted".into(),
+        outcome: "/price".into(),
+        baseline: Some("/price_now".into()),
+        outcome_source: None,
+        horizon_s: 2,
+    }
+}
+
+/// Signals of [`SOURCE`] scored by [`PRICES`]: the worked example of `docs/track-records.md`,
+/// whose score `tests/vectors/scores.json` states as computed by hand. Comments: what each
+/// record does to the score.
+pub fn score_log() -> Log {
+    use Step::*;
+    fn outcome(of: u64, payload: fn() -> Value) -> Step {
+        Outcome {
+            source: PRICES,
+            of,
+            payload,
+        }
+    }
+    Log::new(&[
+        Register(SOURCE),                                          // 0: seq 0
+        Register(PRICES),                                          // 1
+        Payload(SOURCE, || json!({"token": "BTC", "signal": 1})),  // 2: before the spec
+        Declare(SOURCE, signal_spec),                              // 3: seq 2
+        Payload(SOURCE, || json!({"token": "BTC", "signal": 1})),  // 4: A, long
+        Payload(SOURCE, || json!({"token": "ETH", "signal": -1})), // 5: B, short
+        outcome(5, || json!({"return": 0.5})),                     // 6: too early for B
+        outcome(4, || json!({"return": 0.02})),                    // 7: A +0.02, a hit
+        Payload(SOURCE, || json!({"token": "BTC", "signal": 0})),  // 8: C, flat
+        outcome(5, || json!({"return": 0.01})),                    // 9: B −0.01, a miss
+        Payload(SOURCE, || json!({"token": "SOL", "signal": 1})),  // 10: D, long
+        outcome(8, || json!({"return": -0.03})),                   // 11: C 0, flat
+        Payload(SOURCE, || json!({"token": "BTC", "signal": 2})),  // 12: E, unscorable
+        outcome(4, || json!({"return": 0.5})),                     // 13: A's second: ignored
+        Payload(SOURCE, || json!({"token": "ETH", "signal": -1})), // 14: F, short
+        outcome(10, || json!({"return": 0.05})),                   // 15: D +0.05, a hit
+        outcome(14, || json!({"return": -0.04})),                  // 16: F +0.04, a hit
+        Payload(SOURCE, || json!({"token": "BTC", "signal": 1})),  // 17: G, unresolved
+        CommitSignal {
+            reveal_by: 30,
+            signal: -1,
+        }, // 18: H, committed short
+        CommitSignal {
+            reveal_by: 21,
+            signal: 1,
+        }, // 19: I, expires unrevealed
+        RevealOf {
+            leaf: 18,
+            salt_ok: true,
+        }, // 20: H revealed
+        outcome(20, || json!({"return": -0.02})),                  // 21: H +0.02, a hit
+        CommitSignal {
+            reveal_by: 1000,
+            signal: 1,
+        }, // 22: J, pending
+        Close(PRICES),                                             // 23
+        Close(SOURCE),                                             // 24
+    ])
+}
+
+/// Predictions of [`PREDICTIONS`], with outcomes from the source itself.
+pub fn prediction_log() -> Log {
+    use Step::*;
+    fn outcome(of: u64, payload: fn() -> Value) -> Step {
+        Outcome {
+            source: PREDICTIONS,
+            of,
+            payload,
+        }
+    }
+    Log::new(&[
+        Register(PREDICTIONS),                                                // 0
+        Declare(PREDICTIONS, prediction_spec),                                // 1
+        Payload(PREDICTIONS, || json!({"price_now": 100, "predicted": 103})), // 2: P1
+        Payload(PREDICTIONS, || json!({"price_now": 50, "predicted": 48})),   // 3: P2
+        outcome(2, || json!({"price": 101})),                                 // 4: P1 +2, right way
+        outcome(3, || json!({"price": 51})),                                  // 5: P2 −3, wrong way
+        Payload(PREDICTIONS, || json!({"price_now": 10, "predicted": 12})),   // 6: P3
+        Payload(PREDICTIONS, || json!({"price_now": 10})),                    // 7: P4, unscorable
+        outcome(6, || json!({"price": 11.5})), // 8: P3 +0.5, right way
+        Close(PREDICTIONS),                    // 9
     ])
 }

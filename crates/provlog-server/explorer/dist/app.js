@@ -1,11 +1,15 @@
 // The /explorer page: finds a record, shows its provenance and lineage, and verifies its receipt
-// in this browser with ./verify.js against a verifier key the user pins. The server's own word
-// (its /v1 answers, its prefilled key) is displayed, never relied on for the verdict.
+// in this browser with ./verify.js against a verifier key the user pins; shows a source's track
+// record, verified here with ./trackrecord.js and scored here with ./score.js. The server's own
+// word (its /v1 answers, its prefilled key, its score) is displayed, never relied on for the
+// verdict.
 // DOM is built with textContent and createElement only (the page's CSP allows no inline code).
-import { toHex, parseVerifierKey, UnsupportedError, verifyReceipt, VerifyError } from "./verify.js";
+import { toHex, parseVerifierKey, SOURCE, UnsupportedError, validTime, verifyReceipt, VerifyError } from "./verify.js";
 import { fromBase64, leafHash, toBase64 } from "./bytes.js";
 import { canonicalize, duplicateKey, strictOffence } from "./jcs.js";
-import { EvidenceError, verifySourceEvidence } from "./evidence.js";
+import { EvidenceError, readRegistryEvent, verifySourceEvidence } from "./evidence.js";
+import { readCommitment, TrackRecordError, verifyTrackRecord } from "./trackrecord.js";
+import { chartModel, ScoreError, scoreDetail, scoreDifferences } from "./score.js";
 const $ = (id) => {
     const el = document.getElementById(id);
     if (!el)
@@ -101,6 +105,13 @@ async function search(q) {
             status.textContent = "";
             return;
         }
+        // A source id, unless it could be a hash (64 hex digits are also a valid source id).
+        const hashLike = /^[0-9a-fA-F]{64}$/.test(q) || fromBase64(q)?.length === 32;
+        if (SOURCE(q) && !hashLike) {
+            status.textContent = "";
+            await openSource(q);
+            return;
+        }
         let found = [];
         for (const field of ["content_root", "leaf_hash"]) {
             const page = await apiJson(`/v1/records?${field}=${encodeURIComponent(q)}&limit=50`);
@@ -110,6 +121,11 @@ async function search(q) {
             }
         }
         if (found.length === 0) {
+            if (SOURCE(q)) {
+                status.textContent = "";
+                await openSource(q);
+                return;
+            }
             status.textContent = "no record has that id, content root or leaf hash";
             return;
         }
@@ -135,7 +151,8 @@ let current = null;
 async function openRecord(id) {
     const r = await apiJson(`/v1/records/${encodeURIComponent(id)}`);
     current = r;
-    location.hash = `q=${r.id}`;
+    setHash(`q=${r.id}`);
+    $("source").hidden = true;
     $("record").hidden = false;
     // The key's evidence is checked first, so the record's id (which tests and users take as
     // "the page shows this record") appears with its whole provenance.
@@ -143,7 +160,7 @@ async function openRecord(id) {
     $("record-id").textContent = r.id;
     kv($("record-summary"), [
         ["kind", r.kind],
-        ["source", r.source],
+        ["source", sourceLink(r.source)],
         ["received", r.received_at],
         ["leaf hash", el("span", r.leaf_hash, "mono")],
         ["content root", el("span", `${r.content_root} (${r.record.content.items} item(s), ${r.record.content.media_type})`, "mono")],
@@ -278,6 +295,9 @@ async function listSources() {
             const div = el("div", undefined, "source");
             div.dataset.source = s.id;
             div.append(el("h3", s.id));
+            const open = el("p");
+            open.append(sourceLink(s.id, "track record and score, verified in this browser"));
+            div.append(open);
             const settings = el("table", undefined, "kv");
             kv(settings, [
                 ["registered", recordLink(s.registered.leaf_index, `record ${s.registered.leaf_index} (${s.registered.at})`)],
@@ -313,6 +333,504 @@ async function listSources() {
     }
     catch (e) {
         status.textContent = e.message;
+    }
+}
+// ---------------------------------------------------------------------------------------------
+// A source's track record: verified and scored in this browser
+/** A button that opens the source page of `id`. */
+function sourceLink(id, text = id) {
+    const b = el("button", text, "link");
+    b.type = "button";
+    b.dataset.source = id;
+    b.addEventListener("click", () => void openSource(id).catch((e) => ($("source-status").textContent = e.message)));
+    return b;
+}
+/**
+ * A time as the log writes it (YYYY-MM-DDTHH:MM:SS.sssZ, UTC), from a date or a shorter UTC time
+ * typed by hand; anything else is passed on as typed, for the server to refuse.
+ */
+function normalizeTime(text) {
+    const t = text.trim();
+    const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?Z?$/.exec(t);
+    if (!m)
+        return t;
+    const iso = `${m[1]}T${m[2] ?? "00:00"}:${m[3] ?? "00"}.${(m[4] ?? "").padEnd(3, "0")}Z`;
+    return validTime(iso) ? iso : t;
+}
+/** The window's query (since, until) as the track-record and score endpoints take it. */
+function windowQuery(since, until) {
+    const q = new URLSearchParams();
+    if (since)
+        q.set("since", since);
+    if (until)
+        q.set("until", until);
+    const text = q.toString();
+    return text ? `?${text}` : "";
+}
+/** A response's problem+json detail, or its status. */
+async function problem(resp) {
+    try {
+        const p = (await resp.json());
+        return `${resp.status}: ${p.detail ?? p.title ?? resp.statusText}`;
+    }
+    catch {
+        return `${resp.status} ${resp.statusText}`;
+    }
+}
+const utf8 = (b) => new TextDecoder().decode(b);
+const clip = (t, n = 160) => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
+const pct = (x) => (typeof x === "number" ? `${Number((x * 100).toPrecision(8))}%` : "—");
+const num = (x) => (typeof x === "number" ? String(Number(x.toPrecision(12))) : "—");
+function describeSpec(spec, outcomeSource) {
+    const what = spec.kind === "signals" ? `signals (−1, 0 or 1) at ${spec.value || "the whole payload"}` : `predictions at ${spec.value || "the whole payload"}`;
+    const base = spec.baseline !== undefined ? `, direction from ${spec.baseline}` : "";
+    return `Scored as ${what}${base}, against the number at ${spec.outcome || "the whole payload"} of ${outcomeSource}'s outcome records, the first from ${spec.horizon_s} s after each record on.`;
+}
+/** A record's payload, in a few words, from its item when the bundle carries it. */
+function payloadSummary(e, leafSeq) {
+    const r = e.record;
+    if (!e.item)
+        return r.kind === "snapshot" || r.kind === "digest" ? `${r.content.items} item(s), ${r.content.media_type}` : "(payload not in the bundle)";
+    try {
+        switch (r.kind) {
+            case "source": {
+                const ev = readRegistryEvent(e.item);
+                if (ev.event === "scoring-declared")
+                    return `scoring-declared ${canonicalize(ev.spec)}`;
+                return "key_id" in ev ? `${ev.event} ${ev.key_id}` : ev.event;
+            }
+            case "commitment": {
+                const c = readCommitment(e.item);
+                return `commits to a hidden payload; reveal ${c.reveal_after ? `from ${c.reveal_after} ` : ""}before ${c.reveal_by}`;
+            }
+            case "reveal": {
+                const of = leafSeq.get(r.parents[0]);
+                return `reveals ${of === undefined ? "a commitment" : `seq ${of}`}: ${clip(utf8(e.item))}`;
+            }
+            case "outcome": {
+                const of = leafSeq.get(r.parents[0]);
+                return `outcome of ${of === undefined ? r.parents[0] : `seq ${of}`}: ${clip(utf8(e.item))}`;
+            }
+            case "close":
+                return "close: the log's mark at the end of the source's records so far";
+            default:
+                return clip(utf8(e.item));
+        }
+    }
+    catch {
+        return clip(utf8(e.item));
+    }
+}
+const SCORE_WORDS = {
+    scored: "scored",
+    unresolved: "no outcome yet",
+    pending: "pending",
+    expired_unrevealed: "expired unrevealed: a loss",
+    unscorable: "unscorable",
+    before_declaration: "before the spec",
+};
+/** Scrolls to (and marks) the timeline row of `seq`. */
+function showSeq(seq) {
+    const row = document.querySelector(`#source-timeline tr[data-seq="${seq}"]`);
+    if (!row)
+        return;
+    for (const r of document.querySelectorAll("#source-timeline tr.flash"))
+        r.classList.remove("flash");
+    row.classList.add("flash");
+    row.scrollIntoView({ block: "center" });
+}
+function seqButton(seq, text = `seq ${seq}`) {
+    const b = el("button", text, "link");
+    b.type = "button";
+    b.dataset.seq = String(seq);
+    b.addEventListener("click", () => showSeq(seq));
+    return b;
+}
+function drawTimeline(t, scored, commitments) {
+    const leafSeq = new Map(t.records.map((e) => [toBase64(e.leafHash), e.seq]));
+    const rows = t.records.map((e) => {
+        const tr = el("tr");
+        tr.dataset.seq = String(e.seq);
+        tr.dataset.kind = e.record.kind;
+        tr.dataset.leaf = String(e.leafIndex);
+        const status = scored?.get(e.seq);
+        if (status)
+            tr.dataset.score = status;
+        const c = commitments.get(e.seq);
+        if (c)
+            tr.dataset.status = c.status;
+        if (c?.status === "expired_unrevealed")
+            tr.classList.add("expired");
+        const payload = el("td", payloadSummary(e, leafSeq), "payload");
+        const signer = e.key ? `key ${e.key.keyId}` : "unsigned";
+        tr.append(el("td", String(e.seq)), el("td", e.record.received_at, "time"), el("td", e.record.kind), payload, el("td", signer, "signer"), el("td", status ? SCORE_WORDS[status] : ""));
+        const link = el("td");
+        link.className = "link";
+        link.append(recordLink(Number(e.leafIndex)));
+        tr.append(link);
+        return tr;
+    });
+    if (rows.length === 0) {
+        const tr = el("tr");
+        const td = el("td", "no records in this window", "muted");
+        td.colSpan = 7;
+        tr.append(td);
+        rows.push(tr);
+    }
+    $("source-timeline").querySelector("tbody").replaceChildren(...rows);
+}
+function drawCommitments(t) {
+    const rows = t.commitments.map((c) => {
+        const tr = el("tr", undefined, c.status === "expired_unrevealed" ? "expired" : c.status);
+        tr.dataset.seq = String(c.seq);
+        tr.dataset.status = c.status;
+        const seq = el("td");
+        seq.append(seqButton(c.seq, String(c.seq)));
+        const status = el("td");
+        if (c.status === "revealed" && c.reveal) {
+            tr.dataset.revealSeq = String(c.reveal.seq);
+            status.append("revealed by ", seqButton(c.reveal.seq), ` at ${c.reveal.at}`);
+        }
+        else if (c.status === "expired_unrevealed") {
+            status.textContent = `EXPIRED UNREVEALED: reveal_by passed with no reveal up to ${t.completeUntil}; count it as a loss`;
+        }
+        else {
+            status.textContent = "pending: not revealed yet, its reveal_by is still ahead";
+        }
+        tr.append(seq, el("td", c.commitment.reveal_by, "time"), status);
+        return tr;
+    });
+    if (rows.length === 0) {
+        const tr = el("tr");
+        const td = el("td", "no commitments in this window", "muted");
+        td.colSpan = 3;
+        tr.append(td);
+        rows.push(tr);
+    }
+    $("source-commitments").querySelector("tbody").replaceChildren(...rows);
+}
+/** The score's figures: [field, label, how it is shown]. */
+function scoreRows(s) {
+    const rows = [
+        ["records", "records scored by the spec", (x) => String(x.records)],
+        ["scored", "with an outcome, counted", (x) => String(x.scored)],
+        ["unresolved", "no outcome yet", (x) => String(x.unresolved)],
+        ["pending", "commitments pending", (x) => String(x.pending)],
+        ["expired_unrevealed", "commitments expired unrevealed (losses)", (x) => String(x.expired_unrevealed)],
+        ["unscorable", "unscorable", (x) => String(x.unscorable)],
+        ["before_declaration", "before the spec was declared", (x) => String(x.before_declaration)],
+    ];
+    if (s.signals) {
+        rows.push(["signals.hits", "hits", (x) => String(x.signals?.hits ?? "—")], ["signals.misses", "misses", (x) => String(x.signals?.misses ?? "—")], ["signals.flat", "flat", (x) => String(x.signals?.flat ?? "—")], ["signals.hit_rate", "hit rate", (x) => pct(x.signals?.hit_rate)], ["signals.cumulative_return", "cumulative return", (x) => pct(x.signals?.cumulative_return)], ["signals.mean_return", "mean return per position", (x) => pct(x.signals?.mean_return)]);
+    }
+    if (s.predictions) {
+        rows.push(["predictions.mae", "mean absolute error", (x) => num(x.predictions?.mae)], ["predictions.rmse", "root mean square error", (x) => num(x.predictions?.rmse)], ["predictions.directional_accuracy", "direction right", (x) => pct(x.predictions?.directional_accuracy)]);
+    }
+    rows.push(["checkpoint_size", "at checkpoint (tree size)", (x) => String(x.checkpoint_size)]);
+    return rows;
+}
+function drawScore(s, server) {
+    // As numbers: the server writes a flat signal's return as -0.0, which a proxy may rewrite as 0.
+    const diffs = server.score ? scoreDifferences(s, server.score, false) : [];
+    const body = $("source-score").querySelector("tbody");
+    body.replaceChildren(...scoreRows(s).map(([field, label, show]) => {
+        const tr = el("tr");
+        tr.dataset.field = field;
+        const mine = el("td", show(s));
+        mine.dataset.value = "browser";
+        const theirs = el("td", server.score ? show(server.score) : "—");
+        theirs.dataset.value = "server";
+        if (diffs.some((d) => d === `$.${field}` || d.startsWith(`$.${field}.`) || d.startsWith(`$.${field}[`)))
+            theirs.classList.add("differs");
+        tr.append(el("th", label), mine, theirs);
+        return tr;
+    }));
+    const table = $("source-score");
+    table.dataset.scored = String(s.scored);
+    table.dataset.records = String(s.records);
+    const compare = $("source-score-compare");
+    if (!server.score) {
+        compare.className = "warn";
+        compare.dataset.match = "none";
+        compare.textContent = `The server sent no score to compare (${server.error ?? "no answer"}); the figures above are this browser's own.`;
+    }
+    else if (diffs.length === 0) {
+        compare.className = "pass";
+        compare.dataset.match = "true";
+        compare.textContent = "The server's own score (GET /v1/sources/{id}/score) is the same, number for number.";
+    }
+    else if (server.score.checkpoint_size !== s.checkpoint_size || server.score.checkpoint_root !== s.checkpoint_root) {
+        compare.className = "warn";
+        compare.dataset.match = "checkpoint";
+        compare.textContent = `The server scored checkpoint ${server.score.checkpoint_size}, the bundle verified here is at ${s.checkpoint_size}: not comparable; verify again.`;
+    }
+    else {
+        compare.className = "fail";
+        compare.dataset.match = "false";
+        compare.textContent = `The server's score DIFFERS from the one computed in this browser from the verified bundle, at ${diffs.slice(0, 8).join(", ")}${diffs.length > 8 ? ` and ${diffs.length - 8} more` : ""}: do not trust the server's figures.`;
+    }
+}
+/** The chart model as SVG, hand-drawn. */
+function drawChart(m, s) {
+    const target = $("source-chart");
+    target.dataset.kind = s.spec.kind;
+    target.dataset.points = String(s.scored);
+    if (!m) {
+        $("source-chart-title").textContent = "";
+        target.replaceChildren(el("p", "No chart: no record has an outcome that counts yet.", "muted"));
+        return;
+    }
+    const title = m.kind === "signals"
+        ? m.xAxis === "time"
+            ? "Cumulative return over time (compounded in sequence order)"
+            : "Cumulative return, signal by signal in sequence order"
+        : m.xAxis === "time"
+            ? "Predicted values and outcomes over time"
+            : "Predicted values and outcomes, prediction by prediction in sequence order";
+    $("source-chart-title").textContent = title + (m.yScale === "log" ? " (logarithmic scale)" : "");
+    const root = svg("svg", {
+        id: "source-chart-svg",
+        viewBox: `0 0 ${m.width} ${m.height}`,
+        width: m.width,
+        height: m.height,
+        role: "img",
+        "aria-label": m.kind === "signals" ? "cumulative return of the scored signals" : "predictions against outcomes",
+        "data-kind": m.kind,
+        "data-points": s.scored,
+        "data-x-axis": m.xAxis,
+        "data-y-scale": m.yScale,
+    });
+    const { left, top, right, bottom } = m.plot;
+    for (const t of m.yTicks) {
+        root.append(svg("line", { class: "grid", x1: left, y1: t.y, x2: right, y2: t.y }));
+        root.append(svg("text", { class: "label", x: left - 6, y: t.y + 4, "text-anchor": "end" }, t.label));
+    }
+    for (const t of m.xTicks)
+        root.append(svg("text", { class: "label", x: t.x, y: bottom + 18, "text-anchor": t.anchor }, t.label));
+    root.append(svg("path", { class: "axis", d: `M${left},${top} L${left},${bottom} L${right},${bottom}` }));
+    if (m.zeroY !== null)
+        root.append(svg("line", { class: "zero", x1: left, y1: m.zeroY, x2: right, y2: m.zeroY }));
+    for (const e of m.errors)
+        root.append(svg("line", { class: "error-bar", x1: e.x, y1: e.y1, x2: e.x, y2: e.y2, "data-seq": e.seq }));
+    const fmt = m.kind === "signals" ? pct : num;
+    // Smaller dots where there are many: the line between them stays visible.
+    const r = m.series[0].points.length > 60 ? 2 : 3.5;
+    // The last series first: a prediction's ring is drawn over its outcome's dot.
+    for (const series of [...m.series].reverse()) {
+        if (series.connect) {
+            const d = series.points.map(([x, y], i) => `${i === 0 ? "M" : "L"}${x.toFixed(2)},${y.toFixed(2)}`).join(" ");
+            root.append(svg("path", { class: `series ${series.name}`, d, "data-series": series.name }));
+        }
+        series.points.forEach(([x, y], i) => {
+            const seq = series.seqs[i];
+            if (seq === null)
+                return;
+            const scored = s.scores.find((x) => x.seq === seq);
+            const dot = svg("circle", { class: `dot ${series.name}`, cx: x.toFixed(2), cy: y.toFixed(2), r, "data-seq": seq, "data-series": series.name });
+            const text = m.kind === "signals"
+                ? `seq ${seq} at ${scored.at}: position ${scored.value}, return ${pct(scored.return)}, cumulative ${fmt(series.values[i])} (outcome seq ${scored.outcome_seq} at ${scored.outcome_at})`
+                : `seq ${seq} at ${scored.at}: ${series.name} ${fmt(series.values[i])} (predicted ${num(scored.value)}, outcome ${num(scored.outcome)} by seq ${scored.outcome_seq} at ${scored.outcome_at})`;
+            dot.append(svg("title", {}, text));
+            root.append(dot);
+        });
+    }
+    if (m.kind === "predictions") {
+        root.append(svg("text", { class: "legend predicted", x: right - 190, y: top - 12 }, "○ predicted"));
+        root.append(svg("text", { class: "legend outcome", x: right - 90, y: top - 12 }, "● outcome"));
+    }
+    target.replaceChildren(root);
+}
+/** An element's text, class and data attributes cleared: nothing of an earlier answer remains. */
+function reset(e) {
+    e.className = "";
+    e.textContent = "";
+    for (const k of Object.keys(e.dataset))
+        delete e.dataset[k];
+}
+/** Clears the source page's results, leaving the badge to say why. */
+function clearSource() {
+    for (const id of ["source-timeline", "source-commitments", "source-score"])
+        $(id).querySelector("tbody").replaceChildren();
+    $("source-scoring").hidden = true;
+    $("source-outcomes").textContent = "";
+    reset($("source-score-compare"));
+    $("source-chart-title").textContent = "";
+    $("source-chart").replaceChildren();
+    $("source-details").hidden = true;
+}
+/**
+ * The source page's state, on #source: `loading`, then `verified` once everything is drawn, or
+ * `failed` (the badge says why). Scripts and tests wait on it.
+ */
+function sourceState(state) {
+    $("source").dataset.state = state;
+}
+function badge(ok, text, data) {
+    const b = $("source-badge");
+    reset(b);
+    b.className = ok ? "ok" : "bad";
+    b.textContent = text;
+    Object.assign(b.dataset, { valid: String(ok), ...data });
+    if (!ok)
+        sourceState("failed");
+}
+let sourceToken = 0;
+/**
+ * Opens the source page: fetches the track record of `id` over [since, until) and the server's
+ * score of it, verifies the bundle here against the pinned key, scores it here, and shows both.
+ */
+async function openSource(id, since = "", until = "") {
+    const token = ++sourceToken;
+    try {
+        await showSource(token, id, since, until);
+    }
+    catch (e) {
+        if (token === sourceToken)
+            sourceState("failed");
+        throw e;
+    }
+}
+async function showSource(token, id, since, until) {
+    since = normalizeTime(since);
+    until = normalizeTime(until);
+    const query = windowQuery(since, until);
+    setHash(`source=${encodeURIComponent(id)}${query ? `&${query.slice(1)}` : ""}`);
+    $("record").hidden = true;
+    $("source").hidden = false;
+    $("source-id").textContent = id;
+    $("source-since").value = since;
+    $("source-until").value = until;
+    const status = $("source-status");
+    status.textContent = "fetching the track record and verifying it in this browser…";
+    sourceState("loading");
+    $("source").dataset.source = id;
+    reset($("source-badge"));
+    clearSource();
+    const base = `/v1/sources/${encodeURIComponent(id)}`;
+    const [bundleResp, scoreResp] = await Promise.all([api(`${base}/track-record${query}`), api(`${base}/score${query}`).catch((e) => e)]);
+    if (token !== sourceToken)
+        return;
+    if (!bundleResp.ok) {
+        status.textContent = "";
+        badge(false, `No track record: the server answered ${await problem(bundleResp)}`, { check: "fetch" });
+        return;
+    }
+    const text = await bundleResp.text();
+    let keys;
+    try {
+        keys = [await parseVerifierKey($("vkey").value)];
+    }
+    catch (e) {
+        status.textContent = "";
+        badge(false, `Cannot verify: the verifier key: ${e.message}`, { check: "verifier_key" });
+        return;
+    }
+    let t;
+    try {
+        t = await verifyTrackRecord(text, keys);
+    }
+    catch (e) {
+        if (token !== sourceToken)
+            return;
+        status.textContent = "";
+        if (e instanceof UnsupportedError) {
+            badge(false, `Cannot verify here: ${e.message}.`, { check: "unsupported" });
+        }
+        else if (e instanceof TrackRecordError) {
+            badge(false, `NOT verified: the ${e.check} check failed: ${e.detail}. Nothing of this bundle is shown.`, { check: e.check });
+        }
+        else {
+            badge(false, `NOT verified: ${e.message}`, { check: "error" });
+        }
+        return;
+    }
+    if (token !== sourceToken)
+        return;
+    status.textContent = "";
+    const last = t.records[t.records.length - 1];
+    const seqs = last ? `seq ${t.firstSeq}..${last.seq}` : `no seq (the next is ${t.firstSeq})`;
+    badge(true, `complete: ${t.count} records, ${seqs}, gaps ${t.gaps}, nothing missing up to ${t.completeUntil}` +
+        (t.closed ? " (the present: the window ends at the log's close record)" : "") +
+        ` — verified in this browser at checkpoint ${t.checkpoint.size}`, {
+        count: String(t.count),
+        firstSeq: String(t.firstSeq),
+        lastSeq: last ? String(last.seq) : "",
+        gaps: String(t.gaps),
+        completeUntil: t.completeUntil,
+        checkpoint: String(t.checkpoint.size),
+    });
+    if (t.outcomes) {
+        const o = t.outcomes;
+        $("source-outcomes").textContent =
+            `Outcomes: ${o.count} records of ${o.source}, complete up to ${o.completeUntil}, verified as a track record of their own at the same checkpoint.`;
+    }
+    const commitments = new Map(t.commitments.map((c) => [c.seq, c]));
+    let statuses = null;
+    if (!t.scoring)
+        $("source-outcomes").textContent = "No score: the source declared no scoring spec by this checkpoint.";
+    if (t.scoring) {
+        $("source-scoring").hidden = false;
+        const spec = t.scoring.spec;
+        $("source-spec").textContent = `${describeSpec(spec, spec.outcome_source ?? t.source)} Declared by seq ${t.scoring.seq} (${t.scoring.at}).`;
+        try {
+            const { score: s, records } = await scoreDetail(t);
+            statuses = records;
+            let server;
+            if (scoreResp instanceof Error)
+                server = { error: scoreResp.message };
+            else if (!scoreResp.ok)
+                server = { error: await problem(scoreResp) };
+            else {
+                try {
+                    server = { score: (await scoreResp.json()) };
+                }
+                catch (e) {
+                    server = { error: `not JSON: ${e.message}` };
+                }
+            }
+            if (token !== sourceToken)
+                return;
+            drawScore(s, server);
+            drawChart(chartModel(s), s);
+        }
+        catch (e) {
+            const check = e instanceof ScoreError ? e.check : "error";
+            const compare = $("source-score-compare");
+            compare.className = "fail";
+            compare.dataset.match = "none";
+            compare.dataset.check = check;
+            compare.textContent = `Cannot score this bundle: ${e.message}`;
+        }
+    }
+    if (token !== sourceToken)
+        return;
+    drawCommitments(t);
+    drawTimeline(t, statuses, commitments);
+    $("source-details").hidden = false;
+    sourceState("verified");
+}
+/** The hash this page last set: a hashchange to it is the page's own. */
+let ownHash = "";
+function setHash(h) {
+    if (location.hash !== `#${h}`)
+        location.hash = h;
+    // As the browser holds it (it may normalise the encoding).
+    ownHash = location.hash;
+}
+/** Opens what the URL's hash names: `#q=<search>` or `#source=<id>[&since=…][&until=…]`. */
+function route() {
+    const h = location.hash;
+    const q = /^#q=(.+)$/.exec(h);
+    if (q) {
+        const text = decodeURIComponent(q[1]);
+        $("q").value = text;
+        void search(text);
+        return;
+    }
+    if (h.startsWith("#source=")) {
+        const p = new URLSearchParams(h.slice(1));
+        const id = p.get("source") ?? "";
+        void openSource(id, p.get("since") ?? "", p.get("until") ?? "").catch((e) => ($("source-status").textContent = e.message));
     }
 }
 // ---------------------------------------------------------------------------------------------
@@ -525,6 +1043,17 @@ function wire() {
     $("verify-pasted").addEventListener("click", () => void verifyText($("receipt-json").value));
     $("check-payload").addEventListener("click", () => void checkPayload());
     $("list-sources").addEventListener("click", () => void listSources());
+    $("source-form").addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        const id = $("source-id").textContent ?? "";
+        const since = $("source-since").value.trim();
+        const until = $("source-until").value.trim();
+        void openSource(id, since, until).catch((e) => ($("source-status").textContent = e.message));
+    });
+    window.addEventListener("hashchange", () => {
+        if (location.hash !== ownHash)
+            route();
+    });
     $("receipt-file").addEventListener("change", async () => {
         const file = $("receipt-file").files?.[0];
         if (!file)
@@ -544,11 +1073,4 @@ function wire() {
     });
 }
 wire();
-void loadLog().then(() => {
-    const m = /^#q=(.+)$/.exec(location.hash);
-    if (m) {
-        const q = decodeURIComponent(m[1]);
-        $("q").value = q;
-        void search(q);
-    }
-});
+void loadLog().then(route);

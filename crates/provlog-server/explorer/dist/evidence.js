@@ -3,8 +3,8 @@
 // that added and (if so) retired a signed record's key, at the record's checkpoint, prove the
 // key was the source's when it signed. Failures name the same checks as the core.
 import { equal, fromBase64 } from "./bytes.js";
-import { canonicalize } from "./jcs.js";
-import { ed25519Verify, verifyReceipt } from "./verify.js";
+import { canonicalize, parseStrictJson, StrictJsonError } from "./jcs.js";
+import { ed25519Verify, KEY_ID, SOURCE, verifyReceipt } from "./verify.js";
 export const SOURCE_EVIDENCE_FORMAT_V1 = "provlog-source-evidence/v1";
 const POSSESSION_CONTEXT = "provlog source key possession v1\n";
 export class EvidenceError extends Error {
@@ -14,32 +14,145 @@ export class EvidenceError extends Error {
         this.check = check;
     }
 }
-/** The fields of each registry event, beside `event` (unknown events and fields are refused). */
-const EVENT_FIELDS = {
-    "source-registered": ["require_signature", "schema_policy", "schema_sha256"],
-    "settings-changed": ["require_signature", "schema_policy", "schema_sha256"],
-    "key-added": ["key_id", "proof", "public_key"],
-    "key-retired": ["key_id"],
+// ---------------------------------------------------------------------------------------------
+// Registry events (the one item of a `source` record), read as provlog_core::registry's
+// RegistryEvent::from_item reads them: strict JSON nested at most 4 deep, a known event with
+// exactly its fields, each of its type, a scoring spec that passes ScoringSpec::check, and bytes
+// that are the canonical form of what they say.
+/** The longest horizon a scoring spec may state: ten years (provlog_core::score::MAX_HORIZON_S). */
+export const MAX_HORIZON_S = 10 * 366 * 24 * 3600;
+/** An item that is not a registry event (the core's RecordError from RegistryEvent::from_item). */
+export class RegistryEventError extends Error {
+}
+/** ScoringSpec::check: why no score could be computed with `spec`, or null. */
+export function specProblem(spec) {
+    for (const [field, p] of [["value", spec.value], ["outcome", spec.outcome], ["baseline", spec.baseline]]) {
+        if (p !== undefined && p !== "" && !p.startsWith("/"))
+            return `${field}: ${JSON.stringify(p)} is not a JSON Pointer (RFC 6901)`;
+    }
+    if (spec.kind === "signals" && spec.baseline !== undefined)
+        return "baseline: only predictions have one";
+    if (spec.horizon_s === 0 || spec.horizon_s > MAX_HORIZON_S)
+        return `horizon_s: from 1 to ${MAX_HORIZON_S} seconds, got ${spec.horizon_s}`;
+    return null;
+}
+function eventFail(reason) {
+    throw new RegistryEventError(`invalid registry event: ${reason}`);
+}
+/** serde's deny_unknown_fields. */
+function members(v, name, required, optional = []) {
+    if (v === null || v === undefined || typeof v !== "object" || Array.isArray(v))
+        eventFail(`${name} is not an object`);
+    for (const k of Object.keys(v))
+        if (!required.includes(k) && !optional.includes(k))
+            eventFail(`unknown field \`${k}\``);
+    for (const k of required)
+        if (!Object.hasOwn(v, k))
+            eventFail(`missing field \`${k}\``);
+    return v;
+}
+const text = (v, field, rule = () => true) => {
+    if (typeof v !== "string" || !rule(v))
+        eventFail(`${field} is not what it must be`);
+    return v;
 };
-/** A registry event from an item's bytes: canonical JSON of a known event with its fields. */
-function parseEvent(data) {
-    let value;
-    const text = new TextDecoder("utf-8", { fatal: true });
+const base64Of = (n) => (s) => fromBase64(s)?.length === n;
+function readSpec(v) {
+    const f = members(v, "spec", ["kind", "value", "outcome", "horizon_s"], ["baseline", "outcome_source"]);
+    const kind = text(f.kind, "kind", (s) => s === "signals" || s === "predictions");
+    const h = f.horizon_s;
+    if (typeof h !== "number" || !Number.isInteger(h) || h < 0)
+        eventFail("horizon_s is not an unsigned integer");
+    const spec = { kind, value: text(f.value, "value"), outcome: text(f.outcome, "outcome"), horizon_s: h };
+    // serde reads an explicit null as absent; the canonical form then omits it (and differs).
+    if (f.baseline !== undefined && f.baseline !== null)
+        spec.baseline = text(f.baseline, "baseline");
+    if (f.outcome_source !== undefined && f.outcome_source !== null)
+        spec.outcome_source = text(f.outcome_source, "outcome_source", SOURCE);
+    return specJson(spec);
+}
+/** A spec as provlog-core serialises it: its fields in declaration order, absent options omitted. */
+export function specJson(spec) {
+    const out = { kind: spec.kind, value: spec.value, outcome: spec.outcome };
+    if (spec.baseline !== undefined)
+        out.baseline = spec.baseline;
+    if (spec.outcome_source !== undefined)
+        out.outcome_source = spec.outcome_source;
+    out.horizon_s = spec.horizon_s;
+    return out;
+}
+/** Reads a registry record's item; throws a RegistryEventError. */
+export function readRegistryEvent(data) {
+    let parsed;
     try {
-        value = JSON.parse(text.decode(data));
+        parsed = parseStrictJson(data, 4);
     }
-    catch {
-        return null;
+    catch (e) {
+        if (e instanceof StrictJsonError)
+            throw new RegistryEventError(e.message);
+        throw e;
     }
-    if (value === null || typeof value !== "object" || Array.isArray(value))
-        return null;
-    if (canonicalize(value) !== text.decode(data))
-        return null;
-    const fields = EVENT_FIELDS[String(value.event)];
-    const keys = Object.keys(value).filter((k) => k !== "event").sort();
-    if (!fields || keys.join() !== fields.join())
-        return null;
-    return value;
+    const v = parsed.value;
+    if (v === null || typeof v !== "object" || Array.isArray(v))
+        eventFail("a registry event is a JSON object");
+    let event;
+    const hash = (x, field) => (x === null ? null : text(x, field, base64Of(32)));
+    switch (v.event) {
+        case "source-registered":
+        case "settings-changed": {
+            const f = members(v, v.event, ["event", "schema_sha256", "schema_policy", "require_signature"]);
+            if (typeof f.require_signature !== "boolean")
+                eventFail("require_signature is not a boolean");
+            event = {
+                event: v.event,
+                schema_sha256: hash(f.schema_sha256, "schema_sha256"),
+                schema_policy: text(f.schema_policy, "schema_policy", (s) => s === "reject" || s === "flag"),
+                require_signature: f.require_signature,
+            };
+            break;
+        }
+        case "key-added": {
+            const f = members(v, v.event, ["event", "key_id", "public_key", "proof"]);
+            event = {
+                event: v.event,
+                key_id: text(f.key_id, "key_id", KEY_ID),
+                public_key: text(f.public_key, "public_key", base64Of(32)),
+                proof: f.proof === null ? null : text(f.proof, "proof", base64Of(64)),
+            };
+            break;
+        }
+        case "key-retired": {
+            const f = members(v, v.event, ["event", "key_id"]);
+            event = { event: v.event, key_id: text(f.key_id, "key_id", KEY_ID) };
+            break;
+        }
+        case "scoring-declared": {
+            const f = members(v, v.event, ["event", "spec"]);
+            const spec = readSpec(f.spec);
+            const problem = specProblem(spec);
+            if (problem)
+                throw new RegistryEventError(`invalid scoring spec: ${problem}`);
+            event = { event: v.event, spec };
+            break;
+        }
+        default:
+            eventFail(`unknown event ${JSON.stringify(v.event)}`);
+    }
+    if (canonicalize(event) !== parsed.text) {
+        throw new RegistryEventError("the bytes are valid but not the canonical (RFC 8785) form of the event");
+    }
+    return event;
+}
+/** A registry event from an item's bytes, or null when the item is not one. */
+function parseEvent(data) {
+    try {
+        return readRegistryEvent(data);
+    }
+    catch (e) {
+        if (e instanceof RegistryEventError)
+            return null;
+        throw e;
+    }
 }
 /** A registry record's receipt: verified, of the record's source, at its checkpoint, event proven. */
 async function registryEvent(which, receipt, record, trusted) {
@@ -72,7 +185,7 @@ export async function verifySourceEvidence(record, evidence, trusted) {
     if (e.format !== SOURCE_EVIDENCE_FORMAT_V1 || (keys !== "format,key_added" && keys !== "format,key_added,key_retired")) {
         throw new EvidenceError("format", `unsupported evidence format ${JSON.stringify(e.format)} (this verifier reads ${SOURCE_EVIDENCE_FORMAT_V1})`);
     }
-    const wrongEvent = (which, found, expected) => new EvidenceError("wrong_event", `the ${which} registry record states ${found.event}${found.key_id ? ` ${found.key_id}` : ""}, not the ${expected} of key ${JSON.stringify(sig.key_id)}`);
+    const wrongEvent = (which, found, expected) => new EvidenceError("wrong_event", `the ${which} registry record states ${found.event}${"key_id" in found ? ` ${found.key_id}` : ""}, not the ${expected} of key ${JSON.stringify(sig.key_id)}`);
     const [added, addedEvent] = await registryEvent("key-added", e.key_added, record, trusted);
     if (addedEvent.event !== "key-added" || addedEvent.key_id !== sig.key_id)
         throw wrongEvent("key-added", addedEvent, "key-added");

@@ -5,18 +5,27 @@
 // before to the record after. Commitments and reveals carry their one item; every reveal of the
 // window must open, in time and once, a commitment of the window or of the bundle's
 // `commitments` (provlog_core::commitment), and each commitment of the window is reported
-// revealed, pending or expired unrevealed. Failures name the same checks as the core's
-// TrackRecordError::check(), held to tests/vectors/track-records.json.
-import { canonicalize, CanonicalError, duplicateKey, nestingDepth, strictOffence } from "./jcs.js";
+// revealed, pending or expired unrevealed. Registry records and outcomes carry their item (an
+// event, an outcome) and signals may: each item given is checked against its record's content
+// root. A bundle whose source declared a scoring spec (provlog_core::score) carries the
+// declaration and, once a record is scored, the outcome source's records from before the first
+// scored one to the checkpoint, verified as a bundle of their own: a chain and nothing more
+// (the outcome source's own declaration does not apply to them). Failures name the same checks
+// as the core's TrackRecordError::check(), held to tests/vectors/track-records.json.
+import { canonicalize, CanonicalError, duplicateKey, parseStrictJson, StrictJsonError } from "./jcs.js";
 import { concat, equal, fromBase64, leafHash, sha256, toBase64 } from "./bytes.js";
-import { EvidenceError, verifySourceEvidence } from "./evidence.js";
-import { readAnchor, readReceipt, SOURCE, validTime, verifyReceipt, VerifyError } from "./verify.js";
+import { EvidenceError, readRegistryEvent, RegistryEventError, verifySourceEvidence } from "./evidence.js";
+import { isOneJsonItem, readAnchor, readReceipt, SOURCE, validTime, verifyReceipt, VerifyError } from "./verify.js";
 export const TRACK_RECORD_FORMAT_V1 = "provlog-track-record/v1";
 export class TrackRecordError extends Error {
     check;
-    constructor(check, message) {
-        super(`${check}: ${message}`);
+    detail;
+    constructor(check, 
+    /** What the core's Display says, without the check's name. */
+    detail) {
+        super(`${check}: ${detail}`);
         this.check = check;
+        this.detail = detail;
     }
 }
 /** Whether a record received at `at` with sequence number `seq` belongs to the window. */
@@ -125,7 +134,10 @@ function readBundle(input) {
     }
     if (illFormed(raw))
         parseFail("a lone surrogate");
-    const b = exactKeys(raw, "bundle", ["format", "source", "window", "checkpoint", "records", "after"], ["before", "commitments", "evidence", "anchor"]);
+    return readBundleObject(raw, "bundle");
+}
+function readBundleObject(raw, name) {
+    const b = exactKeys(raw, name, ["format", "source", "window", "checkpoint", "records", "after"], ["before", "commitments", "evidence", "anchor", "scoring", "outcomes"]);
     if (typeof b.format !== "string")
         parseFail("format is not a string");
     if (typeof b.source !== "string" || !SOURCE(b.source))
@@ -165,7 +177,9 @@ function readBundle(input) {
         }
     }
     const anchor = given(b.anchor) ? shape(readAnchor, b.anchor, "anchor") : undefined;
-    return { format: b.format, source: b.source, window, checkpoint: b.checkpoint, records, before, after, commitments, evidence, anchor };
+    const scoring = given(b.scoring) ? readEntry(b.scoring, "scoring") : undefined;
+    const outcomes = given(b.outcomes) ? readBundleObject(b.outcomes, "outcomes") : undefined;
+    return { format: b.format, source: b.source, window, checkpoint: b.checkpoint, records, before, after, commitments, evidence, anchor, scoring, outcomes };
 }
 /** An item that is not what its kind's item must be (the core's RecordError from from_item). */
 export class ItemError extends Error {
@@ -176,30 +190,14 @@ const SALT_LEN = 32;
 const MAX_ITEM_DEPTH = 64 + 2;
 /** An item's bytes as strict JSON, as the core's parse_json_with_depth reads them. */
 function strictItem(data) {
-    let text;
-    let value;
     try {
-        // fatal: invalid UTF-8 is refused; ignoreBOM: a BOM stays in the text (and fails the parse).
-        text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(data);
-    }
-    catch {
-        throw new ItemError("invalid UTF-8");
-    }
-    try {
-        value = JSON.parse(text);
+        return parseStrictJson(data, MAX_ITEM_DEPTH);
     }
     catch (e) {
-        throw new ItemError(`invalid JSON: ${e.message}`);
+        if (e instanceof StrictJsonError)
+            throw new ItemError(e.message);
+        throw e;
     }
-    const dup = duplicateKey(text);
-    if (dup !== null)
-        throw new ItemError(`duplicate key ${JSON.stringify(dup)}`);
-    const offence = strictOffence(value);
-    if (offence)
-        throw new ItemError(offence);
-    if (nestingDepth(value) > MAX_ITEM_DEPTH)
-        throw new ItemError(`nested deeper than ${MAX_ITEM_DEPTH}`);
-    return { text, value };
 }
 /** serde's deny_unknown_fields, for an item. */
 function itemFields(value, name, required, optional = []) {
@@ -299,6 +297,8 @@ function describe(at) {
         return "the record after the window";
     if (at.kind === "commitment")
         return `commitment ${at.index} of the bundle`;
+    if (at.kind === "scoring")
+        return "the scoring declaration";
     return `record ${at.index} of the window`;
 }
 /** The core's error_check: a receipt failure, named by what it says about the bundle. */
@@ -320,16 +320,24 @@ function receiptCheck(check) {
             return "receipt";
     }
 }
+const scoringError = (at) => new TrackRecordError("scoring", `${describe(at)}: not a scoring declaration of the source before the window's end, or a second one`);
+const itemError = (at, reason) => new TrackRecordError("item", `${describe(at)}: its item is missing or is not the record's content (${reason})`);
 /**
- * The item of a commitment or reveal record, checked against its content (the core's
- * `statement`); undefined for other kinds, whose items the bundle does not carry.
+ * The item of a record, checked against its content (the core's `item_of`): required for
+ * commitments, reveals, registry records and outcomes (which a bundle is read by), optional for
+ * signals and close records, refused for snapshots and digests.
  */
-async function statement(at, record, item) {
-    if (record.kind !== "commitment" && record.kind !== "reveal")
+async function itemOf(at, record, item) {
+    const wrong = (reason) => itemError(at, reason);
+    // Outcomes too: one left without its item would turn a loss into "unscorable".
+    const required = record.kind === "commitment" || record.kind === "reveal" || record.kind === "source" || record.kind === "outcome";
+    if (item === undefined) {
+        if (required)
+            throw wrong("absent");
         return undefined;
-    const wrong = (reason) => new TrackRecordError("item", `${describe(at)}: its item is missing or is not the record's content (${reason})`);
-    if (item === undefined)
-        throw wrong("absent");
+    }
+    if (!isOneJsonItem(record.kind))
+        throw wrong("a bundle carries no items of snapshots and digests");
     const data = fromBase64(item);
     if (!data)
         throw wrong("not base64");
@@ -342,7 +350,14 @@ async function statement(at, record, item) {
  * checkpoint keys, in the core's order; throws a TrackRecordError naming the first failed check.
  */
 export async function verifyTrackRecord(input, trusted) {
-    const bundle = readBundle(input);
+    return verifyBundle(readBundle(input), trusted, true);
+}
+/**
+ * The core's `verify_bundle`: `scored` false for a bundle's outcomes, which are a chain and
+ * nothing more (their source's own declaration, if any, does not apply to them; a scoring
+ * declaration or outcomes of their own are refused).
+ */
+async function verifyBundle(bundle, trusted, scored) {
     if (bundle.format !== TRACK_RECORD_FORMAT_V1) {
         throw new TrackRecordError("format", `unsupported bundle format ${JSON.stringify(bundle.format)} (this verifier reads ${JSON.stringify(TRACK_RECORD_FORMAT_V1)})`);
     }
@@ -370,7 +385,7 @@ export async function verifyTrackRecord(input, trusted) {
         if (verified.record.source !== bundle.source) {
             throw new TrackRecordError("wrong_source", `${describe(at)} is of source ${JSON.stringify(verified.record.source)}, not ${JSON.stringify(bundle.source)}`);
         }
-        return { at, receipt: verified, item: await statement(at, verified.record, entry.item) };
+        return { at, receipt: verified, item: await itemOf(at, verified.record, entry.item) };
     };
     const before = bundle.before ? await verify({ kind: "before" }, bundle.before) : undefined;
     const records = [];
@@ -432,6 +447,11 @@ export async function verifyTrackRecord(input, trusted) {
         }
     }
     const commitments = await commitmentStates(bundle.commitments, verify, records, after.receipt.record.received_at);
+    let scoring;
+    if (scored)
+        scoring = await declaration(bundle, verify, records, after);
+    else if (bundle.scoring || bundle.outcomes)
+        throw scoringError({ kind: "scoring" });
     // Source keys, one evidence per key, verified against each record it signed (its addition
     // before the record, no retirement before it).
     const entries = [];
@@ -449,8 +469,9 @@ export async function verifyTrackRecord(input, trusted) {
                 throw e;
             }
         }
-        entries.push({ leafIndex: receipt.leafIndex, leafHash: receipt.leafHash, seq: receipt.record.seq ?? 0, record: receipt.record, receipt, key });
+        entries.push({ leafIndex: receipt.leafIndex, leafHash: receipt.leafHash, seq: receipt.record.seq ?? 0, record: receipt.record, receipt, item: link.item, key });
     }
+    const outcomes = await outcomesOf(bundle, trusted, scoring, entries);
     const first = entries[0];
     const last = entries[entries.length - 1];
     return {
@@ -466,7 +487,93 @@ export async function verifyTrackRecord(input, trusted) {
         gaps: 0,
         commitments,
         anchor: after.receipt.anchor,
+        scoring,
+        outcomes,
     };
+}
+/**
+ * The core's `declaration`: the bundle's scoring declaration, verified: a registry record of the
+ * source stating a scoring spec, in the chain before the record after the window, and the one the
+ * window holds if it holds one.
+ */
+async function declaration(bundle, verify, records, after) {
+    const scoringEvent = (link) => {
+        if (link.receipt.record.kind !== "source")
+            return undefined;
+        try {
+            const event = readRegistryEvent(link.item ?? new Uint8Array(0));
+            return event.event === "scoring-declared" ? event.spec : undefined;
+        }
+        catch (e) {
+            if (e instanceof RegistryEventError)
+                throw itemError(link.at, e.message);
+            throw e;
+        }
+    };
+    const wrong = scoringError;
+    let inWindow;
+    for (const link of records) {
+        if (scoringEvent(link) !== undefined) {
+            if (inWindow !== undefined)
+                throw wrong(link.at);
+            inWindow = link.receipt.leafIndex;
+        }
+    }
+    if (!bundle.scoring) {
+        if (inWindow !== undefined || bundle.outcomes)
+            throw new TrackRecordError("scoring_missing", "the window holds a scoring declaration the bundle does not name");
+        return undefined;
+    }
+    const at = { kind: "scoring" };
+    const link = await verify(at, bundle.scoring);
+    const spec = scoringEvent(link);
+    if (spec === undefined)
+        throw wrong(at);
+    const r = link.receipt.record;
+    if (r.seq === undefined)
+        throw new TrackRecordError("unchained", `${describe(at)} is a format v1 record, without the source's chain`);
+    const first = records[0]?.receipt.record.seq;
+    const last = records[records.length - 1]?.receipt.record.seq;
+    // A declaration the window holds is the one: any other would be a second.
+    const otherInWindow = inWindow !== undefined && inWindow !== link.receipt.leafIndex;
+    const inside = first !== undefined && last !== undefined && r.seq >= first && r.seq <= last;
+    if (link.receipt.leafIndex >= after.receipt.leafIndex || otherInWindow || (inside && inWindow === undefined))
+        throw wrong(at);
+    return { spec, seq: r.seq, leafIndex: link.receipt.leafIndex, at: r.received_at };
+}
+/**
+ * The core's `outcomes`: the outcome source's records, verified as a bundle of their own at the
+ * same checkpoint, reaching from before the first scored record (signal or commitment after the
+ * declaration) to the checkpoint: every outcome that could count is in it.
+ */
+async function outcomesOf(bundle, trusted, declared, entries) {
+    if (!declared)
+        return undefined;
+    const firstScored = entries.find((e) => (e.record.kind === "signal" || e.record.kind === "commitment") && e.seq > declared.seq);
+    const outcomes = bundle.outcomes;
+    if (!outcomes) {
+        if (firstScored)
+            throw new TrackRecordError("outcomes_missing", "the bundle has a scoring declaration but not its outcome source's records");
+        return undefined;
+    }
+    const expected = declared.spec.outcome_source ?? bundle.source;
+    if (outcomes.source !== expected) {
+        throw new TrackRecordError("outcomes_source", `the outcomes are of source ${JSON.stringify(outcomes.source)}, not ${JSON.stringify(expected)} as the spec declares`);
+    }
+    if (outcomes.checkpoint !== bundle.checkpoint)
+        throw new TrackRecordError("outcomes_checkpoint", "the outcomes are not at the bundle's checkpoint");
+    const reachesBack = outcomes.before && firstScored ? BigInt(outcomes.before.leaf_index) < firstScored.leafIndex : true;
+    if (outcomes.window.until !== undefined || outcomes.window.to_seq !== undefined || !reachesBack) {
+        throw new TrackRecordError("outcomes_cut_short", "the outcomes do not reach back to the first scored record or forward to the checkpoint: some could be missing");
+    }
+    try {
+        return await verifyBundle(outcomes, trusted, false);
+    }
+    catch (e) {
+        if (e instanceof TrackRecordError)
+            throw new TrackRecordError(e.check, `the outcomes' bundle: ${e.detail}`);
+        throw e;
+    }
 }
 /**
  * The core's commitment_states: checks every reveal of the window against its commitment (in the
@@ -482,7 +589,7 @@ async function commitmentStates(bundled, verify, records, completeUntil) {
         }
         catch (e) {
             if (e instanceof ItemError)
-                throw new TrackRecordError("item", `${describe(at)}: its item is missing or is not the record's content (${e.message})`);
+                throw itemError(at, e.message);
             throw e;
         }
     };

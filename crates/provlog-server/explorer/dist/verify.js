@@ -220,11 +220,11 @@ export async function verifyCheckpoint(note, trusted) {
     }
     return { origin, size: BigInt(sizeText), root, extensions, signedBy, unknownSigners };
 }
-const KINDS = ["signal", "snapshot", "digest", "source", "close", "commitment", "reveal"];
+const KINDS = ["signal", "snapshot", "digest", "source", "close", "commitment", "reveal", "outcome"];
 /** `Kind::is_one_json_item`: the value itself (signals) or a statement the log stores as item 0. */
 export const isOneJsonItem = (kind) => kind !== "snapshot" && kind !== "digest";
 /** `Kind::is_v2_only`. */
-export const isV2Only = (kind) => kind === "close" || kind === "commitment" || kind === "reveal";
+export const isV2Only = (kind) => kind === "close" || kind === "commitment" || kind === "reveal" || kind === "outcome";
 class RecordInvalid extends Error {
 }
 function bad(field, reason) {
@@ -262,7 +262,7 @@ const ORIGIN = (s) => s.length > 0 && s.length <= 255 && /^[\x21-\x2a\x2c-\x7e]+
 export const SOURCE = (s) => /^[a-z0-9][a-z0-9._-]{0,63}$/.test(s);
 const MEDIA_PART = "[a-z0-9][a-z0-9!#$&^_.+-]{0,126}";
 const MEDIA = (s) => new RegExp(`^${MEDIA_PART}/${MEDIA_PART}$`).test(s);
-const KEY_ID = (s) => /^[A-Za-z0-9._:-]{1,64}$/.test(s);
+export const KEY_ID = (s) => /^[A-Za-z0-9._:-]{1,64}$/.test(s);
 const NONCE = (s) => /^[A-Za-z0-9_-]{16,128}$/.test(s);
 /** A record time as the core's `Timestamp` reads it; fixed width, so strings compare as times. */
 export function validTime(s) {
@@ -309,7 +309,8 @@ export function parseRecord(text) {
     if (kind !== "digest" && alg === "sha256")
         bad("content.alg", `${kind} content uses rfc9162-sha256`);
     // A registry record (kind source) holds one JSON item, its change, like a signal; so do close
-    // records ({"close":true}), commitments (the digest and window) and reveals (payload and salt).
+    // records ({"close":true}), commitments (the digest and window), reveals (payload and salt) and
+    // outcomes (the outcome as JSON).
     const single = isOneJsonItem(kind);
     if (single && items !== 1)
         bad("content.items", `a ${kind} is exactly one item`);
@@ -328,6 +329,8 @@ export function parseRecord(text) {
         bad("parents", "at most 64");
     if (kind === "reveal" && r.parents.length !== 1)
         bad("parents", "a reveal names exactly one parent: its commitment");
+    if (kind === "outcome" && r.parents.length !== 1)
+        bad("parents", "an outcome names exactly one parent: the record it is the outcome of");
     for (const p of r.parents)
         str(p, "parents", b64Of(32), "must be base64 leaf hashes");
     if (new Set(r.parents).size !== r.parents.length)

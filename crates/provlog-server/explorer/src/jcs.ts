@@ -91,3 +91,46 @@ export function duplicateKey(text: string): string | null {
   }
   return null;
 }
+
+/** What strict input refuses (provlog-core's record::json::parse_json_with_depth). */
+export class StrictJsonError extends Error {}
+
+/**
+ * Bytes as provlog-core's strict JSON reader reads them: UTF-8 (a BOM is not whitespace), no
+ * duplicate keys, the rules of strictOffence, and containers nested at most `maxDepth` deep.
+ * Returns the text and its value; throws a StrictJsonError.
+ */
+export function parseStrictJson(data: Uint8Array, maxDepth: number): { text: string; value: Json } {
+  let text: string;
+  let value: Json;
+  try {
+    // fatal: invalid UTF-8 is refused; ignoreBOM: a BOM stays in the text (and fails the parse).
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(data);
+  } catch {
+    throw new StrictJsonError("invalid UTF-8");
+  }
+  try {
+    value = JSON.parse(text) as Json;
+  } catch (e) {
+    throw new StrictJsonError(`invalid JSON: ${(e as Error).message}`);
+  }
+  // Depth first, without recursion: the other checks recurse.
+  if (deeperThan(value, maxDepth)) throw new StrictJsonError(`nested deeper than ${maxDepth}`);
+  const dup = duplicateKey(text);
+  if (dup !== null) throw new StrictJsonError(`duplicate key ${JSON.stringify(dup)}`);
+  const offence = strictOffence(value);
+  if (offence) throw new StrictJsonError(offence);
+  return { text, value };
+}
+
+/** Whether `value` nests deeper than `max` (as nestingDepth counts), found without recursion. */
+export function deeperThan(value: Json, max: number): boolean {
+  const stack: [Json, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth + 1 > max) return true;
+    for (const c of Array.isArray(v) ? v : Object.values(v)) stack.push([c, depth + 1]);
+  }
+  return false;
+}

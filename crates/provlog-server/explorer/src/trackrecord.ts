@@ -5,13 +5,18 @@
 // before to the record after. Commitments and reveals carry their one item; every reveal of the
 // window must open, in time and once, a commitment of the window or of the bundle's
 // `commitments` (provlog_core::commitment), and each commitment of the window is reported
-// revealed, pending or expired unrevealed. Failures name the same checks as the core's
-// TrackRecordError::check(), held to tests/vectors/track-records.json.
+// revealed, pending or expired unrevealed. Registry records and outcomes carry their item (an
+// event, an outcome) and signals may: each item given is checked against its record's content
+// root. A bundle whose source declared a scoring spec (provlog_core::score) carries the
+// declaration and, once a record is scored, the outcome source's records from before the first
+// scored one to the checkpoint, verified as a bundle of their own: a chain and nothing more
+// (the outcome source's own declaration does not apply to them). Failures name the same checks
+// as the core's TrackRecordError::check(), held to tests/vectors/track-records.json.
 
-import { canonicalize, CanonicalError, duplicateKey, Json, nestingDepth, strictOffence } from "./jcs.js";
+import { canonicalize, CanonicalError, duplicateKey, Json, parseStrictJson, StrictJsonError } from "./jcs.js";
 import { concat, equal, fromBase64, leafHash, sha256, toBase64 } from "./bytes.js";
-import { EvidenceError, VerifiedKey, verifySourceEvidence } from "./evidence.js";
-import { Anchor, Check, Checkpoint, readAnchor, readReceipt, Record, SOURCE, validTime, VerifiedReceipt, verifyReceipt, VerifyError, VerifierKey } from "./verify.js";
+import { EvidenceError, readRegistryEvent, RegistryEventError, ScoringSpec, VerifiedKey, verifySourceEvidence } from "./evidence.js";
+import { Anchor, Check, Checkpoint, isOneJsonItem, readAnchor, readReceipt, Record, SOURCE, validTime, VerifiedReceipt, verifyReceipt, VerifyError, VerifierKey } from "./verify.js";
 
 export const TRACK_RECORD_FORMAT_V1 = "provlog-track-record/v1";
 
@@ -42,14 +47,23 @@ export type TrackRecordCheck =
   | "commitment_missing"
   | "second_reveal"
   | "reveal_does_not_open"
-  | "reveal_outside_window";
+  | "reveal_outside_window"
+  // Scoring: the declaration and the outcomes (a failure inside the outcomes' own bundle is
+  // named by its own check).
+  | "scoring"
+  | "scoring_missing"
+  | "outcomes_missing"
+  | "outcomes_source"
+  | "outcomes_checkpoint"
+  | "outcomes_cut_short";
 
 export class TrackRecordError extends Error {
   constructor(
     readonly check: TrackRecordCheck,
-    message: string,
+    /** What the core's Display says, without the check's name. */
+    readonly detail: string,
   ) {
-    super(`${check}: ${message}`);
+    super(`${check}: ${detail}`);
   }
 }
 
@@ -78,8 +92,18 @@ export interface VerifiedEntry {
   seq: number;
   record: Record;
   receipt: VerifiedReceipt;
+  /** Its one item, proven against `content.root`, when the bundle carries it. */
+  item?: Uint8Array;
   /** The registry evidence of the key that signed it; absent when unsigned. */
   key?: VerifiedKey;
+}
+
+/** The registry record that declared a bundle's scoring spec, verified (provlog_core::score::Declared). */
+export interface Declared {
+  spec: ScoringSpec;
+  seq: number;
+  leafIndex: bigint;
+  at: string;
 }
 
 /** What became of a commitment of the window, as of the bundle (the core's CommitmentStatus). */
@@ -114,13 +138,21 @@ export interface VerifiedTrackRecord {
   /** The window's commitments, in sequence order, each revealed, pending or expired unrevealed. */
   commitments: CommitmentState[];
   anchor?: Anchor;
+  /** The source's scoring spec, when declared by the checkpoint. */
+  scoring?: Declared;
+  /** The outcome source's records from before the first scored record to the checkpoint. */
+  outcomes?: VerifiedTrackRecord;
 }
 
 interface Entry {
   leaf_index: number;
   record: string;
   inclusion_proof: string[];
-  /** For commitments and reveals: their one item (base64), whose leaf hash is `content.root`. */
+  /**
+   * The record's one item (base64), whose leaf hash is its `content.root`: required for
+   * commitments, reveals, registry records and outcomes, carried for signals (and close
+   * records) when the log holds their payload, never for snapshots and digests.
+   */
   item?: string;
 }
 
@@ -136,6 +168,10 @@ interface Bundle {
   commitments: Entry[];
   evidence: Map<string, unknown>;
   anchor?: Anchor;
+  /** The registry record declaring the source's scoring spec. */
+  scoring?: Entry;
+  /** The outcome source's records, at the same checkpoint: a bundle of their own. */
+  outcomes?: Bundle;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,7 +261,11 @@ function readBundle(input: unknown): Bundle {
     if (dup !== null) parseFail(`duplicate field ${JSON.stringify(dup)}`);
   }
   if (illFormed(raw)) parseFail("a lone surrogate");
-  const b = exactKeys(raw, "bundle", ["format", "source", "window", "checkpoint", "records", "after"], ["before", "commitments", "evidence", "anchor"]);
+  return readBundleObject(raw, "bundle");
+}
+
+function readBundleObject(raw: unknown, name: string): Bundle {
+  const b = exactKeys(raw, name, ["format", "source", "window", "checkpoint", "records", "after"], ["before", "commitments", "evidence", "anchor", "scoring", "outcomes"]);
   if (typeof b.format !== "string") parseFail("format is not a string");
   if (typeof b.source !== "string" || !SOURCE(b.source)) parseFail("source must be 1..=64 characters of [a-z0-9._-], starting with a letter or digit");
   if (typeof b.checkpoint !== "string") parseFail("checkpoint is not a string");
@@ -258,7 +298,9 @@ function readBundle(input: unknown): Bundle {
     }
   }
   const anchor = given(b.anchor) ? shape(readAnchor, b.anchor, "anchor") : undefined;
-  return { format: b.format, source: b.source, window, checkpoint: b.checkpoint, records, before, after, commitments, evidence, anchor };
+  const scoring = given(b.scoring) ? readEntry(b.scoring, "scoring") : undefined;
+  const outcomes = given(b.outcomes) ? readBundleObject(b.outcomes, "outcomes") : undefined;
+  return { format: b.format, source: b.source, window, checkpoint: b.checkpoint, records, before, after, commitments, evidence, anchor, scoring, outcomes };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,25 +333,12 @@ const MAX_ITEM_DEPTH = 64 + 2;
 
 /** An item's bytes as strict JSON, as the core's parse_json_with_depth reads them. */
 function strictItem(data: Uint8Array): { text: string; value: Json } {
-  let text: string;
-  let value: Json;
   try {
-    // fatal: invalid UTF-8 is refused; ignoreBOM: a BOM stays in the text (and fails the parse).
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(data);
-  } catch {
-    throw new ItemError("invalid UTF-8");
-  }
-  try {
-    value = JSON.parse(text) as Json;
+    return parseStrictJson(data, MAX_ITEM_DEPTH);
   } catch (e) {
-    throw new ItemError(`invalid JSON: ${(e as Error).message}`);
+    if (e instanceof StrictJsonError) throw new ItemError(e.message);
+    throw e;
   }
-  const dup = duplicateKey(text);
-  if (dup !== null) throw new ItemError(`duplicate key ${JSON.stringify(dup)}`);
-  const offence = strictOffence(value);
-  if (offence) throw new ItemError(offence);
-  if (nestingDepth(value) > MAX_ITEM_DEPTH) throw new ItemError(`nested deeper than ${MAX_ITEM_DEPTH}`);
-  return { text, value };
 }
 
 /** serde's deny_unknown_fields, for an item. */
@@ -404,12 +433,18 @@ export async function checkReveal(commitment: Commitment, reveal: Reveal, at: st
 // ---------------------------------------------------------------------------------------------
 // Verification
 
-type Position = { kind: "before" } | { kind: "window"; index: number } | { kind: "after" } | { kind: "commitment"; index: number };
+type Position =
+  | { kind: "before" }
+  | { kind: "window"; index: number }
+  | { kind: "after" }
+  | { kind: "commitment"; index: number }
+  | { kind: "scoring" };
 
 function describe(at: Position): string {
   if (at.kind === "before") return "the record before the window";
   if (at.kind === "after") return "the record after the window";
   if (at.kind === "commitment") return `commitment ${at.index} of the bundle`;
+  if (at.kind === "scoring") return "the scoring declaration";
   return `record ${at.index} of the window`;
 }
 
@@ -436,18 +471,30 @@ function receiptCheck(check: Check): TrackRecordCheck {
 interface Link {
   at: Position;
   receipt: VerifiedReceipt;
-  /** The checked item of a commitment or reveal record. */
+  /** The record's item, checked against its content, when the bundle carries it. */
   item?: Uint8Array;
 }
 
+const scoringError = (at: Position) =>
+  new TrackRecordError("scoring", `${describe(at)}: not a scoring declaration of the source before the window's end, or a second one`);
+
+const itemError = (at: Position, reason: string) =>
+  new TrackRecordError("item", `${describe(at)}: its item is missing or is not the record's content (${reason})`);
+
 /**
- * The item of a commitment or reveal record, checked against its content (the core's
- * `statement`); undefined for other kinds, whose items the bundle does not carry.
+ * The item of a record, checked against its content (the core's `item_of`): required for
+ * commitments, reveals, registry records and outcomes (which a bundle is read by), optional for
+ * signals and close records, refused for snapshots and digests.
  */
-async function statement(at: Position, record: Record, item: string | undefined): Promise<Uint8Array | undefined> {
-  if (record.kind !== "commitment" && record.kind !== "reveal") return undefined;
-  const wrong = (reason: string) => new TrackRecordError("item", `${describe(at)}: its item is missing or is not the record's content (${reason})`);
-  if (item === undefined) throw wrong("absent");
+async function itemOf(at: Position, record: Record, item: string | undefined): Promise<Uint8Array | undefined> {
+  const wrong = (reason: string) => itemError(at, reason);
+  // Outcomes too: one left without its item would turn a loss into "unscorable".
+  const required = record.kind === "commitment" || record.kind === "reveal" || record.kind === "source" || record.kind === "outcome";
+  if (item === undefined) {
+    if (required) throw wrong("absent");
+    return undefined;
+  }
+  if (!isOneJsonItem(record.kind)) throw wrong("a bundle carries no items of snapshots and digests");
   const data = fromBase64(item);
   if (!data) throw wrong("not base64");
   if (toBase64(await leafHash(data)) !== record.content.root) throw wrong("its leaf hash is not content.root");
@@ -459,7 +506,15 @@ async function statement(at: Position, record: Record, item: string | undefined)
  * checkpoint keys, in the core's order; throws a TrackRecordError naming the first failed check.
  */
 export async function verifyTrackRecord(input: unknown, trusted: VerifierKey[]): Promise<VerifiedTrackRecord> {
-  const bundle = readBundle(input);
+  return verifyBundle(readBundle(input), trusted, true);
+}
+
+/**
+ * The core's `verify_bundle`: `scored` false for a bundle's outcomes, which are a chain and
+ * nothing more (their source's own declaration, if any, does not apply to them; a scoring
+ * declaration or outcomes of their own are refused).
+ */
+async function verifyBundle(bundle: Bundle, trusted: VerifierKey[], scored: boolean): Promise<VerifiedTrackRecord> {
   if (bundle.format !== TRACK_RECORD_FORMAT_V1) {
     throw new TrackRecordError("format", `unsupported bundle format ${JSON.stringify(bundle.format)} (this verifier reads ${JSON.stringify(TRACK_RECORD_FORMAT_V1)})`);
   }
@@ -484,7 +539,7 @@ export async function verifyTrackRecord(input: unknown, trusted: VerifierKey[]):
     if (verified.record.source !== bundle.source) {
       throw new TrackRecordError("wrong_source", `${describe(at)} is of source ${JSON.stringify(verified.record.source)}, not ${JSON.stringify(bundle.source)}`);
     }
-    return { at, receipt: verified, item: await statement(at, verified.record, entry.item) };
+    return { at, receipt: verified, item: await itemOf(at, verified.record, entry.item) };
   };
 
   const before = bundle.before ? await verify({ kind: "before" }, bundle.before) : undefined;
@@ -553,6 +608,9 @@ export async function verifyTrackRecord(input: unknown, trusted: VerifierKey[]):
   }
 
   const commitments = await commitmentStates(bundle.commitments, verify, records, after.receipt.record.received_at);
+  let scoring: Declared | undefined;
+  if (scored) scoring = await declaration(bundle, verify, records, after);
+  else if (bundle.scoring || bundle.outcomes) throw scoringError({ kind: "scoring" });
 
   // Source keys, one evidence per key, verified against each record it signed (its addition
   // before the record, no retirement before it).
@@ -569,8 +627,9 @@ export async function verifyTrackRecord(input: unknown, trusted: VerifierKey[]):
         throw e;
       }
     }
-    entries.push({ leafIndex: receipt.leafIndex, leafHash: receipt.leafHash, seq: receipt.record.seq ?? 0, record: receipt.record, receipt, key });
+    entries.push({ leafIndex: receipt.leafIndex, leafHash: receipt.leafHash, seq: receipt.record.seq ?? 0, record: receipt.record, receipt, item: link.item, key });
   }
+  const outcomes = await outcomesOf(bundle, trusted, scoring, entries);
   const first = entries[0];
   const last = entries[entries.length - 1];
   return {
@@ -586,7 +645,95 @@ export async function verifyTrackRecord(input: unknown, trusted: VerifierKey[]):
     gaps: 0,
     commitments,
     anchor: after.receipt.anchor,
+    scoring,
+    outcomes,
   };
+}
+
+/**
+ * The core's `declaration`: the bundle's scoring declaration, verified: a registry record of the
+ * source stating a scoring spec, in the chain before the record after the window, and the one the
+ * window holds if it holds one.
+ */
+async function declaration(
+  bundle: Bundle,
+  verify: (at: Position, entry: Entry) => Promise<Link>,
+  records: Link[],
+  after: Link,
+): Promise<Declared | undefined> {
+  const scoringEvent = (link: Link): ScoringSpec | undefined => {
+    if (link.receipt.record.kind !== "source") return undefined;
+    try {
+      const event = readRegistryEvent(link.item ?? new Uint8Array(0));
+      return event.event === "scoring-declared" ? event.spec : undefined;
+    } catch (e) {
+      if (e instanceof RegistryEventError) throw itemError(link.at, e.message);
+      throw e;
+    }
+  };
+  const wrong = scoringError;
+  let inWindow: bigint | undefined;
+  for (const link of records) {
+    if (scoringEvent(link) !== undefined) {
+      if (inWindow !== undefined) throw wrong(link.at);
+      inWindow = link.receipt.leafIndex;
+    }
+  }
+  if (!bundle.scoring) {
+    if (inWindow !== undefined || bundle.outcomes) throw new TrackRecordError("scoring_missing", "the window holds a scoring declaration the bundle does not name");
+    return undefined;
+  }
+  const at: Position = { kind: "scoring" };
+  const link = await verify(at, bundle.scoring);
+  const spec = scoringEvent(link);
+  if (spec === undefined) throw wrong(at);
+  const r = link.receipt.record;
+  if (r.seq === undefined) throw new TrackRecordError("unchained", `${describe(at)} is a format v1 record, without the source's chain`);
+  const first = records[0]?.receipt.record.seq;
+  const last = records[records.length - 1]?.receipt.record.seq;
+  // A declaration the window holds is the one: any other would be a second.
+  const otherInWindow = inWindow !== undefined && inWindow !== link.receipt.leafIndex;
+  const inside = first !== undefined && last !== undefined && r.seq >= first && r.seq <= last;
+  if (link.receipt.leafIndex >= after.receipt.leafIndex || otherInWindow || (inside && inWindow === undefined)) throw wrong(at);
+  return { spec, seq: r.seq, leafIndex: link.receipt.leafIndex, at: r.received_at };
+}
+
+/**
+ * The core's `outcomes`: the outcome source's records, verified as a bundle of their own at the
+ * same checkpoint, reaching from before the first scored record (signal or commitment after the
+ * declaration) to the checkpoint: every outcome that could count is in it.
+ */
+async function outcomesOf(
+  bundle: Bundle,
+  trusted: VerifierKey[],
+  declared: Declared | undefined,
+  entries: VerifiedEntry[],
+): Promise<VerifiedTrackRecord | undefined> {
+  if (!declared) return undefined;
+  const firstScored = entries.find((e) => (e.record.kind === "signal" || e.record.kind === "commitment") && e.seq > declared.seq);
+  const outcomes = bundle.outcomes;
+  if (!outcomes) {
+    if (firstScored) throw new TrackRecordError("outcomes_missing", "the bundle has a scoring declaration but not its outcome source's records");
+    return undefined;
+  }
+  const expected = declared.spec.outcome_source ?? bundle.source;
+  if (outcomes.source !== expected) {
+    throw new TrackRecordError("outcomes_source", `the outcomes are of source ${JSON.stringify(outcomes.source)}, not ${JSON.stringify(expected)} as the spec declares`);
+  }
+  if (outcomes.checkpoint !== bundle.checkpoint) throw new TrackRecordError("outcomes_checkpoint", "the outcomes are not at the bundle's checkpoint");
+  const reachesBack = outcomes.before && firstScored ? BigInt(outcomes.before.leaf_index) < firstScored.leafIndex : true;
+  if (outcomes.window.until !== undefined || outcomes.window.to_seq !== undefined || !reachesBack) {
+    throw new TrackRecordError(
+      "outcomes_cut_short",
+      "the outcomes do not reach back to the first scored record or forward to the checkpoint: some could be missing",
+    );
+  }
+  try {
+    return await verifyBundle(outcomes, trusted, false);
+  } catch (e) {
+    if (e instanceof TrackRecordError) throw new TrackRecordError(e.check, `the outcomes' bundle: ${e.detail}`);
+    throw e;
+  }
 }
 
 /**
@@ -606,7 +753,7 @@ async function commitmentStates(
     try {
       return read();
     } catch (e) {
-      if (e instanceof ItemError) throw new TrackRecordError("item", `${describe(at)}: its item is missing or is not the record's content (${e.message})`);
+      if (e instanceof ItemError) throw itemError(at, e.message);
       throw e;
     }
   };

@@ -275,24 +275,25 @@ export async function verifyCheckpoint(note: string, trusted: VerifierKey[]): Pr
 type Obj = { [key: string]: Json };
 
 /** provlog-core's `Kind`. */
-export type Kind = "signal" | "snapshot" | "digest" | "source" | "close" | "commitment" | "reveal";
+export type Kind = "signal" | "snapshot" | "digest" | "source" | "close" | "commitment" | "reveal" | "outcome";
 
-const KINDS: readonly string[] = ["signal", "snapshot", "digest", "source", "close", "commitment", "reveal"];
+const KINDS: readonly string[] = ["signal", "snapshot", "digest", "source", "close", "commitment", "reveal", "outcome"];
 
 /** `Kind::is_one_json_item`: the value itself (signals) or a statement the log stores as item 0. */
 export const isOneJsonItem = (kind: Kind) => kind !== "snapshot" && kind !== "digest";
 
 /** `Kind::is_v2_only`. */
-export const isV2Only = (kind: Kind) => kind === "close" || kind === "commitment" || kind === "reveal";
+export const isV2Only = (kind: Kind) => kind === "close" || kind === "commitment" || kind === "reveal" || kind === "outcome";
 
 export interface Record {
   v: 1 | 2;
   origin: string;
   source: string;
   /**
-   * `close`, `commitment` and `reveal` are format v2 only: the log's mark ending a source's track
-   * record, a hiding commitment to a payload, and its disclosure (whose one parent is the
-   * commitment record).
+   * `close`, `commitment`, `reveal` and `outcome` are format v2 only: the log's mark ending a
+   * source's track record, a hiding commitment to a payload, its disclosure (whose one parent is
+   * the commitment record), and what happened for an earlier record (its one parent: the
+   * realised return of a signal, the value a prediction was about).
    */
   kind: Kind;
   content: { alg: "rfc9162-sha256" | "sha256"; root: string; items: number; media_type: string };
@@ -350,7 +351,7 @@ const ORIGIN = (s: string) => s.length > 0 && s.length <= 255 && /^[\x21-\x2a\x2
 export const SOURCE = (s: string) => /^[a-z0-9][a-z0-9._-]{0,63}$/.test(s);
 const MEDIA_PART = "[a-z0-9][a-z0-9!#$&^_.+-]{0,126}";
 const MEDIA = (s: string) => new RegExp(`^${MEDIA_PART}/${MEDIA_PART}$`).test(s);
-const KEY_ID = (s: string) => /^[A-Za-z0-9._:-]{1,64}$/.test(s);
+export const KEY_ID = (s: string) => /^[A-Za-z0-9._:-]{1,64}$/.test(s);
 const NONCE = (s: string) => /^[A-Za-z0-9_-]{16,128}$/.test(s);
 
 /** A record time as the core's `Timestamp` reads it; fixed width, so strings compare as times. */
@@ -398,7 +399,8 @@ export function parseRecord(text: string): Record {
   const media = str(c.media_type, "content.media_type", MEDIA, "must be type/subtype in lower case");
   if (kind !== "digest" && alg === "sha256") bad("content.alg", `${kind} content uses rfc9162-sha256`);
   // A registry record (kind source) holds one JSON item, its change, like a signal; so do close
-  // records ({"close":true}), commitments (the digest and window) and reveals (payload and salt).
+  // records ({"close":true}), commitments (the digest and window), reveals (payload and salt) and
+  // outcomes (the outcome as JSON).
   const single = isOneJsonItem(kind);
   if (single && items !== 1) bad("content.items", `a ${kind} is exactly one item`);
   if (single && media !== "application/json") bad("content.media_type", `a ${kind} is application/json`);
@@ -410,6 +412,7 @@ export function parseRecord(text: string): Record {
   if (!Array.isArray(r.parents)) bad("parents", "must be an array");
   if (r.parents.length > 64) bad("parents", "at most 64");
   if (kind === "reveal" && r.parents.length !== 1) bad("parents", "a reveal names exactly one parent: its commitment");
+  if (kind === "outcome" && r.parents.length !== 1) bad("parents", "an outcome names exactly one parent: the record it is the outcome of");
   for (const p of r.parents) str(p, "parents", b64Of(32), "must be base64 leaf hashes");
   if (new Set(r.parents).size !== r.parents.length) bad("parents", "a parent is listed twice");
   if (!isObj(r.metadata)) bad("metadata", "must be an object");

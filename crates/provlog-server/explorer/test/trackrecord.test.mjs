@@ -54,6 +54,10 @@ test("track-record cases: the same verdict, at the same check, as provlog-core",
     }
   }
   assert.equal(seen.size, new Set(v.cases.filter((c) => !c.valid).map((c) => c.error)).size);
+  // So are the scoring checks.
+  for (const check of ["scoring", "scoring_missing", "outcomes_missing", "outcomes_source", "outcomes_checkpoint", "outcomes_cut_short"]) {
+    assert.ok(seen.has(check), check);
+  }
   // The commitment checks are all among the vectors, and so is every status.
   for (const check of ["item", "not_a_commitment", "commitment_missing", "second_reveal", "reveal_does_not_open", "reveal_outside_window"]) {
     assert.ok(seen.has(check), check);
@@ -94,14 +98,16 @@ test("commitments of the window: revealed (with the reveal), expired unrevealed,
     return b;
   };
   // A record of the window passed off as an earlier commitment, a signal, the same commitment
-  // given twice (harmless), a bundled commitment without its item or with one not base64, and
-  // an item given to a signal (not carried, so not checked).
+  // given twice (harmless), a bundled commitment without its item or with one not base64; a
+  // signal's item is optional, and checked against its content root when given.
   assert.equal((await verdict(edit(part.bundle, (b) => (b.commitments = [b.records[2]])), keys)).check, "not_a_commitment");
   assert.equal((await verdict(edit(part.bundle, (b) => b.commitments.push(b.records[0])), keys)).check, "not_a_commitment");
   assert.deepEqual((await verdict(edit(part.bundle, (b) => b.commitments.push(b.commitments[0])), keys)).report, part.expect);
   assert.equal((await verdict(edit(part.bundle, (b) => delete b.commitments[0].item), keys)).check, "item");
   assert.equal((await verdict(edit(part.bundle, (b) => (b.commitments[0].item = "AAA")), keys)).check, "item");
-  assert.deepEqual((await verdict(edit(c.bundle, (b) => (b.records[3].item = b.records[1].item)), keys)).report, c.expect);
+  assert.equal(JSON.parse(c.bundle.records[3].record).kind, "signal");
+  assert.equal((await verdict(edit(c.bundle, (b) => (b.records[3].item = b.records[1].item)), keys)).check, "item");
+  assert.deepEqual((await verdict(edit(c.bundle, (b) => delete b.records[3].item), keys)).report, c.expect);
   // The bundle's commitments are receipts like the others.
   assert.equal((await verdict(edit(part.bundle, (b) => (b.commitments[0].leaf_index = 2)), keys)).check, "inclusion");
 });
@@ -258,4 +264,86 @@ test("v2 records: the chain rules of the core's check_chain, and v1 still reads"
   const text = bundle.records[2].record;
   assert.ok(text.indexOf('"parents"') < text.indexOf('"prev"') && text.indexOf('"prev"') < text.indexOf('"received_at"'));
   assert.ok(text.indexOf('"received_at"') < text.indexOf('"seq"') && text.indexOf('"seq"') < text.indexOf('"source"'));
+});
+
+test("scored bundles: the declaration, and the outcomes verified as a bundle of their own", async () => {
+  const keys = await trusted();
+  const c = caseNamed("signals scored by a price source");
+  const t = await verifyTrackRecord(c.bundle, keys);
+  const declaration = JSON.parse(new TextDecoder().decode(itemOf(c.bundle.scoring)));
+  assert.equal(declaration.event, "scoring-declared");
+  assert.deepEqual(t.scoring, { spec: declaration.spec, seq: 2, leafIndex: 3n, at: "2025-11-24T16:00:03.000Z" });
+  assert.equal(t.records.find((e) => e.seq === 2).leafIndex, 3n);
+  assert.equal(t.outcomes.source, "acme-prices");
+  assert.equal(t.outcomes.closed, true);
+  assert.equal(t.outcomes.checkpoint.size, t.checkpoint.size);
+  assert.ok(t.outcomes.records.every((e) => e.record.kind === "outcome" && e.item !== undefined));
+  // Every one-item record carries its item here, proven against its content root.
+  for (const e of t.records) assert.equal(toBase64(e.item), c.bundle.records.find((r) => r.leaf_index === Number(e.leafIndex)).item);
+  // The predictions' outcomes are their own source's: a window of its chain after the declaration.
+  const own = await verifyTrackRecord(caseNamed("predictions scored by their own source").bundle, keys);
+  assert.equal(own.outcomes.source, own.source);
+  assert.ok(own.outcomes.firstSeq > own.scoring.seq);
+  // Without a spec: no declaration, no outcomes.
+  const plain = await verifyTrackRecord(caseNamed("the whole history, closed").bundle, keys);
+  assert.equal(plain.scoring, undefined);
+  assert.equal(plain.outcomes, undefined);
+
+  const edit = (bundle, f) => {
+    const b = structuredClone(bundle);
+    f(b);
+    return b;
+  };
+  const check = async (b) => (await verdict(b, keys)).check;
+  // The declaration's item is required (a registry record is read by it); the record after the
+  // window is not a declaration; an explicit null is an absent member.
+  assert.equal(await check(edit(c.bundle, (b) => delete b.scoring.item)), "item");
+  assert.equal(await check(edit(c.bundle, (b) => (b.scoring = b.after))), "scoring");
+  assert.equal(await check(edit(c.bundle, (b) => (b.outcomes = null))), "outcomes_missing");
+  assert.equal(await check(edit(c.bundle, (b) => (b.scoring = null))), "scoring_missing");
+  // Outcomes given to a bundle without a declaration are refused too.
+  assert.equal(await check(edit(caseNamed("the whole history, closed").bundle, (b) => (b.outcomes = c.bundle.outcomes))), "scoring_missing");
+  // The nested bundle is read as strictly as the outer one.
+  assert.equal(await check(edit(c.bundle, (b) => (b.outcomes.extra = 1))), "parse");
+  assert.equal(await check(edit(c.bundle, (b) => (b.scoring.extra = 1))), "parse");
+  // A registry record of the window must carry its item, and so must an outcome (one without it
+  // would turn a loss into "unscorable"); a signal's is optional.
+  assert.equal(await check(edit(c.bundle, (b) => delete b.records[0].item)), "item");
+  assert.equal(await check(edit(c.bundle, (b) => delete b.outcomes.records[0].item)), "item");
+  assert.match((await verdict(edit(c.bundle, (b) => delete b.outcomes.records[0].item), keys)).message, /^item: the outcomes' bundle: record 0 of the window: .*absent/);
+  assert.equal((await verdict(edit(c.bundle, (b) => delete b.records[1].item), keys)).check, undefined);
+  // The outcomes are a chain and nothing more: their source's own declaration, in their window,
+  // does not apply to them, and a declaration or outcomes of their own are refused.
+  const ownDeclaration = caseNamed("the outcome source's own declaration does not apply to its outcomes");
+  const od = await verifyTrackRecord(ownDeclaration.bundle, keys);
+  const held = ownDeclaration.bundle.outcomes.records.map((e) => JSON.parse(new TextDecoder().decode(itemOf(e))));
+  assert.ok(held.some((item) => item.event === "scoring-declared"), "the outcomes' window holds their source's declaration");
+  assert.equal(od.outcomes.scoring, undefined);
+  assert.equal(od.outcomes.outcomes, undefined);
+  assert.equal(await check(edit(c.bundle, (b) => (b.outcomes.scoring = b.scoring))), "scoring");
+  assert.equal(await check(edit(c.bundle, (b) => (b.outcomes.outcomes = structuredClone(b.outcomes)))), "scoring");
+  assert.match((await verdict(edit(c.bundle, (b) => (b.outcomes.scoring = b.scoring)), keys)).message, /^scoring: the outcomes' bundle: the scoring declaration: /);
+  // A declaration named while the window holds another is refused, wherever the named one is.
+  const second = caseNamed("a second declaration in the window, the first named: scoring");
+  assert.ok(second.bundle.scoring.leaf_index < second.bundle.records[0].leaf_index);
+  assert.equal(await check(second.bundle), "scoring");
+  assert.equal(await check(edit(second.bundle, (b) => (b.scoring = b.records[0]))), undefined);
+  // A failure inside the outcomes is named by its own check, and says where it is.
+  const dropped = await verdict(caseNamed("drop an outcome: seq_gap").bundle, keys);
+  assert.equal(dropped.check, "seq_gap");
+  assert.match(dropped.message, /^seq_gap: the outcomes' bundle: record 1 of the window has sequence number/);
+});
+
+test("outcome records: format v2, one JSON item, exactly one parent", () => {
+  const o = caseNamed("signals scored by a price source").bundle.outcomes.records[0];
+  const r = JSON.parse(o.record);
+  assert.equal(r.kind, "outcome");
+  assert.equal(parseRecord(o.record).kind, "outcome");
+  const without = (x, ...keys) => Object.fromEntries(Object.entries(x).filter(([k]) => !keys.includes(k)));
+  const refused = (x, reason) => assert.throws(() => parseRecord(canonicalize(x)), reason);
+  refused({ ...without(r, "seq", "prev"), v: 1 }, /outcome records are format v2/);
+  refused({ ...r, content: { ...r.content, items: 2 } }, /an? outcome is exactly one item/);
+  refused({ ...r, content: { ...r.content, media_type: "text/plain" } }, /an? outcome is application\/json/);
+  refused({ ...r, parents: [] }, /invalid parents: an outcome names exactly one parent: the record it is the outcome of/);
+  refused({ ...r, parents: [...r.parents, r.prev] }, /an outcome names exactly one parent/);
 });

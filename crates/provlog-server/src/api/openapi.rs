@@ -129,6 +129,8 @@ pub enum SubmittedKind {
     Commitment,
     /// The payload and salt (`reveal`) of the commitment named as the only parent.
     Reveal,
+    /// What happened (`payload`) for the one record named as parent: what scores read.
+    Outcome,
 }
 
 /// A record's kind: what was submitted, or `source` for the registry records the log writes
@@ -145,6 +147,7 @@ pub enum RecordKind {
     Close,
     Commitment,
     Reveal,
+    Outcome,
 }
 
 /// The `wait` query parameter of the write routes: `receipt` answers once a checkpoint covers
@@ -273,11 +276,87 @@ pub struct TrackRecord {
     pub before: Option<TrackEntry>,
     /// The source's record just after the window (a `close` record when it reaches the present).
     pub after: TrackEntry,
+    /// The commitments, from before the window, that reveals in the window open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commitments: Vec<TrackEntry>,
     /// Registry evidence of every key that signed in the window, by key id.
     #[serde(default)]
     pub evidence: std::collections::BTreeMap<String, SourceEvidence>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anchor: Option<AnchorRef>,
+    /// The registry record declaring the source's scoring spec, once declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scoring: Option<TrackEntry>,
+    /// With a scoring spec: the outcome source's records from before the first scored record
+    /// to the checkpoint, as a bundle of its own at the same checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
+    pub outcomes: Option<Box<TrackRecord>>,
+}
+
+/// A track record's score (`provlog-score/v1`, `docs/track-records.md`), as
+/// `provlog track-record score` computes it from the bundle.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Score {
+    #[schema(pattern = "^provlog-score/v1$")]
+    pub format: String,
+    pub source: String,
+    pub window: TrackWindow,
+    pub checkpoint_size: u64,
+    #[schema(value_type = Hash)]
+    pub checkpoint_root: String,
+    pub spec: ScoringSpec,
+    /// SHA-256 of the spec's RFC 8785 canonical JSON.
+    #[schema(value_type = Hash)]
+    pub spec_sha256: String,
+    /// Sequence number of the registry record that declared the spec.
+    pub declared_seq: u64,
+    pub outcome_source: String,
+    /// Signals and commitments of the window after the declaration…
+    pub records: u64,
+    /// …of which these have an outcome that counts.
+    pub scored: u64,
+    pub unresolved: u64,
+    pub pending: u64,
+    /// Commitments whose `reveal_by` passed unrevealed.
+    pub expired_unrevealed: u64,
+    pub unscorable: u64,
+    pub before_declaration: u64,
+    /// Signals: hits, misses, flat, hit_rate, cumulative_return, mean_return.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub signals: Option<serde_json::Value>,
+    /// Predictions: mae, rmse, directional_accuracy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub predictions: Option<serde_json::Value>,
+    /// Every record that counted, in sequence order.
+    #[schema(value_type = Vec<Object>)]
+    pub scores: Vec<serde_json::Value>,
+}
+
+/// How a source's records are scored (`docs/track-records.md`), declared once in its registry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScoringSpec {
+    /// `signals` (−1/0/1 positions scored by returns) or `predictions` (numbers scored by the
+    /// numbers that came true).
+    #[schema(pattern = "^(signals|predictions)$")]
+    pub kind: String,
+    /// RFC 6901 JSON Pointer to the value in a record's payload.
+    pub value: String,
+    /// JSON Pointer to the number in an outcome's payload.
+    pub outcome: String,
+    /// Predictions only: JSON Pointer to the reference value the direction is measured from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    /// The source whose outcome records count; absent: the source itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_source: Option<String>,
+    /// Seconds after a record before which no outcome counts for it.
+    #[schema(minimum = 1, maximum = 316_224_000)]
+    pub horizon_s: u64,
 }
 
 /// The bounds of a track-record window; each optional.
@@ -307,6 +386,10 @@ pub struct TrackEntry {
     pub record: String,
     #[schema(value_type = Vec<Hash>)]
     pub inclusion_proof: Vec<String>,
+    /// The record's one item (base64), for the kinds whose content is one JSON item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Byte)]
+    pub item: Option<String>,
 }
 
 /// One item of a snapshot record, with its content-tree inclusion proof.

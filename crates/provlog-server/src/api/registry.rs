@@ -81,8 +81,19 @@ pub(crate) struct RegisteredSource {
     settings_stated: Statement,
     /// In the order they were added.
     keys: Vec<RegisteredKey>,
+    /// How its records are scored, and the record that declared it; absent until declared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scoring: Option<DeclaredScoring>,
     /// Every registry record of the source, in log order.
     records: Vec<RegistryEntry>,
+}
+
+/// A source's scoring spec (`docs/track-records.md`) and where its registry declared it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DeclaredScoring {
+    #[schema(value_type = openapi::ScoringSpec)]
+    spec: provlog_core::score::ScoringSpec,
+    declared: Statement,
 }
 
 fn corrupt(index: u64, e: impl std::fmt::Display) -> ApiError {
@@ -133,6 +144,10 @@ fn registered_source(rows: &[&RegistryRow]) -> Result<Option<RegisteredSource>, 
                 retired: k.retired.map(Into::into),
             })
             .collect(),
+        scoring: history.scoring.map(|(spec, stated)| DeclaredScoring {
+            spec,
+            declared: stated.into(),
+        }),
         records: entries,
     }))
 }

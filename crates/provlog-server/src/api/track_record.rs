@@ -11,12 +11,16 @@ use axum::extract::Path;
 use axum::Json;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use provlog_core::log::{self, FetchedNodes};
+use provlog_core::receipt::AnchorRef;
 use provlog_core::record::{Kind, LogOrigin, Record, SourceId, Timestamp};
+use provlog_core::registry::RegistryEvent;
+use provlog_core::score::{self, Score, ScoreError, ScoringSpec};
 use provlog_core::track_record::{
-    close_record, verify_track_record, Entry, TrackRecord, Window, TRACK_RECORD_FORMAT_V1,
+    close_record, verify_track_record, Entry, TrackRecord, TrackRecordError, VerifiedTrackRecord,
+    Window, TRACK_RECORD_FORMAT_V1,
 };
 use provlog_core::Hash;
-use provlog_store::{ChainQuery, ChainWindow, NewRecord, StoredRecord};
+use provlog_store::{ChainQuery, ChainWindow, NewRecord, StoredCheckpoint, StoredRecord};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -80,8 +84,57 @@ pub(crate) async fn track_record(
     Path(id): Path<String>,
     Q(q): Q<TrackRecordQuery>,
 ) -> Result<Json<TrackRecord>, ApiError> {
-    let state = state.0;
-    let source = SourceId::new(&id).map_err(|e| ApiError::BadRequest(format!("source: {e}")))?;
+    let (bundle, _) = serve(&state.0, &id, q).await?;
+    Ok(Json(bundle))
+}
+
+/// A source's score over a window, by the scoring spec it declared (`docs/track-records.md`):
+/// computed from the track record `GET /v1/sources/{id}/track-record` serves for the same
+/// window, verified, by the same core function as `provlog track-record score`, so anyone
+/// holding the bundle gets the same numbers.
+#[utoipa::path(
+    get,
+    path = "/v1/sources/{id}/score",
+    tag = "sources",
+    security((), ("bearer" = ["read"])),
+    params(("id" = String, Path, description = "The source id"), TrackRecordQuery),
+    responses(
+        (status = 200, description = "The score", body = openapi::Score),
+        (status = 400, description = "A malformed or contradictory window, or one of more than 100,000 records (`bad-request`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No source of that id has records in the log, or it declared no scoring spec (`not-found`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "No signed checkpoint covers the window's end yet, or a signing key's registry evidence does not hold (`not-yet-included`, `conflict`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        ReadErrors,
+    )
+)]
+pub(crate) async fn score(
+    state: State,
+    Path(id): Path<String>,
+    Q(q): Q<TrackRecordQuery>,
+) -> Result<Json<Score>, ApiError> {
+    let (_, verified) = serve(&state.0, &id, q).await?;
+    let verified = verified.map_err(|e| {
+        ApiError::Conflict(format!(
+            "the track record does not verify, so it has no score: {e}"
+        ))
+    })?;
+    match score::score(&verified) {
+        Ok(score) => Ok(Json(score)),
+        Err(e @ ScoreError::NoSpec) => Err(ApiError::NotFound(format!("source {id}: {e}"))),
+        Err(e) => Err(self_check_failed("score", e)),
+    }
+}
+
+/// The bundle of the window `q` asks for, and what verifying it gave (it failed only at a
+/// signing key's registry evidence: anything else is this server's bug, and not served).
+async fn serve(
+    state: &AppState,
+    id: &str,
+    q: TrackRecordQuery,
+) -> Result<(TrackRecord, Result<VerifiedTrackRecord, TrackRecordError>), ApiError> {
+    let source = SourceId::new(id).map_err(|e| ApiError::BadRequest(format!("source: {e}")))?;
     if let (Some(since), Some(until)) = (q.since, q.until) {
         if since > until {
             return Err(ApiError::BadRequest("since is after until".into()));
@@ -107,24 +160,100 @@ pub(crate) async fn track_record(
     };
     // A record written to the source meanwhile (after the close record, or between reading the
     // window's bounds and its records) moves the window's end: look again. Only a stream of
-    // them makes this give up.
-    for _ in 0..3 {
+    // them makes this give up. A scored window may need two close records (its own and its
+    // outcome source's).
+    for _ in 0..4 {
         let at = now()?;
-        let located = locate(&state, &source, asked.clone(), at).await?;
-        match located.after {
-            Some(after) => {
-                if let Some(bundle) = build(&state, &source, &located, after).await? {
-                    metrics::counter!("provlog_track_records_served_total").increment(1);
-                    return Ok(Json(bundle));
+        let Some(chain) = read_window(state, &source, asked.clone(), at).await? else {
+            continue;
+        };
+        let declared = declaration(state, &source, chain.after_index()).await?;
+        let mut outcomes = None;
+        if let Some((declared_at, spec)) = &declared {
+            if let Some(first) = chain.first_scored(*declared_at) {
+                let outcome_source = spec.outcome_source(&source).clone();
+                let from_seq = state.store.seq_at(outcome_source.as_str(), first).await?;
+                let window = Window {
+                    from_seq: Some(from_seq),
+                    ..Window::default()
+                };
+                match read_window(state, &outcome_source, window, at).await? {
+                    Some(o) => outcomes = Some((outcome_source, o)),
+                    None => continue,
                 }
             }
-            None => write_close(&state, &source, at).await?,
         }
+        let covering = outcomes
+            .as_ref()
+            .map_or(0, |(_, o)| o.after_index())
+            .max(chain.after_index());
+        let (checkpoint, anchor) = checkpoint_covering(state, covering).await?;
+        let mut bundle = assemble(state, &source, chain, &checkpoint, anchor.clone()).await?;
+        if let Some((index, _)) = declared {
+            bundle.scoring = Some(single_entry(state, index, checkpoint.size).await?);
+        }
+        if let Some((outcome_source, o)) = outcomes {
+            let o = assemble(state, &outcome_source, o, &checkpoint, anchor).await?;
+            bundle.outcomes = Some(Box::new(o));
+        }
+        let verified = self_check(&source, &bundle, &state.trusted)?;
+        metrics::counter!("provlog_track_records_served_total").increment(1);
+        return Ok((bundle, verified));
     }
     Err(ApiError::NotYetIncluded(format!(
         "source {source} is being written to faster than a window can be closed; retry, or bound \
          the window with until or to_seq"
     )))
+}
+
+/// Served only once it verifies; whether a key's evidence holds is the consumer's verdict, as
+/// for `GET /v1/records/{id}/evidence`, but a bundle that fails for any other reason is this
+/// server's bug.
+fn self_check(
+    source: &SourceId,
+    bundle: &TrackRecord,
+    trusted: &provlog_core::checkpoint::TrustedKeys,
+) -> Result<Result<VerifiedTrackRecord, TrackRecordError>, ApiError> {
+    match verify_track_record(bundle, trusted) {
+        Ok(v) => Ok(Ok(v)),
+        Err(e) if e.check() == "source_key_evidence" => {
+            metrics::counter!("provlog_source_evidence_failures_total", "check" => e.check())
+                .increment(1);
+            tracing::warn!(source = %source, error = %e, "a track record's signing key is not borne out by the source registry");
+            Ok(Err(e))
+        }
+        Err(e) => Err(self_check_failed("track record", e)),
+    }
+}
+
+/// The registry record declaring `source`'s scoring spec, if one is before leaf `before`.
+async fn declaration(
+    state: &AppState,
+    source: &SourceId,
+    before: u64,
+) -> Result<Option<(u64, ScoringSpec)>, ApiError> {
+    for row in state.store.registry(Some(source.as_str())).await? {
+        if row.index >= before {
+            break;
+        }
+        let event = RegistryEvent::from_item(&row.item)
+            .map_err(|e| ApiError::Internal(format!("registry record {}: {e}", row.index)))?;
+        if let RegistryEvent::ScoringDeclared { spec } = event {
+            return Ok(Some((row.index, spec)));
+        }
+    }
+    Ok(None)
+}
+
+/// One record's entry at the checkpoint of `size`.
+async fn single_entry(state: &AppState, index: u64, size: u64) -> Result<Entry, ApiError> {
+    let row = state
+        .store
+        .record(index)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("record {index} vanished")))?;
+    let proofs = inclusion_proofs(state, &[index], size).await?;
+    Ok(entries(state, vec![row], proofs).await?.remove(0))
 }
 
 fn now() -> Result<Timestamp, ApiError> {
@@ -240,20 +369,47 @@ async fn write_close(state: &AppState, source: &SourceId, now: Timestamp) -> Res
     Ok(())
 }
 
-/// The bundle of `located`, whose record after is numbered `after`, at the latest signed
-/// checkpoint (waiting for one to cover it); `None` when that record turns out to belong to the
-/// window (it committed while the window's bounds were read).
-async fn build(
+/// A window's stretch of the source's chain, read: from the record before the window (if any)
+/// to the record after it.
+struct ChainRead {
+    located: Located,
+    rows: Vec<StoredRecord>,
+}
+
+impl ChainRead {
+    fn after_index(&self) -> u64 {
+        self.rows.last().map_or(0, |r| r.index)
+    }
+
+    /// The window's first signal or commitment after leaf `declared`: the first record scored.
+    fn first_scored(&self, declared: u64) -> Option<u64> {
+        let inside = &self.rows[usize::from(self.located.first > 0)..self.rows.len() - 1];
+        inside
+            .iter()
+            .find(|r| r.index > declared && matches!(r.kind.as_str(), "signal" | "commitment"))
+            .map(|r| r.index)
+    }
+}
+
+/// Places `window` in `source`'s chain and reads it, with the records just outside; `None` when
+/// it must be looked at again (a close record was written to end it, or the record after it
+/// turned out to belong to it: it committed while the window's bounds were read).
+async fn read_window(
     state: &AppState,
     source: &SourceId,
-    located: &Located,
-    after: u64,
-) -> Result<Option<TrackRecord>, ApiError> {
+    window: Window,
+    at: Timestamp,
+) -> Result<Option<ChainRead>, ApiError> {
+    let located = locate(state, source, window, at).await?;
+    let Some(after) = located.after else {
+        write_close(state, source, at).await?;
+        return Ok(None);
+    };
     let count = located.last.map_or(0, |l| l + 1 - located.first);
     if count > MAX_TRACK_RECORDS {
         return Err(ApiError::BadRequest(format!(
-            "the window holds {count} records; a bundle holds at most {MAX_TRACK_RECORDS}: \
-             narrow it with from_seq and to_seq (or since and until)"
+            "the window of {source} holds {count} records; a bundle holds at most \
+             {MAX_TRACK_RECORDS}: narrow it with from_seq and to_seq (or since and until)"
         )));
     }
     let from = located.first.saturating_sub(1);
@@ -277,14 +433,20 @@ async fn build(
     if w.contains(after_row.seq, received) && !(open && after_row.kind == "close") {
         return Ok(None);
     }
-    let after_index = after_row.index;
-    // As receipts are: at the smallest confirmed anchor covering the window's end, else at the
-    // latest checkpoint (waiting for one to cover it).
+    Ok(Some(ChainRead { located, rows }))
+}
+
+/// As receipts are: the smallest confirmed anchor covering leaf `index`, else the latest
+/// checkpoint (waiting for one to cover it); with the anchor when it is at that checkpoint.
+async fn checkpoint_covering(
+    state: &AppState,
+    index: u64,
+) -> Result<(StoredCheckpoint, Option<AnchorRef>), ApiError> {
     let anchor = match &state.anchoring {
         None => None,
         Some(a) => state
             .store
-            .anchor_covering(&a.target, after_index)
+            .anchor_covering(&a.target, index)
             .await?
             .and_then(|row| a.anchor_ref(&row)),
     };
@@ -293,29 +455,39 @@ async fn build(
         None => None,
     };
     let checkpoint = match anchored.or(state.store.latest_checkpoint().await?) {
-        Some(c) if c.size > after_index => c,
+        Some(c) if c.size > index => c,
         _ => {
-            wait_for_checkpoint(state, after_index).await;
+            wait_for_checkpoint(state, index).await;
             state
                 .store
                 .latest_checkpoint()
                 .await?
-                .filter(|c| c.size > after_index)
+                .filter(|c| c.size > index)
                 .ok_or_else(|| {
                     ApiError::NotYetIncluded(format!(
-                        "no signed checkpoint covers record {after_index} (the window's end) yet; \
+                        "no signed checkpoint covers record {index} (the window's end) yet; \
                          retry in a moment"
                     ))
                 })?
         }
     };
+    let anchor = anchor.filter(|a| a.tree_size == checkpoint.size);
+    Ok((checkpoint, anchor))
+}
+
+/// The bundle of a read window at `checkpoint`, without scoring.
+async fn assemble(
+    state: &AppState,
+    source: &SourceId,
+    chain: ChainRead,
+    checkpoint: &StoredCheckpoint,
+    anchor: Option<AnchorRef>,
+) -> Result<TrackRecord, ApiError> {
     let size = checkpoint.size;
+    let ChainRead { located, rows } = chain;
     let indexes: Vec<u64> = rows.iter().map(|r| r.index).collect();
     let proofs = inclusion_proofs(state, &indexes, size).await?;
-    let mut entries = Vec::with_capacity(rows.len());
-    for (row, inclusion_proof) in rows.into_iter().zip(proofs) {
-        entries.push(entry(state, row, inclusion_proof).await?);
-    }
+    let mut entries = entries(state, rows, proofs).await?;
     let after_entry = entries
         .pop()
         .expect("the chain read holds the record after");
@@ -345,56 +517,65 @@ async fn build(
             }
         }
     }
-    let anchor = anchor.filter(|a| a.tree_size == size);
-    let bundle = TrackRecord {
+    Ok(TrackRecord {
         format: TRACK_RECORD_FORMAT_V1.to_string(),
         source: source.clone(),
-        window: located.window.clone(),
-        checkpoint: checkpoint.note,
+        window: located.window,
+        checkpoint: checkpoint.note.clone(),
         records: entries,
         before,
         after: after_entry,
         commitments,
         evidence,
         anchor,
-    };
-    // Served only once it verifies; whether a key's evidence holds is the consumer's verdict,
-    // as for `GET /v1/records/{id}/evidence`, but a bundle that fails for any other reason is
-    // this server's bug.
-    match verify_track_record(&bundle, &state.trusted) {
-        Ok(_) => {}
-        Err(e) if e.check() == "source_key_evidence" => {
-            metrics::counter!("provlog_source_evidence_failures_total", "check" => e.check())
-                .increment(1);
-            tracing::warn!(source = %source, error = %e, "a track record's signing key is not borne out by the source registry");
-        }
-        Err(e) => return Err(self_check_failed("track record", e)),
-    }
-    Ok(Some(bundle))
+        scoring: None,
+        outcomes: None,
+    })
 }
 
-/// A record of the bundle; commitments and reveals carry their one item.
-async fn entry(
+/// The kinds whose one item a bundle carries ([`Kind::is_one_json_item`]).
+const ONE_ITEM_KINDS: [&str; 6] = [
+    "signal",
+    "source",
+    "close",
+    "commitment",
+    "reveal",
+    "outcome",
+];
+
+/// The bundle's entries of `rows`, with their proofs and, for the kinds whose content is one
+/// JSON item, that item (all of them read in one query).
+async fn entries(
     state: &AppState,
-    row: StoredRecord,
-    inclusion_proof: Vec<Hash>,
-) -> Result<Entry, ApiError> {
-    let item = match row.kind.as_str() {
-        "commitment" | "reveal" => {
-            let items = state.store.items(row.index).await?;
-            let item = items.first().ok_or_else(|| {
-                ApiError::Internal(format!("{} {} has no item", row.kind, row.index))
-            })?;
-            Some(BASE64_STANDARD.encode(item))
-        }
-        _ => None,
-    };
-    Ok(Entry {
-        leaf_index: row.index,
-        record: String::from_utf8(row.leaf).map_err(|e| ApiError::Internal(e.to_string()))?,
-        inclusion_proof,
-        item,
-    })
+    rows: Vec<StoredRecord>,
+    proofs: Vec<Vec<Hash>>,
+) -> Result<Vec<Entry>, ApiError> {
+    let with_item: Vec<u64> = rows
+        .iter()
+        .filter(|r| ONE_ITEM_KINDS.contains(&r.kind.as_str()))
+        .map(|r| r.index)
+        .collect();
+    let mut items = state.store.first_items(&with_item).await?;
+    rows.into_iter()
+        .zip(proofs)
+        .map(|(row, inclusion_proof)| {
+            let item = items.remove(&row.index);
+            // The log keeps the item of these; a signal logged before it kept payloads has none.
+            if item.is_none() && matches!(row.kind.as_str(), "commitment" | "reveal" | "source") {
+                return Err(ApiError::Internal(format!(
+                    "{} {} has no item",
+                    row.kind, row.index
+                )));
+            }
+            Ok(Entry {
+                leaf_index: row.index,
+                record: String::from_utf8(row.leaf)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+                inclusion_proof,
+                item: item.map(|i| BASE64_STANDARD.encode(i)),
+            })
+        })
+        .collect()
 }
 
 /// The commitments, from before the window, that the window's reveals open (`revealed`: their
@@ -417,13 +598,7 @@ async fn commitments_before(
         if in_window.contains(&index) {
             continue;
         }
-        let row = state
-            .store
-            .record(index)
-            .await?
-            .ok_or_else(|| ApiError::Internal(format!("commitment {index} vanished")))?;
-        let proof = inclusion_proofs(state, &[index], size).await?.remove(0);
-        out.push(entry(state, row, proof).await?);
+        out.push(single_entry(state, index, size).await?);
     }
     Ok(out)
 }

@@ -1,5 +1,7 @@
 //! Reads, written once and compiled into each backend with its `dialect`.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use provlog_core::Hash;
 use sqlx::QueryBuilder;
@@ -91,6 +93,36 @@ impl Reads for Backend {
         )
     }
 
+    async fn first_items(&self, records: &[u64]) -> Result<BTreeMap<u64, Vec<u8>>> {
+        let mut out = BTreeMap::new();
+        // Within SQLite's limit on bound parameters, and PostgreSQL's.
+        for chunk in records.chunks(2_000) {
+            let mut q = QueryBuilder::<Db>::new(
+                "SELECT record, data FROM snapshot_items WHERE item = 0 AND record IN (",
+            );
+            let mut list = q.separated(", ");
+            for &index in chunk {
+                list.push_bind(to_db(index)?);
+            }
+            q.push(")");
+            let rows: Vec<(i64, Vec<u8>)> = q.build_query_as().fetch_all(&self.pool).await?;
+            for (record, data) in rows {
+                out.insert(from_db(record)?, data);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn seq_at(&self, source: &str, index: u64) -> Result<u64> {
+        let below: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM records WHERE source = $1 AND idx < $2")
+                .bind(source)
+                .bind(to_db(index)?)
+                .fetch_one(&self.pool)
+                .await?;
+        from_db(below)
+    }
+
     async fn items_with_leaf_hash(
         &self,
         leaf_hash: &Hash,
@@ -99,7 +131,10 @@ impl Reads for Backend {
     ) -> Result<Vec<(u64, u64, String)>> {
         let rows: Vec<(i64, i64, String)> = sqlx::query_as(
             "SELECT i.record, i.item, r.source FROM snapshot_items i JOIN records r ON r.idx = i.record
-             WHERE i.leaf_hash = $1 AND i.record > $2 ORDER BY i.record, i.item LIMIT $3",
+             WHERE i.leaf_hash = $1 AND i.record > $2
+             -- A signal's or outcome's one item is its payload, found by its content root.
+             AND r.kind NOT IN ('signal', 'outcome')
+             ORDER BY i.record, i.item LIMIT $3",
         )
         .bind(leaf_hash.as_bytes().as_slice())
         .bind(after.map(to_db).transpose()?.unwrap_or(-1))

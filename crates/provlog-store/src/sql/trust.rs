@@ -5,7 +5,9 @@
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Transaction};
 
+use provlog_core::record::canonicalize;
 use provlog_core::registry::RegistryEvent;
+use provlog_core::score::ScoringSpec;
 
 use super::dialect::{
     for_update, from_ms, json, json_text, ms, now, now_plus_ms, tiebreak, Backend, Db,
@@ -183,6 +185,56 @@ async fn update_source(conn: &mut Connection, id: &str, s: &SourceSettings) -> R
     Ok(Change::Done(()))
 }
 
+async fn declare_scoring(
+    conn: &mut Connection,
+    source: &str,
+    spec: &ScoringSpec,
+) -> Result<Change<()>> {
+    let declared: Option<Option<String>> = sqlx::query_scalar(concat!(
+        "SELECT scoring FROM sources WHERE id = $1",
+        for_update!()
+    ))
+    .bind(source)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match declared {
+        None => return Ok(Change::NotFound),
+        Some(Some(_)) => {
+            return Ok(Change::Conflict(format!(
+                "source {source:?} has declared its scoring; a declaration is final"
+            )))
+        }
+        Some(None) => {}
+    }
+    if let Some(outcomes) = spec
+        .outcome_source
+        .as_ref()
+        .filter(|o| o.as_str() != source)
+    {
+        let exists: Option<bool> = sqlx::query_scalar("SELECT true FROM sources WHERE id = $1")
+            .bind(outcomes.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if exists.is_none() {
+            return Ok(Change::Conflict(format!(
+                "the outcome source {outcomes:?} is not registered"
+            )));
+        }
+    }
+    let value = serde_json::to_value(spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let text = canonicalize(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query(concat!(
+        "UPDATE sources SET scoring = $2, updated_at = ",
+        now!(),
+        " WHERE id = $1"
+    ))
+    .bind(source)
+    .bind(String::from_utf8_lossy(&text).into_owned())
+    .execute(&mut *conn)
+    .await?;
+    Ok(Change::Done(()))
+}
+
 async fn add_source_key(
     conn: &mut Connection,
     source: &str,
@@ -291,6 +343,9 @@ impl Trust for Backend {
             } => add_source_key(&mut tx, source, key_id, public_key).await?,
             SourceChange::RetireKey { source, key_id } => {
                 retire_source_key(&mut tx, source, key_id).await?
+            }
+            SourceChange::DeclareScoring { source, spec } => {
+                declare_scoring(&mut tx, source, spec).await?
             }
         };
         if outcome == Change::Done(()) {
@@ -526,7 +581,7 @@ async fn sources_in(conn: &mut Connection, id: Option<&str>) -> Result<Vec<Sourc
         ms!("created_at"),
         ", ",
         ms!("updated_at"),
-        " FROM sources"
+        ", scoring FROM sources"
     );
     let mut q = where_equal(sql, "id", id);
     q.push(" ORDER BY id");

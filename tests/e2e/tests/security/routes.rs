@@ -92,6 +92,7 @@ fn plausible(method: &str, path: &str, cx: &Ctx) -> Option<(String, Body)> {
         ("get", "/v1/sources/{id}/track-record") => {
             none(&format!("/v1/sources/{SRC_A}/track-record?to_seq=0"))
         }
+        ("get", "/v1/sources/{id}/score") => none(&format!("/v1/sources/{SRC_A}/score?to_seq=0")),
         ("get", "/v1/checkpoint") => none(path),
         ("get", "/v1/checkpoints") => none("/v1/checkpoints?limit=5"),
         ("get", "/v1/anchors") => none(path),
@@ -116,6 +117,13 @@ fn plausible(method: &str, path: &str, cx: &Ctx) -> Option<(String, Body)> {
         ("post", "/v1/admin/sources/{id}/keys") => Some((
             format!("/v1/admin/sources/{SRC_A}/keys"),
             Body::Json(cx.new_source_key.clone()),
+        )),
+        ("put", "/v1/admin/sources/{id}/scoring") => Some((
+            format!("/v1/admin/sources/{SRC_A}/scoring"),
+            Body::Json(
+                json!({"kind": "signals", "value": "/signal", "outcome": "/return",
+                "horizon_s": 60}),
+            ),
         )),
         ("delete", "/v1/admin/sources/{id}/keys/{key_id}") => {
             none(&format!("/v1/admin/sources/{SRC_A}/keys/k1"))

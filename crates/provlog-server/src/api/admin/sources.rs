@@ -8,6 +8,7 @@ use axum::Json;
 use base64::prelude::{Engine as _, BASE64_STANDARD};
 use provlog_core::record::{KeyId, LogOrigin, SourceId};
 use provlog_core::registry::{schema_sha256, verify_possession};
+use provlog_core::score::ScoringSpec;
 // The store's name for a change to the registry; `SourceChange` here is the PATCH body.
 use provlog_store::{SourceChange as Registry, SourceRow, SourceSettings};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -15,7 +16,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::{applied, audited, json_body, time, Admin};
-use crate::api::State;
+use crate::api::{openapi, State};
 use crate::error::{AdminBodyErrors, AdminErrors, Problem, PROBLEM_JSON};
 use crate::policy::compile_schema;
 use crate::{ApiError, AppState};
@@ -48,6 +49,10 @@ pub(crate) struct SourceView {
     schema_policy: String,
     /// Submissions must be signed by one of `keys`.
     require_signature: bool,
+    /// How the source's records are scored, once declared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<openapi::ScoringSpec>)]
+    scoring: Option<Value>,
     keys: Vec<SourceKeyView>,
     #[schema(format = DateTime)]
     created_at: String,
@@ -66,6 +71,10 @@ impl From<&SourceRow> for SourceView {
                 .and_then(|t| serde_json::from_str(t).ok()),
             schema_policy: s.schema_policy.clone(),
             require_signature: s.require_signature,
+            scoring: s
+                .scoring
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok()),
             keys: s
                 .keys
                 .iter()
@@ -432,4 +441,41 @@ pub(crate) async fn retire_source_key(
         ApiError::NotFound(format!("source {id:?} has no active key {key_id:?}"))
     });
     Ok(Json(retired.await?))
+}
+
+/// Declares how the source's records are scored (`docs/track-records.md`): a registry record
+/// states the spec, once — a declaration is final, so that no one can choose the rules after
+/// seeing the outcomes. Records logged before it are not scored.
+#[utoipa::path(
+    put,
+    path = "/v1/admin/sources/{id}/scoring",
+    tag = "admin",
+    security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "The source id")),
+    request_body(content = openapi::ScoringSpec, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The source, with its spec declared", body = SourceView),
+        (status = 400, description = "A malformed spec (`bad-request`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No such source (`not-found`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "The source declared its scoring before, or the outcome source is not registered (`conflict`)",
+            body = Problem, content_type = PROBLEM_JSON),
+        AdminBodyErrors,
+    )
+)]
+pub(crate) async fn declare_scoring(
+    state: State,
+    Admin(p): Admin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let state = state.0;
+    let spec: ScoringSpec = json_body(&headers, body).await?;
+    spec.check().map_err(ApiError::BadRequest)?;
+    let change = Registry::DeclareScoring {
+        source: &id,
+        spec: &spec,
+    };
+    let declared = apply(&state, change, &p.key_id, || no_source(&id));
+    Ok((StatusCode::CREATED, Json(declared.await?)).into_response())
 }
