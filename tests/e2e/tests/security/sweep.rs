@@ -187,7 +187,7 @@ fn count_classes(ops: &[Op]) -> BTreeMap<Class, usize> {
         *per_class.entry(op.class).or_default() += 1;
     }
     assert_eq!(per_class[&Class::Write], 2, "{per_class:?}");
-    assert_eq!(per_class[&Class::Admin], 11, "{per_class:?}");
+    assert_eq!(per_class[&Class::Admin], 12, "{per_class:?}");
     assert_eq!(per_class[&Class::Bootstrap], 1, "{per_class:?}");
     assert!(per_class[&Class::Read] >= 12, "{per_class:?}");
     for op in ops {
