@@ -92,7 +92,7 @@ fn plausible(method: &str, path: &str, cx: &Ctx) -> Option<(String, Body)> {
         ("get", "/v1/sources/{id}/track-record") => {
             none(&format!("/v1/sources/{SRC_A}/track-record?to_seq=0"))
         }
-        ("get", "/v1/sources/{id}/score") => none(&format!("/v1/sources/{SRC_A}/score?to_seq=0")),
+        ("get", "/v1/sources/{id}/score") => none(&format!("/v1/sources/{SRC_B}/score?to_seq=1")),
         ("get", "/v1/checkpoint") => none(path),
         ("get", "/v1/checkpoints") => none("/v1/checkpoints?limit=5"),
         ("get", "/v1/anchors") => none(path),

@@ -150,6 +150,17 @@ async fn setup(http: &Http, fx: &Fixture) -> (Keys, Ctx) {
     add_source_key(http, &admin, SRC_A, &signer).await;
     let (_, ingest_a) = create_key(http, &admin, "ingest", Some(SRC_A), "a").await;
     let (_, ingest_b) = create_key(http, &admin, "ingest", Some(SRC_B), "b").await;
+    // SRC_B declares a scoring spec and logs a signal after it: its score, bounded to seq
+    // 0..=1 (routes.rs), has a declaration to score by and writes no close record.
+    let spec = json!({"kind": "signals", "value": "/signal", "outcome": "/return",
+        "horizon_s": 60});
+    let path = format!("/v1/admin/sources/{SRC_B}/scoring");
+    let declared = http
+        .bearer(&Method::PUT, &path, Some(&admin), &Body::Json(spec))
+        .await;
+    assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.body);
+    let scored = post_record(http, &ingest_b, signal(SRC_B, json!({"signal": 1}))).await;
+    assert_eq!(scored.status, StatusCode::CREATED, "{}", scored.body);
     let (_, read) = create_key(http, &admin, "read", None, "reader").await;
     let (rotate_victim, _) = create_key(http, &admin, "read", None, "to rotate").await;
     let (revoke_victim, _) = create_key(http, &admin, "read", None, "to revoke").await;
@@ -302,9 +313,9 @@ async fn every_guarded_operation_of_the_spec_refuses_bad_credentials() {
     let guarded = [Class::Write, Class::Admin, Class::Bootstrap];
     let public_cases = sweep(&http, &db, &ops, &guarded, &keys, &mut tally).await;
     accepted += with_credentials(&http, &ops, &keys).await;
-    // The two writes, and a registry record for each of the four source changes (create,
-    // change, add a key, retire a key).
-    assert_eq!(record_count(&db).await, records_before + 2 + 4);
+    // The two writes, and a registry record for each of the five source changes (create,
+    // change, add a key, retire a key, declare a scoring spec).
+    assert_eq!(record_count(&db).await, records_before + 2 + 5);
     stop(server, db).await;
     summary(format!(
         "security-sweep: {} operations from /openapi.json ({} read, {} write, {} admin, 1 bootstrap, {} open); \
