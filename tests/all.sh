@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of provlog, from a clean clone: Rust (unit, property, integration, CLI), the
 # Solidity contracts (forge unit, fuzz and golden-vector tests), the explorer's TypeScript
-# verifier (node, golden vectors), the explorer in headless Chromium (needs /usr/bin/chromium;
+# verifier (node, golden vectors), the Python verifier SDK (pytest, golden vectors), the explorer in headless Chromium (needs /usr/bin/chromium;
 # .ci/run installs it), and the reliability harness at bounded sizes: the e2e crash, fault,
 # failover, bad-input and security tests run with the Rust tests; schemathesis, a small scale
 # run and the cargo-fuzz targets after them (tests/reliability/run.sh runs all at full size).
@@ -79,6 +79,22 @@ npm_install tests/browser "playwright-core (drives the system's Chromium)"
 step "explorer: committed dist/ matches a fresh tsc, verifier tests (node)"
 (cd crates/provlog-server/explorer && npm run --silent check && npm test) 2>&1 | tee "$logs/explorer.log"
 
+# The Python verifier SDK, installed as a user installs it (pip install ./sdk/python) into a
+# virtualenv with the pinned versions (sdk/python/constraints.txt), held to the same vectors.
+step "Python SDK: pip install ./sdk/python, pytest, mypy --strict"
+pyvenv="${PROVLOG_PYVENV:-/var/tmp/provlog-pyvenv}"
+pins="$(sha256sum sdk/python/constraints.txt | cut -d' ' -f1)"
+if [ "$(cat "$pyvenv/.provlog-constraints.sha256" 2>/dev/null)" != "$pins" ]; then
+  rm -rf "$pyvenv"
+  python3 -m venv "$pyvenv"
+  "$pyvenv/bin/pip" install --quiet --disable-pip-version-check -r sdk/python/constraints.txt
+  echo "$pins" > "$pyvenv/.provlog-constraints.sha256"
+fi
+"$pyvenv/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+  --force-reinstall ./sdk/python
+(cd sdk/python && "$pyvenv/bin/python" -m pytest -q -p no:cacheprovider --import-mode=importlib tests \
+  && "$pyvenv/bin/mypy" --strict --no-incremental src/provlog examples) 2>&1 | tee "$logs/python.log"
+
 step "Rust: cargo test --workspace"
 cargo test --workspace --locked 2>&1 | tee "$logs/cargo.log"
 
@@ -107,13 +123,15 @@ tests/reliability/fuzz.sh 2>&1 | tee "$logs/fuzz.log"
 rust_passed=$(grep -oE 'test result: ok\. [0-9]+ passed' "$logs/cargo.log" | awk '{s+=$4} END {print s+0}')
 sol_passed=$(grep -oE '[0-9]+ tests passed' "$logs/forge.log" | tail -1 | awk '{print $1+0}')
 ts_passed=$(grep -oE '^# pass [0-9]+' "$logs/explorer.log" | awk '{print $3+0}')
+py_passed=$(grep -oE '^[0-9]+ passed' "$logs/python.log" | tail -1 | awk '{print $1+0}')
 browser_passed=$(grep -oE 'explorer browser test: [0-9]+ passed' "$logs/browser.log" | awk '{print $4+0}')
 # schemathesis: one check per operation it tested; fuzz: one per target run without a crash.
 st_passed=$(grep -oE '^schemathesis: [0-9]+ cases over [0-9]+ operations' "$logs/schemathesis.log" | awk '{print $5+0}')
 fuzz_passed=$(grep -cE '^fuzz: [a-z_]+ [0-9]+ execs' "$logs/fuzz.log" || true)
 scale_passed=$(grep -cE '^scale: grew' "$logs/scale.log" || true)
 printf '\nrust: %s passed, 0 failed\nsolidity: %s passed, 0 failed\n' "$rust_passed" "$sol_passed"
+printf 'python sdk (pytest): %s passed, 0 failed\n' "$py_passed"
 printf 'explorer verifier (node): %s passed, 0 failed\nbrowser (Chromium): %s checks passed, 0 failed; screenshots in tests/browser/artifacts/\n' "$ts_passed" "$browser_passed"
 printf 'schemathesis: %s operations passed, 0 failed (%s)\nfuzz: %s targets passed, 0 crashed\nscale: %s run passed\n' \
   "$st_passed" "$(grep -oE '^schemathesis: [0-9]+ cases' "$logs/schemathesis.log" | awk '{print $2" generated cases"}')" "$fuzz_passed" "$scale_passed"
-echo "total: $((rust_passed + sol_passed + ts_passed + browser_passed + st_passed + fuzz_passed + scale_passed)) passed, 0 failed"
+echo "total: $((rust_passed + sol_passed + ts_passed + py_passed + browser_passed + st_passed + fuzz_passed + scale_passed)) passed, 0 failed"
