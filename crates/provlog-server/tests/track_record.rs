@@ -25,7 +25,8 @@ on_both_backends!(
     outcomes_score_a_source_by_its_declared_spec,
 );
 
-/// `GET` `uri`, settling the log until the answer comes (see [`track`]).
+/// `GET` `uri`, settling the log (as the leader would) until the answer comes: a window that
+/// reaches the present waits for a checkpoint over its close record.
 async fn get_settled(api: &Api, uri: &str) -> (StatusCode, serde_json::Value) {
     let request = api.get(uri);
     let settle = async {
@@ -40,21 +41,10 @@ async fn get_settled(api: &Api, uri: &str) -> (StatusCode, serde_json::Value) {
     }
 }
 
-/// `GET` the track record at `query`, settling the log (as the leader would) until the answer
-/// comes: a window that reaches the present waits for a checkpoint over its close record.
+/// `GET` the track record at `query` ([`get_settled`]).
 async fn track(api: &Api, source: &str, query: &str) -> TrackRecord {
     let uri = format!("/v1/sources/{source}/track-record{query}");
-    let request = api.get(&uri);
-    let settle = async {
-        loop {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            api.settle().await;
-        }
-    };
-    let (s, v) = tokio::select! {
-        answer = request => answer,
-        _ = settle => unreachable!(),
-    };
+    let (s, v) = get_settled(api, &uri).await;
     assert_eq!(s, StatusCode::OK, "{uri}: {v}");
     serde_json::from_value(v).unwrap()
 }

@@ -215,12 +215,8 @@ async fn submit_data(
     for (n, chunk) in data.signals.chunks(96).enumerate() {
         let records = chunk
             .iter()
-            .map(|p| {
-                let mut record = provlog_client::signal(demo::SIGNALS, p.clone());
-                signer.sign_record(&mut record).map(|()| record)
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Failure::Usage(e.to_string()))?;
+            .map(|p| signed(signer, provlog_client::signal(demo::SIGNALS, p.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
         signals.extend(submit(writer(demo::SIGNALS)?, records, &format!("signals-{n}")).await?);
     }
 
@@ -244,11 +240,8 @@ async fn submit_data(
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
         let c = Commitment::new(&salt, payload, None, timestamp(reveal_by)?)
             .map_err(|e| Failure::Usage(e.to_string()))?;
-        let mut record = json!({"kind": "commitment", "source": demo::SIGNALS, "commitment": c});
-        signer
-            .sign_record(&mut record)
-            .map_err(|e| Failure::Usage(e.to_string()))?;
-        records.push(record);
+        let record = json!({"kind": "commitment", "source": demo::SIGNALS, "commitment": c});
+        records.push(signed(signer, record)?);
         salts.push(salt);
     }
     let commitments = submit(writer(demo::SIGNALS)?, records, "commitments").await?;
@@ -277,11 +270,9 @@ async fn submit_data(
     let revealed = commitments.len().saturating_sub(1);
     for (n, (c, salt)) in commitments.iter().zip(&salts).take(revealed).enumerate() {
         let reveal = Reveal::new(salt, committed[n].clone());
-        let mut record = json!({"kind": "reveal", "source": demo::SIGNALS,
+        let record = json!({"kind": "reveal", "source": demo::SIGNALS,
             "parents": [c.leaf_hash], "reveal": reveal});
-        signer
-            .sign_record(&mut record)
-            .map_err(|e| Failure::Usage(e.to_string()))?;
+        let record = signed(signer, record)?;
         reveals.extend(submit(writer(demo::SIGNALS)?, vec![record], &format!("reveal-{n}")).await?);
     }
     wait_horizon().await;
@@ -307,6 +298,14 @@ async fn submit_data(
         outcomes,
         token,
     })
+}
+
+/// `record` with `signer`'s source signature.
+fn signed(signer: &SourceSigner, mut record: Value) -> Result<Value, Failure> {
+    signer
+        .sign_record(&mut record)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    Ok(record)
 }
 
 async fn wait_horizon() {
